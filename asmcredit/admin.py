@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.db import transaction
+
+from asmcredit.audit import audit_record, snapshot
+from asmcredit.models import AuditEvent, IdempotencyRecord, JobRun
+
+
+class AuditedAdmin(admin.ModelAdmin):
+    """Admin edits are changes like any other: each save or delete writes an audit event with the
+    state before and after, in the same transaction."""
+
+    def save_model(self, request: Any, obj: Any, form: Any, change: bool) -> None:
+        with transaction.atomic():
+            before = snapshot(type(obj).objects.get(pk=obj.pk)) if change and obj.pk else None
+            super().save_model(request, obj, form, change)
+            audit_record(
+                actor=request.user,
+                action="admin.change" if change else "admin.add",
+                obj=obj,
+                before=before,
+                after=snapshot(obj),
+            )
+
+    def delete_model(self, request: Any, obj: Any) -> None:
+        with transaction.atomic():
+            before = snapshot(obj)
+            pk = obj.pk
+            super().delete_model(request, obj)
+            audit_record(
+                actor=request.user,
+                action="admin.delete",
+                object_type=obj._meta.label,
+                object_id=pk,
+                before=before,
+            )
+
+    def delete_queryset(self, request: Any, queryset: Any) -> None:
+        for obj in queryset:
+            self.delete_model(request, obj)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request: Any) -> bool:
+        return False
+
+    def has_change_permission(self, request: Any, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: Any, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(ReadOnlyAdmin):
+    list_display = ["at", "actor_label", "action", "object_type", "object_id"]
+    list_filter = ["action", "object_type"]
+    search_fields = ["actor_label", "object_id", "action"]
+    date_hierarchy = "at"
+
+
+@admin.register(JobRun)
+class JobRunAdmin(ReadOnlyAdmin):
+    list_display = ["name", "as_of", "status", "started_at", "finished_at", "rows_touched"]
+    list_filter = ["name", "status"]
+
+
+@admin.register(IdempotencyRecord)
+class IdempotencyRecordAdmin(ReadOnlyAdmin):
+    list_display = ["client", "key", "method", "path", "status_code", "created"]
+    search_fields = ["client", "key"]

@@ -1,0 +1,89 @@
+"""Cross-cutting records: the audit trail, job runs and API idempotency keys."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class AuditEvent(models.Model):
+    """Who changed what, when, with the state before and after. Written in the same transaction as
+    the change it records, so an audited change and its audit row commit or roll back together."""
+
+    at = models.DateTimeField(_("at"), auto_now_add=True, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    # A readable name for non-user actors too: "buyer-key:Orex ERP", "job:rate_portfolio", "seed_demo".
+    actor_label = models.CharField(_("actor"), max_length=150)
+    action = models.CharField(_("action"), max_length=80, db_index=True)
+    object_type = models.CharField(_("object type"), max_length=80)
+    object_id = models.CharField(_("object id"), max_length=64)
+    before = models.JSONField(_("before"), null=True, blank=True)
+    after = models.JSONField(_("after"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["object_type", "object_id"])]
+        verbose_name = _("audit event")
+        verbose_name_plural = _("audit events")
+
+    def __str__(self) -> str:
+        return (
+            f"{self.at:%Y-%m-%d %H:%M} {self.actor_label} {self.action} {self.object_type}#{self.object_id}"
+        )
+
+
+class JobRun(models.Model):
+    """One run of a batch job (nightly rating, reconciliation, imports, reports)."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running", _("running")
+        SUCCEEDED = "succeeded", _("succeeded")
+        FAILED = "failed", _("failed")
+
+    name = models.CharField(_("job"), max_length=80)
+    as_of = models.DateField(_("as of"), null=True, blank=True)
+    status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.RUNNING)
+    started_at = models.DateTimeField(_("started"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    rows_touched = models.PositiveIntegerField(_("rows touched"), default=0)
+    progress = models.PositiveSmallIntegerField(_("progress %"), default=0)
+    detail = models.JSONField(_("detail"), default=dict, blank=True)
+    error = models.TextField(_("error"), blank=True)
+    task_id = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+        indexes = [models.Index(fields=["name", "as_of"])]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(progress__lte=100), name="jobrun_progress_le_100"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.as_of or ''} {self.status}"
+
+
+class IdempotencyRecord(models.Model):
+    """The first response to a POST with an Idempotency-Key, replayed for a retry with the same body.
+
+    Unique per client, so two buyers may use the same key without seeing each other's responses.
+    """
+
+    client = models.CharField(max_length=80)
+    key = models.CharField(max_length=255)
+    method = models.CharField(max_length=8)
+    path = models.CharField(max_length=255)
+    request_hash = models.CharField(max_length=64)
+    status_code = models.PositiveSmallIntegerField(null=True)
+    response_body = models.JSONField(null=True)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["client", "key"], name="idempotency_unique_client_key")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.client} {self.key}"

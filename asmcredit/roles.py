@@ -1,0 +1,27 @@
+"""The lender's roles, as Django groups (created by a data migration)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+LOAN_OFFICER = "loan_officer"
+CREDIT_APPROVER = "credit_approver"
+NGO_ANALYST = "ngo_analyst"
+LENDER_ADMIN = "lender_admin"
+ROLES = (LOAN_OFFICER, CREDIT_APPROVER, NGO_ANALYST, LENDER_ADMIN)
+
+
+def user_roles(user: Any) -> set[str]:
+    if user is None or not getattr(user, "is_authenticated", False) or not hasattr(user, "groups"):
+        return set()
+    cached = getattr(user, "_asm_roles", None)
+    if cached is None:
+        cached = set(user.groups.values_list("name", flat=True))
+        if user.is_superuser:
+            cached.add(LENDER_ADMIN)
+        user._asm_roles = cached
+    return set(cached)
+
+
+def has_role(user: Any, *roles: str) -> bool:
+    return bool(user_roles(user) & set(roles))

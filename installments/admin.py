@@ -1,0 +1,56 @@
+from django.contrib import admin
+
+from asmcredit.admin import AuditedAdmin, ReadOnlyAdmin
+from installments.models import (
+    LoanRating,
+    LoanTransaction,
+    PortfolioRating,
+    ReconciliationException,
+    Remittance,
+    ScheduleLine,
+    Withholding,
+)
+
+
+@admin.register(ScheduleLine)
+class ScheduleLineAdmin(ReadOnlyAdmin):
+    list_display = ["loan", "version", "number", "due_on", "principal", "interest", "total", "status"]
+    list_filter = ["status", "is_current"]
+    search_fields = ["loan__code"]
+
+
+@admin.register(LoanTransaction)
+class LoanTransactionAdmin(ReadOnlyAdmin):
+    list_display = ["loan", "kind", "value_date", "amount", "currency", "recorded_at"]
+    list_filter = ["kind"]
+    search_fields = ["loan__code", "reference"]
+
+
+@admin.register(Withholding)
+class WithholdingAdmin(ReadOnlyAdmin):
+    list_display = ["settlement", "loan", "buyer", "withheld_on", "amount", "remitted_amount", "status"]
+    list_filter = ["status", "buyer"]
+
+
+@admin.register(Remittance)
+class RemittanceAdmin(ReadOnlyAdmin):
+    list_display = ["buyer", "reference", "amount", "currency", "paid_on", "unmatched_amount"]
+    list_filter = ["buyer"]
+
+
+@admin.register(ReconciliationException)
+class ReconciliationExceptionAdmin(AuditedAdmin):
+    list_display = ["buyer", "kind", "amount", "detected_on", "status"]
+    list_filter = ["kind", "status", "buyer"]
+    readonly_fields = ["buyer", "kind", "remittance", "withholding", "amount", "detail", "detected_on"]
+
+
+@admin.register(LoanRating)
+class LoanRatingAdmin(ReadOnlyAdmin):
+    list_display = ["loan", "as_of", "days_past_due", "category", "aligned_category", "provision"]
+    list_filter = ["as_of", "aligned_category"]
+
+
+@admin.register(PortfolioRating)
+class PortfolioRatingAdmin(ReadOnlyAdmin):
+    list_display = ["as_of", "active_loans", "outstanding_principal", "par1", "par30", "par90"]

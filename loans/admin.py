@@ -1,0 +1,85 @@
+from typing import Any
+
+from django.contrib import admin
+
+from asmcredit.admin import AuditedAdmin
+from loans.models import Equipment, EquipmentSupplier, Loan, LoanApplication, LoanProduct, NgoPartner
+
+
+@admin.register(NgoPartner)
+class NgoPartnerAdmin(AuditedAdmin):
+    list_display = ["name", "ruc"]
+
+
+@admin.register(EquipmentSupplier)
+class EquipmentSupplierAdmin(AuditedAdmin):
+    list_display = ["name", "ruc", "region", "preselected_by", "is_active"]
+    search_fields = ["name", "ruc"]
+
+
+@admin.register(Equipment)
+class EquipmentAdmin(AuditedAdmin):
+    list_display = [
+        "name",
+        "supplier",
+        "kind",
+        "mercury_free",
+        "mercury_avoided_kg_year",
+        "price",
+        "currency",
+    ]
+    list_filter = ["kind", "mercury_free", "supplier"]
+    search_fields = ["name"]
+
+
+@admin.register(LoanProduct)
+class LoanProductAdmin(AuditedAdmin):
+    list_display = [
+        "code",
+        "name",
+        "purpose",
+        "currency",
+        "tea_pct",
+        "max_tea_pct",
+        "min_term",
+        "max_term",
+        "requires_reinfo",
+        "is_active",
+    ]
+    list_filter = ["purpose", "currency", "is_active"]
+
+
+@admin.register(LoanApplication)
+class LoanApplicationAdmin(AuditedAdmin):
+    list_display = ["id", "miner", "product", "amount", "term", "status", "prepared_by", "decided_by"]
+    list_filter = ["status", "product"]
+    search_fields = ["miner__document_number", "miner__last_names"]
+    autocomplete_fields = ["miner"]
+    readonly_fields = ["status", "submitted_at", "decided_by", "decided_at", "underwriting"]
+
+
+@admin.register(Loan)
+class LoanAdmin(admin.ModelAdmin):
+    """Loans change only through the servicing services (disburse, pay, void), which keep the
+    transaction log and the audit trail; the admin shows them read-only."""
+
+    list_display = [
+        "code",
+        "miner",
+        "product",
+        "principal",
+        "outstanding_principal",
+        "days_past_due",
+        "status",
+    ]
+    list_filter = ["status", "product"]
+    search_fields = ["code", "miner__document_number", "miner__last_names"]
+
+    def has_add_permission(self, request: Any) -> bool:
+        return False
+
+    def has_change_permission(self, request: Any, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: Any, obj: Any = None) -> bool:
+        return False

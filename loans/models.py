@@ -1,0 +1,385 @@
+"""Loan products, equipment catalogue, applications and loans."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+
+from asmcredit.fields import CurrencyField, MoneyField, PercentField, TimestampedModel
+from buyers.models import Buyer
+from miners.identity import validate_ruc
+from miners.models import Miner
+
+
+class GraceKind(models.TextChoices):
+    NONE = "none", _("no grace")
+    PARTIAL = "partial", _("partial (interest only)")
+    TOTAL = "total", _("total (capitalizing)")
+
+
+class NgoPartner(TimestampedModel):
+    """The technical partner: advises on equipment, verifies delivery, trains miners, reports."""
+
+    name = models.CharField(_("name"), max_length=200, unique=True)
+    ruc = models.CharField(_("RUC"), max_length=11, blank=True, validators=[validate_ruc])
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("NGO partner")
+        verbose_name_plural = _("NGO partners")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class EquipmentSupplier(TimestampedModel):
+    name = models.CharField(_("name"), max_length=200)
+    ruc = models.CharField(_("RUC"), max_length=11, unique=True, validators=[validate_ruc])
+    region = models.CharField(_("region (department code)"), max_length=2, blank=True)
+    preselected_by = models.ForeignKey(
+        NgoPartner, verbose_name=_("pre-selected by"), null=True, blank=True, on_delete=models.SET_NULL
+    )
+    bank_account = models.CharField(_("bank account (CCI)"), max_length=20, blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("equipment supplier")
+        verbose_name_plural = _("equipment suppliers")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Equipment(TimestampedModel):
+    class Kind(models.TextChoices):
+        CRUSHER = "crusher", _("crusher")
+        MILL = "mill", _("ball mill")
+        CONCENTRATOR = "concentrator", _("gravity concentrator")
+        SHAKING_TABLE = "shaking_table", _("shaking table")
+        FLOTATION = "flotation", _("flotation cell")
+        COMPRESSOR = "compressor", _("compressor")
+        GENERATOR = "generator", _("generator")
+        VEHICLE = "vehicle", _("vehicle")
+        OTHER = "other", _("other")
+
+    supplier = models.ForeignKey(EquipmentSupplier, on_delete=models.PROTECT, related_name="catalogue")
+    name = models.CharField(_("name"), max_length=200)
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    mercury_free = models.BooleanField(_("mercury-free"), default=False)
+    mercury_avoided_kg_year = models.DecimalField(
+        _("mercury avoided (kg/year)"), max_digits=8, decimal_places=2, default=0
+    )
+    price = MoneyField(_("price"))
+    currency = CurrencyField()
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["supplier", "name"]
+        verbose_name = _("equipment")
+        verbose_name_plural = _("equipment catalogue")
+        constraints = [
+            models.CheckConstraint(condition=Q(price__gt=0), name="equipment_price_positive"),
+            models.CheckConstraint(
+                condition=Q(mercury_avoided_kg_year__gte=0), name="equipment_mercury_avoided_non_negative"
+            ),
+            models.UniqueConstraint(fields=["supplier", "name"], name="equipment_unique_name_per_supplier"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.supplier})"
+
+
+class LoanProduct(TimestampedModel):
+    class Purpose(models.TextChoices):
+        MERCURY_FREE_EQUIPMENT = "mercury_free_equipment", _("mercury-free equipment")
+        WORKING_CAPITAL = "working_capital", _("working capital")
+        MICRO_ENTERPRISE = "micro_enterprise", _("non-mining micro-enterprise")
+
+    code = models.SlugField(_("code"), max_length=30, unique=True)
+    name = models.CharField(_("name"), max_length=200)
+    purpose = models.CharField(_("purpose"), max_length=30, choices=Purpose.choices)
+    currency = CurrencyField()
+    tea_pct = PercentField(_("TEA (%)"), help_text=_("Standard effective annual rate, 360-day year."))
+    max_tea_pct = PercentField(_("maximum TEA (%)"))
+    moratory_tea_pct = PercentField(_("moratory TEA (%)"), default=0)
+    min_amount = MoneyField(_("minimum amount"))
+    max_amount = MoneyField(_("maximum amount"))
+    min_term = models.PositiveSmallIntegerField(_("minimum term (installments)"))
+    max_term = models.PositiveSmallIntegerField(_("maximum term (installments)"))
+    grace_kind = models.CharField(
+        _("grace"), max_length=10, choices=GraceKind.choices, default=GraceKind.NONE
+    )
+    max_grace_periods = models.PositiveSmallIntegerField(_("maximum grace periods"), default=0)
+    insurance_monthly_rate_pct = PercentField(_("credit-life insurance (% per month)"), default=0)
+    upfront_fee = MoneyField(_("upfront fee"), default=0)
+    fee_per_installment = MoneyField(_("fee per installment"), default=0)
+    max_withholding_share_pct = PercentField(
+        _("maximum withholding (% of net payable)"), default=Decimal("30")
+    )
+    max_installment_to_capacity_pct = PercentField(
+        _("maximum installment / repayment capacity (%)"), default=Decimal("40")
+    )
+    requires_reinfo = models.BooleanField(_("requires REINFO VIGENTE"), default=True)
+    requires_equipment = models.BooleanField(_("finances equipment from the catalogue"), default=False)
+    guarantee_fund_coverage_pct = PercentField(
+        _("guarantee fund coverage (%)"),
+        default=0,
+        help_text=_("e.g. CRECER: 80 up to 36 months, 85 beyond."),
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("loan product")
+        verbose_name_plural = _("loan products")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(tea_pct__gte=0, tea_pct__lte=F("max_tea_pct")), name="product_tea_range"
+            ),
+            models.CheckConstraint(
+                condition=Q(moratory_tea_pct__gte=0), name="product_moratory_non_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(min_amount__gt=0, max_amount__gte=F("min_amount")), name="product_amount_range"
+            ),
+            models.CheckConstraint(
+                condition=Q(min_term__gte=1, max_term__gte=F("min_term")), name="product_term_range"
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    insurance_monthly_rate_pct__gte=0, upfront_fee__gte=0, fee_per_installment__gte=0
+                ),
+                name="product_costs_non_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(max_withholding_share_pct__gt=0, max_withholding_share_pct__lte=100),
+                name="product_withholding_share_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(max_installment_to_capacity_pct__gt=0, max_installment_to_capacity_pct__lte=100),
+                name="product_capacity_share_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(guarantee_fund_coverage_pct__gte=0, guarantee_fund_coverage_pct__lte=100),
+                name="product_guarantee_coverage_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(max_grace_periods__lt=F("min_term")), name="product_grace_shorter_than_term"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class LoanApplication(TimestampedModel):
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("draft")
+        SUBMITTED = "submitted", _("submitted for approval")
+        APPROVED = "approved", _("approved")
+        REJECTED = "rejected", _("rejected")
+        DISBURSED = "disbursed", _("disbursed")
+        CANCELLED = "cancelled", _("cancelled")
+
+    miner = models.ForeignKey(Miner, on_delete=models.PROTECT, related_name="applications")
+    product = models.ForeignKey(LoanProduct, on_delete=models.PROTECT, related_name="applications")
+    withholding_buyer = models.ForeignKey(
+        Buyer,
+        verbose_name=_("withholding buyer"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="applications",
+    )
+    amount = MoneyField(_("amount"))
+    term = models.PositiveSmallIntegerField(_("term (installments)"))
+    tea_pct = PercentField(_("TEA (%)"))
+    disbursement_date = models.DateField(_("expected disbursement date"))
+    first_due_on = models.DateField(_("first due date"))
+    grace_periods = models.PositiveSmallIntegerField(_("grace periods"), default=0)
+    equipment = models.ForeignKey(
+        Equipment, verbose_name=_("equipment"), null=True, blank=True, on_delete=models.PROTECT
+    )
+    purpose_note = models.TextField(_("purpose"), blank=True)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.DRAFT)
+    prepared_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("prepared by"), on_delete=models.PROTECT, related_name="+"
+    )
+    submitted_at = models.DateTimeField(_("submitted at"), null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("decided by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    decision_comment = models.TextField(_("decision comment"), blank=True)
+    # The underwriting panel as it stood at submission: checklist, capacity, recommendation.
+    underwriting = models.JSONField(_("underwriting"), default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-created"]
+        verbose_name = _("loan application")
+        verbose_name_plural = _("loan applications")
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="application_amount_positive"),
+            models.CheckConstraint(condition=Q(term__gte=1), name="application_term_positive"),
+            models.CheckConstraint(condition=Q(tea_pct__gte=0), name="application_tea_non_negative"),
+            models.CheckConstraint(
+                condition=Q(first_due_on__gt=F("disbursement_date")),
+                name="application_first_due_after_disbursement",
+            ),
+            # Maker–checker: whoever decides is never whoever prepared.
+            models.CheckConstraint(
+                condition=Q(decided_by__isnull=True) | ~Q(decided_by=F("prepared_by")),
+                name="application_maker_checker",
+            ),
+        ]
+        indexes = [models.Index(fields=["status"])]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.miner} {self.amount} ({self.get_status_display()})"
+
+    def clean(self) -> None:
+        """Product limits; the same rules the services enforce, so forms show them per field."""
+        errors: dict[str, str] = {}
+        product = self.product if self.product_id else None
+        if product is None:
+            return
+        if self.amount is not None and not (product.min_amount <= self.amount <= product.max_amount):
+            errors["amount"] = _("The amount must be between %(min)s and %(max)s for this product.") % {
+                "min": product.min_amount,
+                "max": product.max_amount,
+            }
+        if self.term is not None and not (product.min_term <= self.term <= product.max_term):
+            errors["term"] = _(
+                "The term must be between %(min)s and %(max)s installments for this product."
+            ) % {"min": product.min_term, "max": product.max_term}
+        if self.tea_pct is not None and self.tea_pct > product.max_tea_pct:
+            errors["tea_pct"] = _("The TEA cannot exceed the product's limit of %(max)s%%.") % {
+                "max": product.max_tea_pct
+            }
+        if self.grace_periods and self.grace_periods > product.max_grace_periods:
+            errors["grace_periods"] = _("This product allows at most %(n)s grace periods.") % {
+                "n": product.max_grace_periods
+            }
+        if product.requires_equipment and not self.equipment_id:
+            errors["equipment"] = _("Choose the equipment from the supplier catalogue.")
+        if not product.requires_equipment and self.equipment_id:
+            errors["equipment"] = _("This product does not finance equipment.")
+        if product.requires_reinfo and self.miner_id and not self.miner.reinfo_active:
+            errors["miner"] = _("This product requires a REINFO registration with status VIGENTE.")
+        if self.first_due_on and self.disbursement_date and self.first_due_on <= self.disbursement_date:
+            errors["first_due_on"] = _("The first due date must come after the disbursement date.")
+        if errors:
+            raise ValidationError(errors)
+
+
+class Loan(TimestampedModel):
+    """A disbursed loan. Its balances and days past due are derived from its transaction log
+    (installments.LoanTransaction) by the servicing engine and cached here for listing."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("active")
+        PAID_OFF = "paid_off", _("paid off")
+        WRITTEN_OFF = "written_off", _("written off")
+
+    class Payee(models.TextChoices):
+        SUPPLIER = "supplier", _("equipment supplier")
+        MINER = "miner", _("borrower")
+
+    code = models.CharField(_("loan number"), max_length=20, unique=True)
+    application = models.OneToOneField(LoanApplication, on_delete=models.PROTECT, related_name="loan")
+    miner = models.ForeignKey(Miner, on_delete=models.PROTECT, related_name="loans")
+    product = models.ForeignKey(LoanProduct, on_delete=models.PROTECT, related_name="loans")
+    withholding_buyer = models.ForeignKey(
+        Buyer, null=True, blank=True, on_delete=models.PROTECT, related_name="loans"
+    )
+    equipment = models.ForeignKey(
+        Equipment, null=True, blank=True, on_delete=models.PROTECT, related_name="loans"
+    )
+    currency = CurrencyField()
+    principal = MoneyField(_("principal"))
+    tea_pct = PercentField(_("TEA (%)"))
+    moratory_tea_pct = PercentField(_("moratory TEA (%)"), default=0)
+    tcea_pct = PercentField(_("TCEA (%)"))
+    insurance_monthly_rate_pct = PercentField(_("insurance (% per month)"), default=0)
+    upfront_fees = MoneyField(_("upfront fees"), default=0)
+    fee_per_installment = MoneyField(_("fee per installment"), default=0)
+    max_withholding_share_pct = PercentField(
+        _("maximum withholding (% of net payable)"), default=Decimal("30")
+    )
+    guarantee_coverage_pct = PercentField(_("guarantee fund coverage (%)"), default=0)
+    term = models.PositiveSmallIntegerField(_("term (installments)"))
+    grace_kind = models.CharField(
+        _("grace"), max_length=10, choices=GraceKind.choices, default=GraceKind.NONE
+    )
+    grace_periods = models.PositiveSmallIntegerField(_("grace periods"), default=0)
+    installment_amount = MoneyField(_("installment"))
+    disbursed_on = models.DateField(_("disbursed on"))
+    first_due_on = models.DateField(_("first due date"))
+    payee = models.CharField(_("paid to"), max_length=10, choices=Payee.choices)
+    payee_supplier = models.ForeignKey(
+        EquipmentSupplier, null=True, blank=True, on_delete=models.PROTECT, related_name="disbursements"
+    )
+    disbursement_reference = models.CharField(_("disbursement reference"), max_length=60, blank=True)
+    disbursed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.ACTIVE)
+    schedule_version = models.PositiveSmallIntegerField(_("schedule version"), default=1)
+    # NGO technician's verification of the financed equipment.
+    delivery_verified_at = models.DateTimeField(_("delivery verified"), null=True, blank=True)
+    installation_verified_at = models.DateTimeField(_("installation verified"), null=True, blank=True)
+    verified_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    verification_note = models.TextField(_("verification note"), blank=True)
+    # Derived from the transaction log (installments.services.loan_recompute); never edited by hand.
+    outstanding_principal = MoneyField(_("outstanding principal"), default=0)
+    overdue_amount = MoneyField(_("overdue amount"), default=0)
+    moratory_accrued = MoneyField(_("moratory interest accrued"), default=0)
+    days_past_due = models.PositiveIntegerField(_("days past due"), default=0)
+    next_due_on = models.DateField(_("next due date"), null=True, blank=True)
+    state_as_of = models.DateField(_("state as of"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["disbursed_on", "id"]
+        verbose_name = _("loan")
+        verbose_name_plural = _("loans")
+        constraints = [
+            models.CheckConstraint(condition=Q(principal__gt=0), name="loan_principal_positive"),
+            models.CheckConstraint(
+                condition=Q(
+                    outstanding_principal__gte=0,
+                    overdue_amount__gte=0,
+                    moratory_accrued__gte=0,
+                    installment_amount__gte=0,
+                    upfront_fees__gte=0,
+                    fee_per_installment__gte=0,
+                ),
+                name="loan_amounts_non_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(tea_pct__gte=0, moratory_tea_pct__gte=0), name="loan_rates_non_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(payee="miner") | Q(payee_supplier__isnull=False), name="loan_supplier_payee_named"
+            ),
+            models.CheckConstraint(
+                condition=Q(first_due_on__gt=F("disbursed_on")), name="loan_first_due_after_disbursement"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["status", "days_past_due"]),
+            models.Index(fields=["miner", "status"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} — {self.miner.full_name}"

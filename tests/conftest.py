@@ -1,0 +1,44 @@
+"""Test set-up: real PostgreSQL and Redis (see README "Tests"), and a few named personas."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+# The suite runs against PostgreSQL; settings read DATABASE_URL (set by `make test`).
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/asmcredit")
+
+
+@pytest.fixture(autouse=True)
+def _no_axes_lockout_between_tests(settings):  # type: ignore[no-untyped-def]
+    settings.AXES_ENABLED = False
+
+
+def _user(django_user_model, username: str, role: str | None):  # type: ignore[no-untyped-def]
+    from django.contrib.auth.models import Group
+
+    user = django_user_model.objects.create_user(username=username, password="correct-horse-battery-9")
+    if role:
+        user.groups.add(Group.objects.get(name=role))
+    return user
+
+
+@pytest.fixture
+def officer(django_user_model):  # type: ignore[no-untyped-def]
+    return _user(django_user_model, "olga.officer", "loan_officer")
+
+
+@pytest.fixture
+def approver(django_user_model):  # type: ignore[no-untyped-def]
+    return _user(django_user_model, "arturo.approver", "credit_approver")
+
+
+@pytest.fixture
+def analyst(django_user_model):  # type: ignore[no-untyped-def]
+    return _user(django_user_model, "nadia.ngo", "ngo_analyst")
+
+
+@pytest.fixture
+def admin_user(django_user_model):  # type: ignore[no-untyped-def]
+    return _user(django_user_model, "lucia.admin", "lender_admin")
