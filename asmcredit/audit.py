@@ -58,7 +58,7 @@ def audit_record(
     if obj is not None:
         object_type = object_type or obj._meta.label
         object_id = object_id if object_id is not None else obj.pk
-    user = actor if isinstance(actor, AbstractBaseUser) else None
+    user: Any = actor if isinstance(actor, AbstractBaseUser) else None
     return AuditEvent.objects.create(
         actor=user,
         actor_label=actor_label_for(actor)[:150],

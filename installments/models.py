@@ -37,6 +37,8 @@ class ScheduleLine(models.Model):
     fees = MoneyField(_("fees"), default=0)
     total = MoneyField(_("total"))
     closing_balance = MoneyField(_("balance"))
+    # Interest added to the balance instead of paid (total grace only).
+    capitalized = MoneyField(_("capitalized interest"), default=0)
     paid_principal = MoneyField(_("principal paid"), default=0)
     paid_interest = MoneyField(_("interest paid"), default=0)
     paid_insurance = MoneyField(_("insurance paid"), default=0)

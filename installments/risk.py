@@ -1,0 +1,202 @@
+"""Risk rating, provisions, portfolio at risk and early warnings (DOMAIN.md §6).
+
+Categories and provision rates follow SBS Res. 11356-2008 for micro and small business loans. Rates are
+fractions; provisions are amounts rounded to the céntimo.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import date
+from decimal import Decimal
+from enum import StrEnum
+from itertools import pairwise
+
+from asmcredit.money import ZERO, money, round_half_up
+
+
+class Category(StrEnum):
+    """Clasificación del deudor (SBS)."""
+
+    NORMAL = "normal"
+    CPP = "cpp"  # con problemas potenciales
+    DEFICIENTE = "deficiente"
+    DUDOSO = "dudoso"
+    PERDIDA = "perdida"
+
+    @property
+    def severity(self) -> int:
+        """0 for Normal up to 4 for Pérdida, so categories compare by risk."""
+        return _SEVERITY[self]
+
+
+_SEVERITY = {category: index for index, category in enumerate(Category)}
+
+# Upper dpd bound of each category but the last (DOMAIN.md §6).
+_DPD_LIMITS = (
+    (8, Category.NORMAL),
+    (30, Category.CPP),
+    (60, Category.DEFICIENTE),
+    (120, Category.DUDOSO),
+)
+
+# (no guarantee, preferred guarantee); Normal's 1% is the generic provision.
+_PROVISION_RATES: dict[Category, tuple[Decimal, Decimal]] = {
+    Category.NORMAL: (Decimal("0.01"), Decimal("0.01")),
+    Category.CPP: (Decimal("0.05"), Decimal("0.025")),
+    Category.DEFICIENTE: (Decimal("0.25"), Decimal("0.125")),
+    Category.DUDOSO: (Decimal("0.60"), Decimal("0.30")),
+    Category.PERDIDA: (Decimal("1.00"), Decimal("0.60")),
+}
+
+# Internal alignment ignores worse loans adding up to less than the greater of these (DOMAIN.md §6).
+ALIGNMENT_MIN_AMOUNT = Decimal("100")
+ALIGNMENT_MIN_SHARE = Decimal("0.01")
+
+GUARANTEE_CLAIM_DPD = 90
+
+NO_DELIVERIES = "no_deliveries"
+VOLUME_DROP = "volume_drop"
+WITHHOLDING_SHORT = "withholding_short"
+NO_DELIVERY_MIN_DAYS = 30
+NO_DELIVERY_INTERVALS = 3
+VOLUME_DROP_RATIO = Decimal("0.5")
+WITHHOLDINGS_AVERAGED = 3
+
+
+def worst(categories: Iterable[Category]) -> Category:
+    return max(categories, key=lambda category: category.severity)
+
+
+def category_for_dpd(dpd: int) -> Category:
+    """Normal 0–8, CPP 9–30, Deficiente 31–60, Dudoso 61–120, Pérdida beyond 120 days past due."""
+    if dpd < 0:
+        raise ValueError("Days past due must not be negative.")
+    for limit, category in _DPD_LIMITS:
+        if dpd <= limit:
+            return category
+    return Category.PERDIDA
+
+
+def provision_rate(category: Category, *, preferred_guarantee: bool) -> Decimal:
+    without, with_guarantee = _PROVISION_RATES[category]
+    return with_guarantee if preferred_guarantee else without
+
+
+def provision(balance: Decimal, category: Category, covered_share: Decimal = Decimal(0)) -> Decimal:
+    """Provision for ``balance``: the share covered by a preferred guarantee at the lower rate."""
+    if not 0 <= covered_share <= 1:
+        raise ValueError("The covered share must be between 0 and 1.")
+    covered = Decimal(balance) * covered_share
+    uncovered = Decimal(balance) - covered
+    return money(
+        uncovered * provision_rate(category, preferred_guarantee=False)
+        + covered * provision_rate(category, preferred_guarantee=True)
+    )
+
+
+def aligned_category(loans: Sequence[tuple[Category, Decimal]]) -> Category:
+    """Alineamiento interno: the one category a debtor gets across its loans with the lender.
+
+    Start from the worst category present. If the loans strictly worse than the next-worse category
+    present (every loan at or above the candidate, including those already set aside) add up to less
+    than ``max(S/ 100, 1% of the debtor's total debt)``, set them aside and try the next-worse category;
+    otherwise the candidate is the debtor's category. The best category present is the floor. Set-aside
+    loans keep counting, so several small bad loans cannot slip under the threshold one at a time.
+    """
+    if not loans:
+        raise ValueError("A debtor to align needs at least one loan.")
+    total = sum((Decimal(balance) for _, balance in loans), ZERO)
+    threshold = max(ALIGNMENT_MIN_AMOUNT, total * ALIGNMENT_MIN_SHARE)
+    present = sorted({category for category, _ in loans}, key=lambda c: c.severity, reverse=True)
+    for candidate in present[:-1]:
+        at_or_worse = sum(
+            (Decimal(balance) for category, balance in loans if category.severity >= candidate.severity),
+            ZERO,
+        )
+        if at_or_worse >= threshold:
+            return candidate
+    return present[-1]
+
+
+def par(balances_with_dpd: Iterable[tuple[int, Decimal]], threshold_days: int) -> Decimal:
+    """Portfolio at risk: outstanding principal of loans with dpd > ``threshold_days`` over all of it.
+
+    A fraction to 4 decimals; 0 for an empty portfolio. PAR30 is ``par(..., 30)``.
+    """
+    total = ZERO
+    at_risk = ZERO
+    for dpd, balance in balances_with_dpd:
+        total += balance
+        if dpd > threshold_days:
+            at_risk += balance
+    if total == 0:
+        return Decimal("0.0000")
+    return round_half_up(at_risk / total, 4)
+
+
+def guarantee_coverage(term_months: int) -> Decimal:
+    """Share of a micro loan a CRECER-like guarantee fund covers: 80% up to 36 months, 85% beyond."""
+    if term_months < 1:
+        raise ValueError("The term must be at least one month.")
+    return Decimal("0.80") if term_months <= 36 else Decimal("0.85")
+
+
+def guarantee_claimable(dpd: int) -> bool:
+    """A claim on the guarantee fund is made after default: 90 or more days past due."""
+    return dpd >= GUARANTEE_CLAIM_DPD
+
+
+def guarantee_claim(outstanding_principal: Decimal, coverage: Decimal) -> Decimal:
+    return money(Decimal(outstanding_principal) * coverage)
+
+
+def median_interval_days(dates: Sequence[date]) -> Decimal | None:
+    """Median days between consecutive delivery days; None with fewer than two distinct days.
+
+    Several settlements on one day are one delivery, so they do not pull the median to zero.
+    """
+    days = sorted(set(dates))
+    if len(days) < 2:
+        return None
+    gaps = sorted((later - earlier).days for earlier, later in pairwise(days))
+    middle = len(gaps) // 2
+    if len(gaps) % 2:
+        return Decimal(gaps[middle])
+    return (Decimal(gaps[middle - 1]) + Decimal(gaps[middle])) / 2
+
+
+def early_warnings(
+    *,
+    as_of: date,
+    settlement_dates: Sequence[date],
+    volume_last_90: Decimal,
+    volume_prior_90: Decimal,
+    recent_withholdings: Sequence[Decimal],
+    installment_amount: Decimal,
+) -> list[str]:
+    """Signals from the buyer relationship that show up before days past due do (DOMAIN.md §6).
+
+    - ``no_deliveries``: no settlement for more than ``max(30, 3 × median interval)`` days, or none ever
+      (side-selling to another buyer looks exactly like this).
+    - ``volume_drop``: the last 90 days' volume (any unit, TMS or payable, as long as both windows use
+      it) is below half of the prior 90 days', when there was prior volume.
+    - ``withholding_short``: the average of the last 3 entries of ``recent_withholdings`` is below
+      ``installment_amount``. Entries are the amount withheld per installment period (the caller sums
+      the settlements of each period), oldest first; fewer than 3 are averaged as they are, none gives
+      no signal here because ``no_deliveries`` already covers it.
+    """
+    warnings = []
+    if settlement_dates:
+        median = median_interval_days(settlement_dates)
+        limit = max(Decimal(NO_DELIVERY_MIN_DAYS), NO_DELIVERY_INTERVALS * median if median else ZERO)
+        if Decimal((as_of - max(settlement_dates)).days) > limit:
+            warnings.append(NO_DELIVERIES)
+    else:
+        warnings.append(NO_DELIVERIES)
+    if volume_prior_90 > 0 and volume_last_90 < volume_prior_90 * VOLUME_DROP_RATIO:
+        warnings.append(VOLUME_DROP)
+    recent = list(recent_withholdings)[-WITHHOLDINGS_AVERAGED:]
+    if recent and installment_amount > 0 and sum(recent, ZERO) / len(recent) < installment_amount:
+        warnings.append(WITHHOLDING_SHORT)
+    return warnings

@@ -1,0 +1,248 @@
+"""Loan origination: applications from draft to approval (maker–checker).
+
+Disbursement (``loan_disburse``) lives further down, with the servicing engine's help: it turns an
+approved application into a loan with its cronograma and its disbursement transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from asmcredit import roles
+from asmcredit.audit import audit_record, snapshot
+from asmcredit.money import pct_to_rate
+from buyers.models import Buyer
+from loans.models import Equipment, LoanApplication, LoanProduct
+from loans.schedule import GraceKind, Schedule, ScheduleError, ScheduleTerms, build_schedule
+from miners.models import Miner
+
+APPLICATION_FIELDS = [
+    "status",
+    "amount",
+    "term",
+    "tea_pct",
+    "disbursement_date",
+    "first_due_on",
+    "grace_periods",
+    "equipment_id",
+    "withholding_buyer_id",
+    "submitted_at",
+    "decided_by_id",
+    "decided_at",
+    "decision_comment",
+]
+
+
+class TransitionError(ValidationError):
+    """An illegal state change (approve a draft, decide twice…): a clear error, nothing changed."""
+
+
+def application_schedule_terms(application: LoanApplication) -> ScheduleTerms:
+    """The cronograma terms an application would be disbursed with (product costs included)."""
+    product = application.product
+    grace_kind = GraceKind(product.grace_kind) if application.grace_periods else GraceKind.NONE
+    return ScheduleTerms(
+        principal=application.amount,
+        tea=pct_to_rate(application.tea_pct),
+        disbursed_on=application.disbursement_date,
+        first_due_on=application.first_due_on,
+        installments=application.term,
+        grace_periods=application.grace_periods,
+        grace_kind=grace_kind,
+        insurance_monthly_rate=pct_to_rate(product.insurance_monthly_rate_pct),
+        fee_per_installment=product.fee_per_installment,
+        upfront_fees=product.upfront_fee,
+    )
+
+
+def application_schedule(application: LoanApplication) -> Schedule:
+    try:
+        schedule = build_schedule(application_schedule_terms(application))
+    except ScheduleError as exc:
+        raise ValidationError({exc.field: exc.message}) from exc
+    # DOMAIN.md §3's formula lets a very long first period at a high rate owe more interest than the
+    # installment, so the balance would grow; no lender offers that, so the officer moves the date.
+    if any(line.principal < 0 for line in schedule.lines):
+        raise ValidationError(
+            {"first_due_on": _("The first period is too long for this rate and term: bring the first due date closer.")}
+        )
+    return schedule
+
+
+@transaction.atomic
+def application_create(
+    *,
+    miner: Miner,
+    product: LoanProduct,
+    amount: Decimal,
+    term: int,
+    disbursement_date: dt.date,
+    first_due_on: dt.date,
+    prepared_by: Any,
+    tea_pct: Decimal | None = None,
+    grace_periods: int = 0,
+    equipment: Equipment | None = None,
+    withholding_buyer: Buyer | None = None,
+    purpose_note: str = "",
+) -> LoanApplication:
+    """A draft application. Product limits are checked field by field; nothing is saved on error."""
+    if not roles.has_role(prepared_by, roles.LOAN_OFFICER, roles.LENDER_ADMIN):
+        raise PermissionDenied(_("Only loan officers prepare applications."))
+    if not product.is_active:
+        raise ValidationError({"product": _("This product is no longer offered.")})
+    application = LoanApplication(
+        miner=miner,
+        product=product,
+        amount=amount,
+        term=term,
+        tea_pct=product.tea_pct if tea_pct is None else tea_pct,
+        disbursement_date=disbursement_date,
+        first_due_on=first_due_on,
+        grace_periods=grace_periods,
+        equipment=equipment,
+        withholding_buyer=withholding_buyer,
+        purpose_note=purpose_note,
+        prepared_by=prepared_by,
+    )
+    application.full_clean()
+    application_schedule(application)  # the terms must make a valid cronograma
+    application.save()
+    audit_record(actor=prepared_by, action="application.create", obj=application, after=snapshot(application))
+    return application
+
+
+_EDITABLE = {
+    "amount",
+    "term",
+    "tea_pct",
+    "disbursement_date",
+    "first_due_on",
+    "grace_periods",
+    "equipment",
+    "withholding_buyer",
+    "purpose_note",
+}
+
+
+@transaction.atomic
+def application_update(*, application: LoanApplication, actor: Any, **changes: Any) -> LoanApplication:
+    application = LoanApplication.objects.select_for_update().get(pk=application.pk)
+    if application.status != LoanApplication.Status.DRAFT:
+        raise TransitionError(_("Only a draft application can be edited."))
+    unknown = set(changes) - _EDITABLE
+    if unknown:
+        raise ValidationError({name: _("This field cannot be changed.") for name in unknown})
+    before = snapshot(application)
+    for name, value in changes.items():
+        setattr(application, name, value)
+    application.full_clean()
+    application_schedule(application)
+    application.save()
+    audit_record(actor=actor, action="application.update", obj=application, before=before, after=snapshot(application))
+    return application
+
+
+def _locked(application: LoanApplication) -> LoanApplication:
+    return LoanApplication.objects.select_for_update().select_related("product", "miner").get(pk=application.pk)
+
+
+@transaction.atomic
+def application_submit(
+    *, application: LoanApplication, actor: Any, underwriting: dict[str, Any] | None = None
+) -> LoanApplication:
+    """Send a draft to the credit committee, freezing the underwriting panel as it stood."""
+    application = _locked(application)
+    if application.status != LoanApplication.Status.DRAFT:
+        raise TransitionError(
+            _("Only a draft application can be submitted (it is %(status)s).")
+            % {"status": application.get_status_display()}
+        )
+    if not roles.has_role(actor, roles.LOAN_OFFICER, roles.LENDER_ADMIN):
+        raise PermissionDenied(_("Only loan officers submit applications."))
+    application.full_clean()
+    before = snapshot(application, APPLICATION_FIELDS)
+    if underwriting is None:
+        from loans.underwriting import underwriting_panel
+
+        underwriting = underwriting_panel(application=application).as_dict()
+    application.underwriting = underwriting
+    application.status = LoanApplication.Status.SUBMITTED
+    application.submitted_at = timezone.now()
+    application.save(update_fields=["underwriting", "status", "submitted_at", "updated"])
+    audit_record(
+        actor=actor,
+        action="application.submit",
+        obj=application,
+        before=before,
+        after=snapshot(application, APPLICATION_FIELDS),
+    )
+    return application
+
+
+def _decide(application: LoanApplication, *, approver: Any, approve: bool, comment: str) -> LoanApplication:
+    application = _locked(application)
+    if application.status != LoanApplication.Status.SUBMITTED:
+        raise TransitionError(
+            _("Only a submitted application can be decided (it is %(status)s).")
+            % {"status": application.get_status_display()}
+        )
+    if not roles.has_role(approver, roles.CREDIT_APPROVER, roles.LENDER_ADMIN):
+        raise PermissionDenied(_("Only credit approvers decide applications."))
+    if approver.pk == application.prepared_by_id:
+        raise PermissionDenied(_("The person who prepared an application cannot decide it (maker–checker)."))
+    if not approve and not comment.strip():
+        raise ValidationError({"reason": _("A rejection needs a reason.")})
+    before = snapshot(application, APPLICATION_FIELDS)
+    application.status = LoanApplication.Status.APPROVED if approve else LoanApplication.Status.REJECTED
+    application.decided_by = approver
+    application.decided_at = timezone.now()
+    application.decision_comment = comment.strip()
+    application.save(update_fields=["status", "decided_by", "decided_at", "decision_comment", "updated"])
+    audit_record(
+        actor=approver,
+        action="application.approve" if approve else "application.reject",
+        obj=application,
+        before=before,
+        after=snapshot(application, APPLICATION_FIELDS),
+    )
+    return application
+
+
+@transaction.atomic
+def application_approve(*, application: LoanApplication, approver: Any, comment: str = "") -> LoanApplication:
+    return _decide(application, approver=approver, approve=True, comment=comment)
+
+
+@transaction.atomic
+def application_reject(*, application: LoanApplication, approver: Any, reason: str) -> LoanApplication:
+    return _decide(application, approver=approver, approve=False, comment=reason)
+
+
+@transaction.atomic
+def application_cancel(*, application: LoanApplication, actor: Any, reason: str = "") -> LoanApplication:
+    application = _locked(application)
+    if application.status not in {
+        LoanApplication.Status.DRAFT,
+        LoanApplication.Status.SUBMITTED,
+        LoanApplication.Status.APPROVED,
+    }:
+        raise TransitionError(_("This application can no longer be cancelled."))
+    before = snapshot(application, APPLICATION_FIELDS)
+    application.status = LoanApplication.Status.CANCELLED
+    application.decision_comment = reason
+    application.save(update_fields=["status", "decision_comment", "updated"])
+    audit_record(
+        actor=actor,
+        action="application.cancel",
+        obj=application,
+        before=before,
+        after=snapshot(application, APPLICATION_FIELDS),
+    )
+    return application
