@@ -193,7 +193,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
     "COERCE_DECIMAL_TO_STRING": True,
-    "DEFAULT_THROTTLE_CLASSES": ["asmcredit.api.ClientRateThrottle"],
+    "DEFAULT_THROTTLE_CLASSES": ["asmcredit.throttling.ClientRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {"client": env_str("API_THROTTLE_RATE", "600/min")},
     "EXCEPTION_HANDLER": "asmcredit.api.exception_handler",
 }

@@ -12,9 +12,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def _load_settings(**env: str) -> subprocess.CompletedProcess[str]:
     clean = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in {"DEBUG", "SECRET_KEY", "DATABASE_URL", "CELERY_BROKER_URL"}
+        k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY", "DATABASE_URL", "CELERY_BROKER_URL"}
     }
     clean.update(env)
     return subprocess.run(

@@ -1,0 +1,527 @@
+"""Demo data: a lender's book as it might look in Arequipa today.
+
+Everything goes through the same services the product uses (origination, disbursement, ore
+settlements with their withholdings, remittances, rating), so the demo shows real behaviour, not
+hand-made rows. Deterministic (fixed random seed) and relative to the day it runs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.db import transaction
+
+from asmcredit import roles
+from buyers.models import Buyer, BuyerUser, MaquilaScale, SupplierRelationship
+from loans.models import Equipment, EquipmentSupplier, LoanApplication, LoanProduct, NgoPartner
+from miners.identity import personal_ruc, ruc_check_digit
+from miners.models import Association, Miner, Training
+
+DEMO_PASSWORD = "Demo-Andes-2025"
+
+USERS = [
+    ("oficial", "Olga", "Condori", roles.LOAN_OFFICER),
+    ("oficial2", "Martín", "Salas", roles.LOAN_OFFICER),
+    ("aprobador", "Arturo", "Paredes", roles.CREDIT_APPROVER),
+    ("ong", "Nadia", "Flores", roles.NGO_ANALYST),
+    ("admin", "Lucía", "Zegarra", roles.LENDER_ADMIN),
+]
+
+FEMALE_NAMES = [
+    "María",
+    "Rosa",
+    "Juana",
+    "Elena",
+    "Flor",
+    "Yolanda",
+    "Luz",
+    "Carmen",
+    "Nélida",
+    "Teresa",
+    "Marleni",
+    "Gladys",
+    "Olinda",
+    "Sonia",
+    "Delia",
+]
+MALE_NAMES = [
+    "Juan",
+    "José",
+    "Luis",
+    "Carlos",
+    "Pedro",
+    "Víctor",
+    "Wilber",
+    "Edwin",
+    "Freddy",
+    "Hugo",
+    "Rubén",
+    "Alberto",
+    "Félix",
+    "Jorge",
+    "Mario",
+    "Percy",
+    "Elmer",
+    "Teodoro",
+    "Néstor",
+    "Saúl",
+]
+SURNAMES = [
+    "Quispe",
+    "Mamani",
+    "Huamán",
+    "Condori",
+    "Ccori",
+    "Apaza",
+    "Huanca",
+    "Chambi",
+    "Flores",
+    "Ramos",
+    "Pari",
+    "Ticona",
+    "Yupanqui",
+    "Cusi",
+    "Puma",
+    "Choque",
+    "Arias",
+    "Vilca",
+    "Soncco",
+    "Layme",
+]
+# Caravelí and Condesuyos (Arequipa): where Orex-like buyers source ore.
+AREQUIPA_DISTRICTS = ["040301", "040302", "040303", "040304", "040306", "040308", "040701", "040706"]
+PUNO_DISTRICTS = ["210801", "210802", "211201"]
+AYACUCHO_DISTRICTS = ["050601", "050605", "051001"]
+
+
+def _ruc(body10: str) -> str:
+    return body10 + str(ruc_check_digit(body10))
+
+
+@dataclass
+class SeedResult:
+    created: bool
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+def _users() -> dict[str, Any]:
+    user_model = get_user_model()
+    users = {}
+    for username, first, last, role in USERS:
+        user, created = user_model.objects.get_or_create(
+            username=username, defaults={"first_name": first, "last_name": last}
+        )
+        if created:
+            user.set_password(DEMO_PASSWORD)
+            user.is_staff = role == roles.LENDER_ADMIN
+            user.is_superuser = role == roles.LENDER_ADMIN
+            user.save()
+        user.groups.add(Group.objects.get(name=role))
+        users[username] = user
+    return users
+
+
+def _buyers() -> list[Buyer]:
+    specs = [
+        ("2045678901", "Minera Orex S.A.C. (demo)", "04", Buyer.Kind.PROCESSING_PLANT, Decimal("80")),
+        ("2049876543", "Planta Chala Gold S.A. (demo)", "04", Buyer.Kind.PROCESSING_PLANT, Decimal("78")),
+        ("2060112233", "Acopiadora Ananea E.I.R.L. (demo)", "21", Buyer.Kind.TRADER, None),
+    ]
+    buyers = []
+    for body, name, region, kind, share in specs:
+        buyer, _ = Buyer.objects.get_or_create(
+            ruc=_ruc(body),
+            defaults={
+                "name": name,
+                "region": region,
+                "kind": kind,
+                "terms_payable_share_pct": share,
+                "contact_email": "liquidaciones@example.pe",
+            },
+        )
+        if not buyer.maquila_scale.exists():
+            for low, high, fee in [("0", "0.3", "90"), ("0.3", "0.8", "110"), ("0.8", None, "130")]:
+                MaquilaScale.objects.create(
+                    buyer=buyer,
+                    min_grade_oz_tc=Decimal(low),
+                    max_grade_oz_tc=Decimal(high) if high else None,
+                    maquila_usd_tc=Decimal(fee),
+                )
+        buyers.append(buyer)
+    return buyers
+
+
+def _catalogue() -> list[Equipment]:
+    ngo, _ = NgoPartner.objects.get_or_create(
+        name="Red Técnica Minera Limpia (demo)", defaults={"ruc": _ruc("2055544433")}
+    )
+    suppliers = [
+        (
+            "2051112223",
+            "Gravimetría Andina S.A.C.",
+            [
+                ('Concentrador centrífugo 30"', Equipment.Kind.CONCENTRATOR, True, "18.00", "68000"),
+                ("Mesa vibratoria Wilfley 6S", Equipment.Kind.SHAKING_TABLE, True, "9.50", "32000"),
+            ],
+        ),
+        (
+            "2053334445",
+            "Molinos del Sur E.I.R.L.",
+            [
+                ("Molino de bolas 3'x4'", Equipment.Kind.MILL, True, "6.00", "54000"),
+                ("Chancadora de quijada 8x10", Equipment.Kind.CRUSHER, False, "0", "27000"),
+            ],
+        ),
+        (
+            "2057778889",
+            "Flotación Perú S.A.C.",
+            [
+                ("Celda de flotación 24 pies³", Equipment.Kind.FLOTATION, True, "12.00", "41000"),
+                ("Compresora diésel 185 CFM", Equipment.Kind.COMPRESSOR, False, "0", "38000"),
+            ],
+        ),
+    ]
+    items = []
+    for body, name, catalogue in suppliers:
+        supplier, _ = EquipmentSupplier.objects.get_or_create(
+            ruc=_ruc(body),
+            defaults={"name": name, "region": "04", "preselected_by": ngo, "bank_account": "00221500012345678901"},
+        )
+        for item_name, kind, mercury_free, avoided, price in catalogue:
+            item, _ = Equipment.objects.get_or_create(
+                supplier=supplier,
+                name=item_name,
+                defaults={
+                    "kind": kind,
+                    "mercury_free": mercury_free,
+                    "mercury_avoided_kg_year": Decimal(avoided),
+                    "price": Decimal(price),
+                    "currency": "PEN",
+                },
+            )
+            items.append(item)
+    return items
+
+
+def _products() -> dict[str, LoanProduct]:
+    specs = {
+        "equipo-limpio": dict(
+            name="Crédito Empresarial Minero Artesanal — equipo libre de mercurio",
+            purpose=LoanProduct.Purpose.MERCURY_FREE_EQUIPMENT,
+            tea_pct=Decimal("34"),
+            max_tea_pct=Decimal("45"),
+            moratory_tea_pct=Decimal("12"),
+            min_amount=Decimal("5000"),
+            max_amount=Decimal("120000"),
+            min_term=6,
+            max_term=36,
+            grace_kind="partial",
+            max_grace_periods=2,
+            insurance_monthly_rate_pct=Decimal("0.08"),
+            upfront_fee=Decimal("0"),
+            fee_per_installment=Decimal("0"),
+            max_withholding_share_pct=Decimal("30"),
+            requires_reinfo=True,
+            requires_equipment=True,
+            guarantee_fund_coverage_pct=Decimal("80"),
+        ),
+        "capital-trabajo": dict(
+            name="Capital de trabajo minero",
+            purpose=LoanProduct.Purpose.WORKING_CAPITAL,
+            tea_pct=Decimal("42"),
+            max_tea_pct=Decimal("55"),
+            moratory_tea_pct=Decimal("15"),
+            min_amount=Decimal("2000"),
+            max_amount=Decimal("40000"),
+            min_term=3,
+            max_term=12,
+            insurance_monthly_rate_pct=Decimal("0.08"),
+            upfront_fee=Decimal("50"),
+            max_withholding_share_pct=Decimal("30"),
+            requires_reinfo=True,
+        ),
+        "emprende-mujer": dict(
+            name="Emprende Mujer — microempresa no minera",
+            purpose=LoanProduct.Purpose.MICRO_ENTERPRISE,
+            tea_pct=Decimal("30"),
+            max_tea_pct=Decimal("40"),
+            moratory_tea_pct=Decimal("10"),
+            min_amount=Decimal("1000"),
+            max_amount=Decimal("15000"),
+            min_term=3,
+            max_term=18,
+            insurance_monthly_rate_pct=Decimal("0.05"),
+            max_withholding_share_pct=Decimal("35"),
+            requires_reinfo=False,
+        ),
+    }
+    products = {}
+    for code, fields in specs.items():
+        product, _ = LoanProduct.objects.get_or_create(code=code, defaults=fields)
+        products[code] = product
+    return products
+
+
+def _miners(rng: random.Random, buyers: list[Buyer], today: dt.date) -> dict[int, list[Miner]]:
+    association, _ = Association.objects.get_or_create(
+        name="Asociación de Mineros Artesanales Virgen del Carmen (demo)", defaults={"ubigeo": "040306"}
+    )
+    plan = [(buyers[0], 70, AREQUIPA_DISTRICTS), (buyers[1], 15, AREQUIPA_DISTRICTS), (buyers[2], 12, PUNO_DISTRICTS)]
+    by_buyer: dict[int, list[Miner]] = {}
+    serial = 0
+    for buyer, count, districts in plan:
+        miners = []
+        for index in range(count):
+            serial += 1
+            dni = f"{41000000 + serial * 7919 % 9000000:08d}"
+            female = index % 5 in (1, 3) or (index % 10 == 7)
+            pallaquera = female and index % 10 == 3
+            first = rng.choice(FEMALE_NAMES if female else MALE_NAMES)
+            last = f"{rng.choice(SURNAMES)} {rng.choice(SURNAMES)}"
+            with_reinfo = not pallaquera and index % 9 != 8
+            miner, _ = Miner.objects.get_or_create(
+                document_type="DNI",
+                document_number=dni,
+                defaults={
+                    "first_names": first,
+                    "last_names": last,
+                    "gender": "F" if female else "M",
+                    "birth_date": dt.date(1965 + serial % 35, 1 + serial % 12, 1 + serial % 27),
+                    "phone": f"9{rng.randrange(10**7, 10**8)}",
+                    "ubigeo": rng.choice(districts),
+                    "role": Miner.Role.PALLAQUERA
+                    if pallaquera
+                    else (Miner.Role.WORKER if index % 7 == 6 else Miner.Role.OWNER_OPERATOR),
+                    "ruc": personal_ruc(dni) if with_reinfo and index % 2 == 0 else "",
+                    "reinfo_code": f"RNF-{dni[-6:]}-{serial:03d}" if with_reinfo else "",
+                    "reinfo_status": (Miner.ReinfoStatus.SUSPENDIDO if index % 17 == 16 else Miner.ReinfoStatus.VIGENTE)
+                    if with_reinfo
+                    else "",
+                    "reinfo_date": dt.date(2021, 1 + serial % 12, 10) if with_reinfo else None,
+                    "formalization_stage": Miner.FormalizationStage.REINFO
+                    if with_reinfo
+                    else Miner.FormalizationStage.NOT_APPLICABLE
+                    if pallaquera
+                    else Miner.FormalizationStage.INFORMAL,
+                    "association": association if index % 3 == 0 else None,
+                },
+            )
+            SupplierRelationship.objects.get_or_create(
+                buyer=buyer,
+                miner=miner,
+                defaults={
+                    "since": today - dt.timedelta(days=400 + rng.randrange(0, 900)),
+                    "agreement_kind": SupplierRelationship.AgreementKind.COEXISTENCE
+                    if buyer == buyers[0]
+                    else SupplierRelationship.AgreementKind.SUPPLY_CONTRACT,
+                },
+            )
+            if index % 4 == 0 and not miner.trainings.exists():
+                Training.objects.create(
+                    miner=miner,
+                    topic=Training.Topic.SAFETY,
+                    held_on=today - dt.timedelta(days=200),
+                    provider="Red Técnica Minera Limpia",
+                    hours=Decimal("8"),
+                )
+                Training.objects.create(
+                    miner=miner,
+                    topic=Training.Topic.FINANCIAL_EDUCATION,
+                    held_on=today - dt.timedelta(days=120),
+                    provider="Red Técnica Minera Limpia",
+                    hours=Decimal("6"),
+                )
+            miners.append(miner)
+        by_buyer[buyer.pk] = miners
+    return by_buyer
+
+
+def _gold_price(day: dt.date, today: dt.date) -> Decimal:
+    # A gentle rise over the year, as gold did; enough to make monthly charts move.
+    age = (today - day).days
+    return (Decimal("3350") - Decimal(age) * Decimal("1.6")).quantize(Decimal("0.01"))
+
+
+def _settlement_fields(rng: random.Random, miner: Miner, day: dt.date, today: dt.date, serial: int) -> dict[str, Any]:
+    pallaquera = miner.role == Miner.Role.PALLAQUERA
+    wet = Decimal(rng.uniform(0.3, 1.2) if pallaquera else rng.uniform(4, 18)).quantize(Decimal("0.001"))
+    grade = Decimal(rng.uniform(0.25, 0.9)).quantize(Decimal("0.0001"))
+    return {
+        "lot_code": f"L{day:%y%m%d}-{serial:05d}",
+        "settled_on": day,
+        "currency": "USD",
+        "exchange_rate": Decimal("3.72") + Decimal(serial % 7) / 100,
+        "wet_tonnes": wet,
+        "moisture_pct": Decimal(rng.uniform(5, 11)).quantize(Decimal("0.01")),
+        "grade_oz_tc": grade,
+        "recovery": Decimal("0.84") if grade < Decimal("0.5") else Decimal("0.88"),
+        "gold_price_usd_oz": _gold_price(day, today),
+        "gold_price_on": day,
+        "gold_price_source": "LBMA PM",
+        "commercial_deduction_usd_oz": Decimal("80"),
+        "maquila_usd_tc": Decimal("110") if grade < Decimal("0.8") else Decimal("130"),
+        "reagents_usd_tms": Decimal("30.26"),
+        "freight_usd_tms": Decimal("22.00"),
+        "other_usd_tms": Decimal("0"),
+    }
+
+
+def seed(*, today: dt.date, stdout: Any = None) -> SeedResult:
+    """Create the demo book once; a second run finds it and changes nothing."""
+    from installments.services import portfolio_rate, remittance_record, settlement_post
+
+    from loans.services import (
+        application_approve,
+        application_create,
+        application_reject,
+        application_submit,
+        loan_disburse,
+    )
+
+    def say(message: str) -> None:
+        if stdout is not None:
+            stdout.write(message)
+
+    users = _users()
+    if LoanApplication.objects.filter(purpose_note__startswith="[demo]").exists():
+        return SeedResult(created=False)
+
+    rng = random.Random(20250115)  # noqa: S311 - demo data, not security
+    with transaction.atomic():
+        buyers = _buyers()
+        equipment = _catalogue()
+        products = _products()
+        miners_by_buyer = _miners(rng, buyers, today)
+    miner_count = sum(len(m) for m in miners_by_buyer.values())
+    say(f"  {miner_count} miners, {len(buyers)} buyers, {len(equipment)} equipment items\n")
+    for buyer in buyers:
+        user_model = get_user_model()
+        username = f"comprador-{buyer.ruc[-4:]}"
+        user, created = user_model.objects.get_or_create(username=username, defaults={"first_name": buyer.name[:30]})
+        if created:
+            user.set_password(DEMO_PASSWORD)
+            user.save()
+        BuyerUser.objects.get_or_create(user=user, defaults={"buyer": buyer})
+
+    start = today - dt.timedelta(days=365)
+    officer, officer2, approver = users["oficial"], users["oficial2"], users["aprobador"]
+    orex = buyers[0]
+    orex_miners = miners_by_buyer[orex.pk]
+    eligible = [m for m in orex_miners if m.reinfo_active and m.role == Miner.Role.OWNER_OPERATOR]
+    women = [m for m in orex_miners if m.role == Miner.Role.PALLAQUERA]
+
+    # Loans: (miner, product, amount, term, months ago disbursed, equipment index, state)
+    loan_plan: list[tuple[Miner, str, str, int, int, int | None, str]] = [
+        (eligible[0], "equipo-limpio", "68000", 24, 8, 0, "disbursed"),
+        (eligible[1], "equipo-limpio", "54000", 24, 7, 2, "disbursed"),
+        (eligible[2], "equipo-limpio", "32000", 18, 6, 1, "disbursed"),
+        (eligible[3], "equipo-limpio", "41000", 24, 5, 4, "overdue"),
+        (eligible[4], "capital-trabajo", "12000", 12, 4, None, "disbursed"),
+        (women[0], "emprende-mujer", "6000", 12, 5, None, "disbursed"),
+        (women[1], "emprende-mujer", "4000", 6, 3, None, "disbursed"),
+        (eligible[5], "equipo-limpio", "54000", 24, 0, 2, "approved"),
+        (eligible[6], "capital-trabajo", "15000", 12, 0, None, "submitted"),
+        (eligible[7], "equipo-limpio", "38000", 24, 0, 5, "rejected"),
+        (eligible[8], "capital-trabajo", "8000", 6, 0, None, "draft"),
+    ]
+    # The overdue miner stops selling to Orex three months ago: side-selling, the early warning.
+    stopped = {eligible[3].pk: today - dt.timedelta(days=95)}
+
+    events: list[tuple[dt.date, int, str, Any]] = []
+    for index, (miner, code, amount, term, months_ago, equip, state) in enumerate(loan_plan):
+        disbursed_on = today - dt.timedelta(days=30 * months_ago + 3) if months_ago else today
+        events.append((disbursed_on, 0, "loan", (index, miner, code, amount, term, equip, state, disbursed_on)))
+    serial = 0
+    for buyer in buyers:
+        for miner in miners_by_buyer[buyer.pk]:
+            interval = rng.choice([10, 14, 15, 21]) if miner.role != Miner.Role.PALLAQUERA else 30
+            day = start + dt.timedelta(days=rng.randrange(0, interval))
+            while day <= today - dt.timedelta(days=1):
+                if miner.pk not in stopped or day < stopped[miner.pk]:
+                    serial += 1
+                    events.append((day, 1, "settlement", (buyer, miner, serial)))
+                day += dt.timedelta(days=interval + rng.randrange(-2, 3))
+    events.sort(key=lambda e: (e[0], e[1]))
+
+    settlements = 0
+    for day, _, kind, payload in events:
+        if kind == "loan":
+            index, miner, code, amount, term, equip, state, disbursed_on = payload
+            product = products[code]
+            first_due = disbursed_on + dt.timedelta(days=31)
+            application = application_create(
+                miner=miner,
+                product=product,
+                amount=Decimal(amount),
+                term=term,
+                disbursement_date=disbursed_on,
+                first_due_on=first_due,
+                prepared_by=officer if index % 2 else officer2,
+                equipment=equipment[equip] if equip is not None else None,
+                withholding_buyer=orex,
+                purpose_note=f"[demo] {product.get_purpose_display()}",
+            )
+            if state == "draft":
+                continue
+            preparer = application.prepared_by
+            application_submit(application=application, actor=preparer)
+            if state == "submitted":
+                continue
+            if state == "rejected":
+                application_reject(
+                    application=application,
+                    approver=approver,
+                    reason="Entregas irregulares en los últimos 6 meses; volver a evaluar en 90 días.",
+                )
+                continue
+            application_approve(application=application, approver=approver, comment="Aprobado en comité.")
+            if state == "approved":
+                continue
+            loan_disburse(
+                application=application,
+                actor=users["admin"],
+                disbursed_on=disbursed_on,
+                reference=f"TRF-{disbursed_on:%Y%m%d}-{index:03d}",
+            )
+        else:
+            buyer, miner, number = payload
+            settlement_post(
+                buyer=buyer,
+                miner=miner,
+                actor="seed_demo",
+                source="seed",
+                **_settlement_fields(rng, miner, day, today, number),
+            )
+            settlements += 1
+
+    # Orex remits weekly what it withheld; the last week is still unremitted.
+    from installments.models import Withholding
+
+    week = start
+    ref = 0
+    while week < today - dt.timedelta(days=7):
+        end = week + dt.timedelta(days=7)
+        pending = Withholding.objects.filter(
+            buyer=orex, withheld_on__gte=week, withheld_on__lt=end, status=Withholding.Status.UNREMITTED
+        )
+        total = sum((w.amount for w in pending), Decimal("0"))
+        if total > 0:
+            ref += 1
+            remittance_record(
+                buyer=orex,
+                reference=f"BCP-{end:%Y%m%d}-{ref:03d}",
+                amount=total,
+                currency="PEN",
+                paid_on=end + dt.timedelta(days=2),
+                actor="seed_demo",
+            )
+        week = end
+    portfolio_rate(as_of=today)
+    say(f"  {settlements} ore settlements, {len(loan_plan)} applications\n")
+    return SeedResult(created=True, counts={"settlements": settlements, "applications": len(loan_plan)})
