@@ -3,21 +3,37 @@ from collections.abc import Callable
 from django.http import HttpRequest, HttpResponse
 from django.utils import translation
 
+SUPPORTED = ("es", "en")
+
+
+def _accept_language(request: HttpRequest) -> str | None:
+    header = request.headers.get("Accept-Language", "")
+    for part in header.split(","):
+        code = part.split(";")[0].strip().lower()[:2]
+        if code in SUPPORTED:
+            return code
+    return None
+
 
 class UserLanguageMiddleware:
-    """Spanish unless the signed-in user (or the session) chose English.
+    """Which language a response speaks.
 
-    The choice is stored in the session by the language switch; Django's LocaleMiddleware would
-    also honour the browser's Accept-Language, which on shared branch laptops is often English.
+    The officer web app speaks Spanish unless the user chose English with the header switch (kept in
+    the session); the browser's Accept-Language is ignored there, because shared branch laptops are
+    often set to English. The API is a contract for integrators' code: it speaks English unless the
+    client sends ``Accept-Language: es``.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        language = request.session.get("language") if hasattr(request, "session") else None
-        if language not in {"es", "en"}:
-            language = "es"
+        if request.path.startswith("/api/"):
+            language = _accept_language(request) or "en"
+        else:
+            language = request.session.get("language") if hasattr(request, "session") else None
+            if language not in SUPPORTED:
+                language = "es"
         translation.activate(language)
         request.LANGUAGE_CODE = translation.get_language()  # type: ignore[attr-defined]
         response = self.get_response(request)

@@ -1,0 +1,209 @@
+"""Servicing pages: direct payments and prepayments, buyers with their withholdings, remittances and
+reconciliation exceptions."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.db.models import Count, DecimalField, F, OuterRef, Q, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from asmcredit import roles
+from asmcredit.web import OFFICERS, STAFF, paginate, role_required
+from buyers.models import Buyer, SupplierRelationship
+from installments.forms import PaymentForm, ResolveForm
+from installments.models import ReconciliationException, Remittance, Withholding
+from loans.models import Loan
+
+MONEY: Any = DecimalField(max_digits=16, decimal_places=2)
+
+
+def _messages_of(exc: ValidationError) -> list[str]:
+    return [str(m) for m in exc.messages]
+
+
+# --- Payments --------------------------------------------------------------------------------------------
+
+
+def _options(loan: Loan, form: PaymentForm) -> tuple[dict[str, Any] | None, list[str]]:
+    from installments.services import prepayment_options
+
+    try:
+        return (
+            prepayment_options(loan=loan, amount=form.cleaned_data["amount"], paid_on=form.cleaned_data["paid_on"]),
+            [],
+        )
+    except ValidationError as exc:
+        return None, _messages_of(exc)
+
+
+@role_required(*OFFICERS)
+def payment(request: HttpRequest, pk: int) -> HttpResponse:
+    """Record a direct payment or a prepayment: the options (adelanto, or pago anticipado with a shorter
+    term or a lower installment) are shown before anything is recorded."""
+    from installments.services import payment_record
+
+    loan = get_object_or_404(Loan.objects.select_related("miner", "product"), pk=pk)
+    form = PaymentForm(
+        request.POST or None, initial={"paid_on": timezone.localdate(), "prepayment_mode": "reduce_term"}
+    )
+    options = None
+    problems: list[str] = []
+    if request.method == "POST" and form.is_valid():
+        options, problems = _options(loan, form)
+        if request.POST.get("action") == "confirm" and options is not None:
+            try:
+                transaction = payment_record(
+                    loan=loan,
+                    amount=form.cleaned_data["amount"],
+                    paid_on=form.cleaned_data["paid_on"],
+                    actor=request.user,
+                    reference=form.cleaned_data["reference"],
+                    prepayment_mode=form.cleaned_data["prepayment_mode"] or None,
+                )
+            except ValidationError as exc:
+                problems = _messages_of(exc)
+            else:
+                messages.success(
+                    request,
+                    _("%(kind)s of %(amount)s recorded.")
+                    % {"kind": transaction.get_kind_display().capitalize(), "amount": f"{transaction.amount:,.2f}"},
+                )
+                return redirect("loans:detail", pk=loan.pk)
+    context = {
+        "nav": "loans",
+        "loan": loan,
+        "form": form,
+        "options": options,
+        "problems": problems,
+        "prepay": bool(request.GET.get("prepay")),
+    }
+    if getattr(request, "htmx", False) and request.POST.get("action") != "confirm":
+        return render(request, "loans/_payment_options.html", context)
+    return render(request, "loans/payment.html", context)
+
+
+# --- Buyers ----------------------------------------------------------------------------------------------
+
+
+def _owed_subquery() -> Coalesce:
+    open_withholdings = (
+        Withholding.objects.filter(
+            buyer=OuterRef("pk"), status__in=[Withholding.Status.UNREMITTED, Withholding.Status.PARTIAL]
+        )
+        .order_by()
+        .values("buyer")
+        .annotate(total=Sum(F("amount") - F("remitted_amount")))
+        .values("total")
+    )
+    return Coalesce(Subquery(open_withholdings, output_field=MONEY), Value(Decimal("0.00")), output_field=MONEY)
+
+
+@role_required(*STAFF)
+def buyer_list(request: HttpRequest) -> HttpResponse:
+    open_exceptions = (
+        ReconciliationException.objects.filter(buyer=OuterRef("pk"), status=ReconciliationException.Status.OPEN)
+        .order_by()
+        .values("buyer")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    suppliers = (
+        SupplierRelationship.objects.filter(buyer=OuterRef("pk"), status=SupplierRelationship.Status.ACTIVE)
+        .order_by()
+        .values("buyer")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    active_loans = (
+        Loan.objects.filter(withholding_buyer=OuterRef("pk"), status=Loan.Status.ACTIVE)
+        .order_by()
+        .values("withholding_buyer")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    buyers = Buyer.objects.annotate(
+        owed=_owed_subquery(),
+        open_exceptions=Coalesce(Subquery(open_exceptions), 0),
+        suppliers=Coalesce(Subquery(suppliers), 0),
+        active_loans=Coalesce(Subquery(active_loans), 0),
+    ).order_by("name")
+    page = paginate(request, buyers)
+    return render(request, "buyers_ui/list.html", {"nav": "buyers", "page": page})
+
+
+@role_required(*STAFF)
+def buyer_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    from installments.selectors import buyer_balance_owed
+
+    buyer = get_object_or_404(Buyer, pk=pk)
+    relationships = list(
+        SupplierRelationship.objects.filter(buyer=buyer)
+        .select_related("miner")
+        .annotate(
+            active_loans=Count(
+                "miner__loans",
+                filter=Q(miner__loans__status=Loan.Status.ACTIVE, miner__loans__withholding_buyer=buyer),
+                distinct=True,
+            )
+        )
+        .order_by("miner__last_names")
+    )
+    withholdings = list(
+        Withholding.objects.filter(buyer=buyer)
+        .select_related("settlement", "loan__miner")
+        .order_by("-withheld_on", "-id")[:30]
+    )
+    remittances = list(
+        Remittance.objects.filter(buyer=buyer).annotate(matched=Count("matches")).order_by("-paid_on", "-id")[:20]
+    )
+    exceptions = list(
+        ReconciliationException.objects.filter(buyer=buyer)
+        .filter(
+            Q(status=ReconciliationException.Status.OPEN) | Q(resolved_at__gte=timezone.now() - dt.timedelta(days=30))
+        )
+        .select_related("remittance", "withholding__settlement", "resolved_by")
+        .order_by("status", "-detected_on")
+    )
+    context = {
+        "nav": "buyers",
+        "buyer": buyer,
+        "relationships": relationships,
+        "withholdings": withholdings,
+        "remittances": remittances,
+        "exceptions": exceptions,
+        "open_exceptions": sum(1 for e in exceptions if e.status == ReconciliationException.Status.OPEN),
+        "owed": buyer_balance_owed(buyer=buyer),
+        "resolve_form": ResolveForm(),
+        "can_resolve": roles.has_role(request.user, *OFFICERS),
+    }
+    return render(request, "buyers_ui/detail.html", context)
+
+
+@require_POST
+@role_required(*OFFICERS)
+def exception_resolve(request: HttpRequest, pk: int) -> HttpResponse:
+    from installments.services import exception_resolve as resolve
+
+    exception = get_object_or_404(ReconciliationException, pk=pk)
+    form = ResolveForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Say how the exception was resolved."))
+    else:
+        try:
+            resolve(exception=exception, actor=request.user, note=form.cleaned_data["note"])
+        except ValidationError as exc:
+            messages.error(request, " ".join(_messages_of(exc)))
+        else:
+            messages.success(request, _("Exception resolved."))
+    return redirect(reverse("installments:buyer-detail", args=[exception.buyer_id]) + "#exceptions")

@@ -1,0 +1,197 @@
+"""The application wizard's form, the decision forms and disbursement/verification forms."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any, cast
+
+from django import forms
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from buyers.models import Buyer, SupplierRelationship
+from loans.models import Equipment, LoanProduct
+from miners.forms import date_widget
+from miners.models import Miner
+
+
+def _next_month(day: dt.date) -> dt.date:
+    import calendar
+
+    year, month = (day.year + 1, 1) if day.month == 12 else (day.year, day.month + 1)
+    return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+class EquipmentChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Equipment) -> str:
+        from asmcredit.templatetags.money import format_money
+
+        mercury = " · " + str(_("mercury-free")) if obj.mercury_free else ""
+        return f"{obj.name} — {obj.supplier.name} — {format_money(obj.price, obj.currency)}{mercury}"
+
+
+class ApplicationForm(forms.Form):
+    """Adapts to the product: equipment from the catalogue for equipment loans; the buyer who will withhold
+    installments from the miner's buyers (optional for non-mining micro-enterprise loans)."""
+
+    miner = forms.ModelChoiceField(queryset=Miner.objects.all(), widget=forms.HiddenInput)
+    product = forms.ModelChoiceField(label=_("Product"), queryset=LoanProduct.objects.filter(is_active=True))
+    equipment = EquipmentChoiceField(
+        label=_("Equipment (supplier catalogue)"),
+        queryset=Equipment.objects.filter(is_active=True, supplier__is_active=True).select_related("supplier"),
+        required=False,
+    )
+    withholding_buyer = forms.ModelChoiceField(
+        label=_("Buyer who withholds the installments"), queryset=Buyer.objects.none(), required=False
+    )
+    amount = forms.DecimalField(label=_("Amount"), max_digits=14, decimal_places=2, min_value=Decimal("0.01"))
+    term = forms.IntegerField(label=_("Term (monthly installments)"), min_value=1, max_value=120)
+    tea_pct = forms.DecimalField(label=_("TEA (%)"), max_digits=9, decimal_places=4, min_value=Decimal(0))
+    disbursement_date = forms.DateField(label=_("Expected disbursement date"), widget=date_widget())
+    first_due_on = forms.DateField(label=_("First due date"), widget=date_widget())
+    grace_periods = forms.IntegerField(label=_("Grace periods"), min_value=0, initial=0, required=False)
+    purpose_note = forms.CharField(
+        label=_("Purpose"), required=False, widget=forms.Textarea(attrs={"rows": 2}), max_length=2000
+    )
+
+    def __init__(self, *args: Any, miner: Miner | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.for_miner = miner
+        if miner is not None:
+            cast(forms.ModelChoiceField, self.fields["withholding_buyer"]).queryset = Buyer.objects.filter(
+                relationships__miner=miner, relationships__status=SupplierRelationship.Status.ACTIVE
+            ).distinct()
+        self.chosen_product = self._chosen_product()
+        today = timezone.localdate()
+        self.fields["disbursement_date"].initial = today
+        self.fields["first_due_on"].initial = _next_month(today)
+        for name in ("amount", "term", "tea_pct"):
+            self.fields[name].widget.attrs["inputmode"] = "decimal"
+        product = self.chosen_product
+        # Without a product there is no catalogue nor grace to offer: those fields appear with one.
+        self.fields["equipment"].widget = forms.HiddenInput()
+        self.fields["grace_periods"].widget = forms.HiddenInput()
+        if product is not None:
+            self.fields["amount"].help_text = _("Between %(min)s and %(max)s.") % {
+                "min": f"{product.min_amount:,.2f}",
+                "max": f"{product.max_amount:,.2f}",
+            }
+            self.fields["term"].help_text = _("Between %(min)s and %(max)s installments.") % {
+                "min": product.min_term,
+                "max": product.max_term,
+            }
+            self.fields["tea_pct"].help_text = _("Standard %(tea)s%%, at most %(max)s%%.") % {
+                "tea": f"{product.tea_pct:.2f}",
+                "max": f"{product.max_tea_pct:.2f}",
+            }
+            self.fields["tea_pct"].initial = product.tea_pct.quantize(Decimal("0.01"))
+            self.fields["term"].initial = min(max(12, product.min_term), product.max_term)
+            if product.requires_equipment:
+                self.fields["equipment"].widget = forms.Select(choices=cast(Any, self.fields["equipment"]).choices)
+                self.fields["equipment"].required = True
+                # Choosing the equipment fills in its price as the amount (htmx re-renders the fields).
+                self.fields["equipment"].widget.attrs.update(
+                    {
+                        "hx-post": reverse("loans:application-fields"),
+                        "hx-trigger": "change",
+                        "hx-target": "#application-fields",
+                        "hx-swap": "outerHTML",
+                        "hx-include": "closest form",
+                    }
+                )
+            if product.max_grace_periods:
+                self.fields["grace_periods"].widget = forms.NumberInput(
+                    attrs={"min": 0, "max": product.max_grace_periods}
+                )
+                self.fields["grace_periods"].help_text = _("Up to %(n)s (%(kind)s).") % {
+                    "n": product.max_grace_periods,
+                    "kind": product.get_grace_kind_display(),
+                }
+            if product.purpose != LoanProduct.Purpose.MICRO_ENTERPRISE:
+                self.fields["withholding_buyer"].required = True
+            else:
+                self.fields["withholding_buyer"].help_text = _(
+                    "Optional: without a buyer the borrower pays at a branch."
+                )
+
+    def _chosen_product(self) -> LoanProduct | None:
+        raw = self.data.get(self.add_prefix("product")) if self.is_bound else self.initial.get("product")
+        if isinstance(raw, LoanProduct):
+            return raw
+        if not raw:
+            return None
+        try:
+            return LoanProduct.objects.filter(pk=int(raw)).first()
+        except (TypeError, ValueError):
+            return None
+
+    @property
+    def product_info(self) -> LoanProduct | None:
+        return self.chosen_product
+
+    @property
+    def miner_info(self) -> Miner | None:
+        return self.for_miner
+
+    @property
+    def buyer_choices_exist(self) -> bool:
+        return bool(cast(Any, self.fields["withholding_buyer"]).queryset.exists())
+
+    @property
+    def requires_equipment(self) -> bool:
+        return bool(self.chosen_product and self.chosen_product.requires_equipment)
+
+    @property
+    def show_grace(self) -> bool:
+        return bool(self.chosen_product and self.chosen_product.max_grace_periods)
+
+    def clean(self) -> dict[str, Any]:
+        data: dict[str, Any] = super().clean() or {}
+        product = data.get("product")
+        if product is not None and not product.requires_equipment:
+            data["equipment"] = None
+        if data.get("grace_periods") is None:
+            data["grace_periods"] = 0
+        return data
+
+    def application_values(self) -> dict[str, Any]:
+        """Keyword arguments for ``application_create`` (and the unsaved preview)."""
+        data = self.cleaned_data
+        return {
+            "miner": data["miner"],
+            "product": data["product"],
+            "amount": data["amount"],
+            "term": data["term"],
+            "tea_pct": data["tea_pct"],
+            "disbursement_date": data["disbursement_date"],
+            "first_due_on": data["first_due_on"],
+            "grace_periods": data["grace_periods"] or 0,
+            "equipment": data.get("equipment"),
+            "withholding_buyer": data.get("withholding_buyer"),
+            "purpose_note": data.get("purpose_note", ""),
+        }
+
+
+class ApproveForm(forms.Form):
+    comment = forms.CharField(label=_("Comment"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class RejectForm(forms.Form):
+    reason = forms.CharField(label=_("Reason for rejection"), widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class CancelForm(forms.Form):
+    reason = forms.CharField(label=_("Reason"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class DisburseForm(forms.Form):
+    disbursed_on = forms.DateField(label=_("Disbursement date"), widget=date_widget())
+    reference = forms.CharField(label=_("Bank transfer reference"), required=False, max_length=60)
+
+
+class VerificationForm(forms.Form):
+    delivered = forms.BooleanField(label=_("Equipment delivered"), required=False)
+    installed = forms.BooleanField(label=_("Equipment installed and working"), required=False)
+    note = forms.CharField(label=_("Note from the visit"), required=False, widget=forms.Textarea(attrs={"rows": 2}))

@@ -1,0 +1,287 @@
+"""Miners: search, profile, registration and CSV imports (officer web application)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Count, Q, QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from asmcredit import roles
+from asmcredit.models import JobRun
+from asmcredit.web import LENDER_STAFF, OFFICERS, STAFF, paginate, role_required
+from buyers.models import Buyer, Settlement
+from installments.models import LoanRating
+from loans.models import Loan, LoanApplication
+from loans.underwriting import median, month_key, monthly_totals, months_before
+from miners import imports
+from miners.forms import CsvUploadForm, MinerForm, RelationshipForm, SettlementsUploadForm
+from miners.identity import DEPARTMENTS
+from miners.models import Miner
+
+CHART_MONTHS = 12
+
+
+def miner_search(queryset: QuerySet[Miner], query: str, *, by_document: bool) -> QuerySet[Miner]:
+    """Every word must match a name; a DNI, RUC or REINFO code matches exactly (staff only)."""
+    query = query.strip()
+    if not query:
+        return queryset
+    condition = Q()
+    for word in query.split():
+        condition &= Q(first_names__icontains=word) | Q(last_names__icontains=word)
+    if by_document:
+        compact = "".join(query.split()).upper()
+        condition |= Q(document_number=compact) | Q(ruc=compact) | Q(reinfo_code__iexact=compact)
+    return queryset.filter(condition)
+
+
+@role_required(*STAFF)
+def miner_list(request: HttpRequest) -> HttpResponse:
+    query = request.GET.get("q", "")
+    miners = miner_search(
+        Miner.objects.annotate(
+            active_loans=Count("loans", filter=Q(loans__status=Loan.Status.ACTIVE), distinct=True),
+        ),
+        query,
+        by_document=roles.has_role(request.user, *LENDER_STAFF),
+    ).order_by("last_names", "first_names", "pk")
+    page = paginate(request, miners)
+    context = {"nav": "miners", "page": page, "query": query, "departments": DEPARTMENTS}
+    if getattr(request, "htmx", False) and request.htmx.target == "miner-results":  # type: ignore[attr-defined]
+        return render(request, "miners/_results.html", context)
+    return render(request, "miners/list.html", context)
+
+
+def monthly_payable(settlements: list[tuple[dt.date, Decimal, Decimal]], as_of: dt.date) -> list[tuple[str, Decimal]]:
+    """Total payable per month in soles (US$ payable × the settlement's exchange rate), last 12 full months
+    and the current one."""
+    months = months_before(as_of, CHART_MONTHS - 1) + [month_key(as_of)]
+    totals = monthly_totals(((day, usd * rate) for day, usd, rate in settlements), months)
+    return list(zip(months, totals, strict=True))
+
+
+def bar_chart(points: list[tuple[str, Decimal]], *, width: int = 560, height: int = 170) -> dict[str, Any]:
+    """Geometry for a small inline SVG bar chart, computed server-side (no JavaScript charting)."""
+    top, bottom, left = 12, 26, 8
+    plot_height = height - top - bottom
+    peak = max((amount for _m, amount in points), default=Decimal(0)) or Decimal(1)
+    slot = (width - left * 2) / max(len(points), 1)
+    bars = []
+    for index, (month, amount) in enumerate(points):
+        bar_height = float(amount / peak) * plot_height if amount > 0 else 2.0
+        x = left + index * slot + slot * 0.15
+        bars.append(
+            {
+                "x": round(x, 1),
+                "y": round(top + plot_height - bar_height, 1),
+                "w": round(slot * 0.7, 1),
+                "h": round(bar_height, 1),
+                "label": f"{month[5:]}/{month[2:4]}",
+                "label_x": round(x + slot * 0.35, 1),
+                "amount": amount,
+                "zero": amount <= 0,
+            }
+        )
+    middle = median([amount for _m, amount in points])
+    median_y = round(top + plot_height - float(middle / peak) * plot_height, 1) if middle > 0 else None
+    return {
+        "width": width,
+        "height": height,
+        "bars": bars,
+        "baseline": top + plot_height,
+        "label_y": height - 8,
+        "median": middle,
+        "median_y": median_y,
+    }
+
+
+@role_required(*STAFF)
+def miner_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    miner = get_object_or_404(Miner.objects.select_related("association"), pk=pk)
+    today = timezone.localdate()
+    relationships = list(miner.relationships.select_related("buyer").order_by("since"))
+    settlements = list(
+        Settlement.objects.filter(miner=miner).select_related("buyer").order_by("-settled_on", "-id")[:20]
+    )
+    first_month = months_before(today, CHART_MONTHS - 1)[0]
+    chart_start = dt.date(int(first_month[:4]), int(first_month[5:]), 1)
+    chart_rows = list(
+        Settlement.objects.filter(
+            miner=miner, status=Settlement.Status.POSTED, settled_on__gte=chart_start
+        ).values_list("settled_on", "payable_usd", "exchange_rate")
+    )
+    loans = list(Loan.objects.filter(miner=miner).select_related("product").order_by("-disbursed_on"))
+    applications = list(
+        LoanApplication.objects.filter(miner=miner)
+        .exclude(status=LoanApplication.Status.DISBURSED)
+        .select_related("product")
+        .order_by("-created")[:10]
+    )
+    ratings = list(LoanRating.objects.filter(loan__miner=miner).select_related("loan").order_by("-as_of")[:12])
+    trainings = list(miner.trainings.all()[:10])
+    context = {
+        "nav": "miners",
+        "miner": miner,
+        "department": DEPARTMENTS.get(miner.department_code, ""),
+        "relationships": relationships,
+        "settlements": settlements,
+        "chart": bar_chart(monthly_payable(chart_rows, today)),
+        "loans": loans,
+        "applications": applications,
+        "ratings": ratings,
+        "trainings": trainings,
+        "can_edit": roles.has_role(request.user, *OFFICERS),
+    }
+    return render(request, "miners/detail.html", context)
+
+
+def _apply_errors(form: Any, exc: ValidationError) -> None:
+    if hasattr(exc, "error_dict"):
+        for name, errors in exc.error_dict.items():
+            form.add_error(name if name in form.fields else None, errors)
+    else:
+        form.add_error(None, exc)
+
+
+@role_required(*OFFICERS)
+def miner_create(request: HttpRequest) -> HttpResponse:
+    form = MinerForm(request.POST or None)
+    relationship_form = RelationshipForm(request.POST or None, prefix="rel")
+    if request.method == "POST" and form.is_valid() and relationship_form.is_valid():
+        try:
+            with transaction.atomic():
+                miner = imports.miner_create(actor=request.user, **form.cleaned_data)
+                rel = relationship_form.cleaned_data
+                if rel.get("buyer"):
+                    imports.relationship_add(
+                        miner=miner,
+                        buyer=rel["buyer"],
+                        since=rel["since"],
+                        agreement_kind=rel.get("agreement_kind") or "supply_contract",
+                        actor=request.user,
+                    )
+        except ValidationError as exc:
+            _apply_errors(form, exc)
+        else:
+            messages.success(request, _("Miner %(name)s registered.") % {"name": miner.full_name})
+            return redirect("miners:detail", pk=miner.pk)
+    return render(
+        request,
+        "miners/form.html",
+        {"nav": "miners", "form": form, "relationship_form": relationship_form, "miner": None},
+    )
+
+
+@role_required(*OFFICERS)
+def miner_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    miner = get_object_or_404(Miner, pk=pk)
+    form = MinerForm(request.POST or None, instance=Miner.objects.get(pk=pk))
+    relationship_form = RelationshipForm(request.POST or None, prefix="rel", miner=miner)
+    if request.method == "POST" and form.is_valid() and relationship_form.is_valid():
+        try:
+            with transaction.atomic():
+                imports.miner_update(miner=miner, actor=request.user, **form.cleaned_data)
+                rel = relationship_form.cleaned_data
+                if rel.get("buyer"):
+                    imports.relationship_add(
+                        miner=miner,
+                        buyer=rel["buyer"],
+                        since=rel["since"],
+                        agreement_kind=rel.get("agreement_kind") or "supply_contract",
+                        actor=request.user,
+                    )
+        except ValidationError as exc:
+            _apply_errors(form, exc)
+        else:
+            messages.success(request, _("Changes saved."))
+            return redirect("miners:detail", pk=miner.pk)
+    return render(
+        request,
+        "miners/form.html",
+        {"nav": "miners", "form": form, "relationship_form": relationship_form, "miner": miner},
+    )
+
+
+def _enqueue(task: Any, *args: Any) -> None:
+    # After commit, so a worker never looks for a JobRun that is not there yet.
+    transaction.on_commit(lambda: task.delay(*args))
+
+
+@role_required(*OFFICERS)
+def miners_import(request: HttpRequest) -> HttpResponse:
+    from miners.tasks import import_miners
+
+    form = CsvUploadForm(request.POST or None, request.FILES or None)
+    preview = None
+    if request.method == "POST" and form.is_valid():
+        text = form.cleaned_data["text"]
+        if request.POST.get("action") == "confirm":
+            preview = imports.miners_import_csv(text=text, actor=request.user, dry_run=True)
+            if preview.ok:
+                job = JobRun.objects.create(
+                    name="import_miners",
+                    as_of=timezone.localdate(),
+                    detail={"actor_id": request.user.pk, "rows": len(preview.rows), "next": "miners:list"},
+                )
+                _enqueue(import_miners, job.pk, text, request.user.pk)
+                return redirect("job-detail", pk=job.pk)
+        else:
+            preview = imports.miners_import_csv(text=text, actor=request.user, dry_run=True)
+        form = CsvUploadForm(initial={"content": text})
+    return render(
+        request,
+        "miners/import.html",
+        {"nav": "import-miners", "form": form, "preview": preview, "columns": imports.COLUMNS},
+    )
+
+
+@role_required(*OFFICERS)
+def settlements_import(request: HttpRequest) -> HttpResponse:
+    from buyers.imports import settlements_import_csv
+    from miners.tasks import import_settlements
+
+    form = SettlementsUploadForm(
+        request.POST or None, request.FILES or None, initial={"buyer": request.GET.get("buyer")}
+    )
+    preview = None
+    buyer: Buyer | None = None
+    if request.method == "POST" and form.is_valid():
+        text = form.cleaned_data["text"]
+        buyer = form.cleaned_data["buyer"]
+        preview = settlements_import_csv(buyer=buyer, actor=request.user, text=text, dry_run=True)
+        if request.POST.get("action") == "confirm" and preview.ok:
+            job = JobRun.objects.create(
+                name="import_settlements",
+                as_of=timezone.localdate(),
+                detail={"actor_id": request.user.pk, "rows": preview.rows, "buyer_id": buyer.pk},
+            )
+            _enqueue(import_settlements, job.pk, text, request.user.pk, buyer.pk)
+            return redirect("job-detail", pk=job.pk)
+        form = SettlementsUploadForm(initial={"content": text, "buyer": buyer.pk})
+    error_rows = []
+    if preview is not None:
+        error_rows = [
+            {"line": line, "errors": [(name, m) for name, msgs in fields.items() for m in msgs]}
+            for line, fields in sorted(preview.errors.items())
+        ]
+    return render(
+        request,
+        "miners/import_settlements.html",
+        {
+            "nav": "import-settlements",
+            "form": form,
+            "preview": preview,
+            "buyer": buyer,
+            "error_rows": error_rows,
+            "withheld": sum((o.withholding_amount for o in preview.outcomes), Decimal(0)) if preview else None,
+        },
+    )
