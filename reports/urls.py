@@ -1,0 +1,15 @@
+from django.urls import path
+
+from reports import views
+
+app_name = "reports"
+urlpatterns = [
+    path("loans/<int:pk>/cronograma.pdf", views.loan_cronograma, name="loan-cronograma"),
+    path("applications/<int:pk>/cronograma.pdf", views.offer_cronograma, name="offer-cronograma"),
+    path("miners/<int:pk>/statement.pdf", views.miner_statement, name="miner-statement"),
+    path("buyers/<int:pk>/statement.pdf", views.buyer_statement, name="buyer-statement"),
+    path("portfolio/", views.portfolio, name="portfolio"),
+    path("portfolio/jobs/<int:pk>/", views.portfolio_job, name="portfolio-job"),
+    path("portfolio/jobs/<int:pk>/report.pdf", views.portfolio_download, name="portfolio-download"),
+    path("portfolio/<slug:table>.csv", views.portfolio_csv, name="portfolio-csv"),
+]
