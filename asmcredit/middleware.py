@@ -1,9 +1,13 @@
+import re
 from collections.abc import Callable
+
+from django.conf import settings
 
 from django.http import HttpRequest, HttpResponse
 from django.utils import translation
 
 SUPPORTED = ("es", "en")
+_SESSION_KEY = re.compile(r"[a-z0-9]{8,64}")
 
 
 def _accept_language(request: HttpRequest) -> str | None:
@@ -13,6 +17,23 @@ def _accept_language(request: HttpRequest) -> str | None:
         if code in SUPPORTED:
             return code
     return None
+
+
+class MalformedSessionCookieMiddleware:
+    """Drop a session cookie that cannot be a session key before anything reads the session.
+
+    Keys are 32 lowercase letters and digits; anything else (a NUL byte, say) could only fail later
+    in the database driver with a 500.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        value = request.COOKIES.get(settings.SESSION_COOKIE_NAME)
+        if value is not None and not _SESSION_KEY.fullmatch(value):
+            del request.COOKIES[settings.SESSION_COOKIE_NAME]
+        return self.get_response(request)
 
 
 class UserLanguageMiddleware:

@@ -11,8 +11,14 @@ os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/asmcre
 
 
 @pytest.fixture(autouse=True)
-def _no_axes_lockout_between_tests(settings):  # type: ignore[no-untyped-def]
-    settings.AXES_ENABLED = False
+def _test_settings(settings):  # type: ignore[no-untyped-def]
+    settings.AXES_ENABLED = False  # the lockout test turns it back on
+    # With DEBUG off the settings use whitenoise's manifest storage, which needs `collectstatic`;
+    # the tests serve the source files as they are.
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
 
 
 def _user(django_user_model, username: str, role: str | None):  # type: ignore[no-untyped-def]
@@ -20,7 +26,8 @@ def _user(django_user_model, username: str, role: str | None):  # type: ignore[n
 
     user = django_user_model.objects.create_user(username=username, password="correct-horse-battery-9")
     if role:
-        user.groups.add(Group.objects.get(name=role))
+        # get_or_create: a transactional test's flush empties the groups the migration made.
+        user.groups.add(Group.objects.get_or_create(name=role)[0])
     return user
 
 

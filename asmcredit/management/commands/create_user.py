@@ -28,7 +28,10 @@ class Command(BaseCommand):
         parser.add_argument("--first-name", default="")
         parser.add_argument("--last-name", default="")
         parser.add_argument(
-            "--noinput", "--no-input", action="store_false", dest="interactive",
+            "--noinput",
+            "--no-input",
+            action="store_false",
+            dest="interactive",
             help="Never prompt; fail when the password is not given.",
         )
 
@@ -37,12 +40,12 @@ class Command(BaseCommand):
         username = options["username"].strip()
         if not username:
             raise CommandError("The username must not be empty.")
+        password = options["password"]
+        if password is None and (not options["interactive"] or not sys.stdin.isatty()):
+            raise CommandError("No password: pass --password, or run in a terminal to be prompted for one.")
         if user_model.objects.filter(username=username).exists():
             raise CommandError(f"A user named {username!r} already exists.")
-        password = options["password"]
         if password is None:
-            if not options["interactive"] or not sys.stdin.isatty():
-                raise CommandError("No password: pass --password, or run in a terminal to be prompted for one.")
             password = self._prompt_password()
         candidate = user_model(username=username, email=options["email"])
         try:
@@ -55,12 +58,17 @@ class Command(BaseCommand):
             raise CommandError(f"Role {options['role']!r} is missing; run `manage.py migrate`.") from exc
         with transaction.atomic():
             user = user_model.objects.create_user(
-                username=username, email=options["email"], password=password,
-                first_name=options["first_name"], last_name=options["last_name"],
+                username=username,
+                email=options["email"],
+                password=password,
+                first_name=options["first_name"],
+                last_name=options["last_name"],
             )
             user.groups.add(group)
             audit_record(
-                actor="command:create_user", action="user.create", obj=user,
+                actor="command:create_user",
+                action="user.create",
+                obj=user,
                 after={"username": username, "role": options["role"]},
             )
         self.stdout.write(self.style.SUCCESS(f"Created {username} with role {options['role']}."))

@@ -1,0 +1,472 @@
+"""Settlements in batches: the bulk API, the buyer's CSV upload and the officers' historical imports.
+
+All-or-nothing: every row is validated first (types, ranges, the miner is one of the buyer's suppliers,
+the lot code is new); only if all are valid is each row posted through
+``installments.services.settlement_post`` (which values the lot and withholds installments), all inside
+one transaction. If any row fails — in validation or when posted — nothing is saved and the result
+carries the errors of every bad row, field by field.
+
+Row fields (CSV header names or JSON keys; DOMAIN.md §4):
+``miner`` (id) or ``miner_document`` (DNI / CE number, with ``miner_document_type`` when ambiguous),
+``lot_code``, ``settled_on`` (YYYY-MM-DD), ``currency`` (USD or PEN, default USD), ``exchange_rate``
+(PEN per US$), ``wet_tonnes``, ``moisture_pct``, ``grade_oz_tc`` or ``grade_g_t``, ``recovery``
+(fraction), ``gold_price_usd_oz``, ``commercial_deduction_usd_oz``, ``maquila_usd_tc``,
+``reagents_usd_tms``, ``freight_usd_tms``, ``other_usd_tms`` (default 0), optional ``declared_payable``
+(US$), ``gold_price_on``, ``gold_price_source``.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import IO, Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from buyers.models import Buyer, Settlement, SupplierRelationship
+from buyers.valuation import g_t_to_oz_tc
+from miners.models import Miner
+
+MAX_BULK_ROWS = 1000
+MAX_CSV_ROWS = 5000
+EARLIEST_DATE = dt.date(2000, 1, 1)
+
+ROW_FIELDS = (
+    "miner",
+    "miner_document",
+    "miner_document_type",
+    "lot_code",
+    "settled_on",
+    "currency",
+    "exchange_rate",
+    "wet_tonnes",
+    "moisture_pct",
+    "grade_oz_tc",
+    "grade_g_t",
+    "recovery",
+    "gold_price_usd_oz",
+    "commercial_deduction_usd_oz",
+    "maquila_usd_tc",
+    "reagents_usd_tms",
+    "freight_usd_tms",
+    "other_usd_tms",
+    "declared_payable",
+    "gold_price_on",
+    "gold_price_source",
+)
+COST_FIELDS = (
+    "commercial_deduction_usd_oz",
+    "maquila_usd_tc",
+    "reagents_usd_tms",
+    "freight_usd_tms",
+    "other_usd_tms",
+)
+NUMERIC_FIELDS = frozenset(
+    {
+        "miner",
+        "exchange_rate",
+        "wet_tonnes",
+        "moisture_pct",
+        "grade_oz_tc",
+        "grade_g_t",
+        "recovery",
+        "gold_price_usd_oz",
+        "declared_payable",
+        *COST_FIELDS,
+    }
+)
+# Spanish column names as buyers' spreadsheets say them.
+CSV_ALIASES = {
+    "dni": "miner_document",
+    "documento": "miner_document",
+    "tipo_documento": "miner_document_type",
+    "lote": "lot_code",
+    "fecha": "settled_on",
+    "moneda": "currency",
+    "tipo_cambio": "exchange_rate",
+    "tmh": "wet_tonnes",
+    "h2o": "moisture_pct",
+    "h2o_pct": "moisture_pct",
+    "ley_oz_tc": "grade_oz_tc",
+    "ley_g_t": "grade_g_t",
+    "recuperacion": "recovery",
+    "inter": "gold_price_usd_oz",
+    "rc": "commercial_deduction_usd_oz",
+    "maquila": "maquila_usd_tc",
+    "consumos": "reagents_usd_tms",
+    "flete": "freight_usd_tms",
+    "otros": "other_usd_tms",
+    "monto_declarado": "declared_payable",
+    "pagable_declarado": "declared_payable",
+}
+HEADER_ROW = 1
+
+Errors = dict[int, dict[str, list[str]]]
+
+
+@dataclass
+class ImportResult:
+    """What a batch did. ``errors`` maps a row — its line in a CSV file (the header is line 1), or its
+    0-based position in a bulk request — to field → messages; empty when every row was posted.
+    ``outcomes`` are the SettlementOutcomes in row order (for a dry run, computed and rolled back)."""
+
+    rows: int
+    errors: Errors = field(default_factory=dict)
+    outcomes: list[Any] = field(default_factory=list)
+    dry_run: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    @property
+    def saved(self) -> bool:
+        return self.ok and not self.dry_run
+
+    def field_errors(self, prefix: str = "rows") -> dict[str, list[str]]:
+        """Flat ``rows.<n>.<field>`` → messages, the API's error shape for a bulk request."""
+        return {
+            f"{prefix}.{row}.{name}": messages
+            for row, fields in sorted(self.errors.items())
+            for name, messages in fields.items()
+        }
+
+
+class _Rollback(Exception):
+    """Raised inside the batch's transaction to undo it (a bad row, or a dry run)."""
+
+
+def _decimal(max_digits: int, places: int, *, required: bool = True, **kwargs: Any) -> forms.DecimalField:
+    return forms.DecimalField(max_digits=max_digits, decimal_places=places, required=required, **kwargs)
+
+
+class SettlementRowForm(forms.Form):
+    """One row's types and ranges; the lookups (miner, supplier, lot codes) come from ``_Context``."""
+
+    miner = forms.IntegerField(required=False, min_value=1, max_value=2**62)
+    miner_document = forms.CharField(required=False, max_length=12)
+    miner_document_type = forms.ChoiceField(required=False, choices=Miner.DocumentType.choices)
+    lot_code = forms.CharField(max_length=40)
+    settled_on = forms.DateField(input_formats=["%Y-%m-%d"])
+    currency = forms.ChoiceField(required=False, choices=[("USD", "USD"), ("PEN", "PEN")])
+    exchange_rate = _decimal(10, 4, min_value=Decimal("0.0001"))
+    wet_tonnes = _decimal(12, 3, min_value=Decimal("0.001"))
+    moisture_pct = _decimal(5, 2, min_value=Decimal(0), max_value=Decimal("99.99"))
+    grade_oz_tc = _decimal(10, 4, required=False, min_value=Decimal(0))
+    grade_g_t = _decimal(12, 4, required=False, min_value=Decimal(0))
+    recovery = _decimal(5, 4, min_value=Decimal("0.0001"), max_value=Decimal(1))
+    gold_price_usd_oz = _decimal(14, 2, min_value=Decimal(0))
+    commercial_deduction_usd_oz = _decimal(14, 2, required=False, min_value=Decimal(0))
+    maquila_usd_tc = _decimal(14, 2, required=False, min_value=Decimal(0))
+    reagents_usd_tms = _decimal(14, 2, required=False, min_value=Decimal(0))
+    freight_usd_tms = _decimal(14, 2, required=False, min_value=Decimal(0))
+    other_usd_tms = _decimal(14, 2, required=False, min_value=Decimal(0))
+    declared_payable = _decimal(14, 2, required=False, min_value=Decimal(0))
+    gold_price_on = forms.DateField(required=False, input_formats=["%Y-%m-%d"])
+    gold_price_source = forms.CharField(required=False, max_length=60)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        latest = timezone.localdate() + dt.timedelta(days=1)
+        for name in ("settled_on", "gold_price_on"):
+            value = data.get(name)
+            if value is not None and not EARLIEST_DATE <= value <= latest:
+                self.add_error(name, gettext_lazy("The date must be between 2000-01-01 and tomorrow."))
+        has_id = data.get("miner") is not None
+        has_document = bool(data.get("miner_document"))
+        if has_id == has_document and "miner" not in self.errors and "miner_document" not in self.errors:
+            self.add_error("miner", gettext_lazy("Give either the miner's id or its document number."))
+        has_oz = data.get("grade_oz_tc") is not None
+        has_g = data.get("grade_g_t") is not None
+        if has_oz == has_g and "grade_oz_tc" not in self.errors and "grade_g_t" not in self.errors:
+            self.add_error("grade_oz_tc", gettext_lazy("Give the grade either in oz/TC or in g/t, not both."))
+        return data
+
+
+def _lookup_text(value: Any, max_length: int) -> str:
+    """A raw value fit to look up (the row's own validation reports what is wrong with the rest)."""
+    if not isinstance(value, str | int) or isinstance(value, bool):
+        return ""
+    text = str(value).strip()
+    return "" if len(text) > max_length or "\x00" in text else text
+
+
+@dataclass
+class _Context:
+    """Everything the rows of one batch look up, loaded with a fixed number of queries."""
+
+    buyer: Buyer
+    miners_by_id: dict[int, Miner]
+    miners_by_document: dict[str, list[Miner]]
+    supplier_miner_ids: set[int]
+    existing_lots: set[str]
+
+    @classmethod
+    def load(cls, buyer: Buyer, rows: Sequence[Mapping[str, Any]]) -> _Context:
+        ids, documents, lots = set(), set(), set()
+        for row in rows:
+            value = _lookup_text(row.get("miner"), 18)
+            if value.isdigit():
+                ids.add(int(value))
+            document = _lookup_text(row.get("miner_document"), 12)
+            if document:
+                documents.add(document.upper())
+            lot = _lookup_text(row.get("lot_code"), 40)
+            if lot:
+                lots.add(lot)
+        miners = (
+            list(Miner.objects.filter(Q(pk__in=ids) | Q(document_number__in=documents))) if ids or documents else []
+        )
+        by_document: dict[str, list[Miner]] = {}
+        for miner in miners:
+            by_document.setdefault(miner.document_number, []).append(miner)
+        supplier_ids = set(
+            SupplierRelationship.objects.filter(buyer=buyer, miner__in=[m.pk for m in miners])
+            .exclude(status=SupplierRelationship.Status.ENDED)
+            .values_list("miner_id", flat=True)
+        )
+        existing = (
+            set(Settlement.objects.filter(buyer=buyer, lot_code__in=lots).values_list("lot_code", flat=True))
+            if lots
+            else set()
+        )
+        return cls(buyer, {m.pk: m for m in miners}, by_document, supplier_ids, existing)
+
+    def resolve_miner(self, data: Mapping[str, Any]) -> tuple[Miner | None, str, str]:
+        """(miner, field, message): the supplier this row names, or the field to blame and why.
+
+        Another buyer's miner and a miner that does not exist get the same answer, so a buyer cannot
+        probe the lender's register."""
+        not_supplier = _("This miner is not one of this buyer's suppliers.")
+        if data.get("miner") is not None:
+            miner = self.miners_by_id.get(data["miner"])
+            if miner is None or miner.pk not in self.supplier_miner_ids:
+                return None, "miner", not_supplier
+            return miner, "", ""
+        candidates = [
+            m
+            for m in self.miners_by_document.get(data["miner_document"].strip().upper(), [])
+            if m.pk in self.supplier_miner_ids
+            and (not data.get("miner_document_type") or m.document_type == data["miner_document_type"])
+        ]
+        if not candidates:
+            return None, "miner_document", not_supplier
+        if len(candidates) > 1:
+            return None, "miner_document_type", _("Two suppliers have this number; say DNI or CE.")
+        return candidates[0], "", ""
+
+
+def _scalar_or_error(value: Any) -> tuple[str, str | None]:
+    if value is None:
+        return "", None
+    if isinstance(value, dict | list | tuple | set):
+        return "", _("Expected a single value.")
+    if isinstance(value, bool):
+        return "", _("Expected a number or text, not true/false.")
+    return str(value), None
+
+
+def validate_row(
+    row: Any, context: _Context, seen_lots: set[str]
+) -> tuple[dict[str, Any] | None, dict[str, list[str]]]:
+    """A raw row → the keyword arguments of ``settlement_post``, or the row's field errors."""
+    if not isinstance(row, Mapping):
+        return None, {"non_field_errors": [_("Each row must be an object with the settlement's fields.")]}
+    errors: dict[str, list[str]] = {}
+    raw: dict[str, str] = {}
+    for name in ROW_FIELDS:
+        value, problem = _scalar_or_error(row.get(name))
+        if problem:
+            errors[name] = [problem]
+        raw[name] = value.strip()
+    form = SettlementRowForm(data=raw)
+    if not form.is_valid():
+        for name, messages in form.errors.items():
+            target = "non_field_errors" if name == "__all__" else name
+            errors.setdefault(target, []).extend(str(m) for m in messages)
+    if errors:
+        return None, errors
+    data = form.cleaned_data
+    miner, bad_field, message = context.resolve_miner(data)
+    if miner is None:
+        return None, {bad_field: [message]}
+    lot_code = data["lot_code"]
+    if lot_code in context.existing_lots:
+        return None, {"lot_code": [_("This buyer already posted a settlement with this lot code.")]}
+    if lot_code in seen_lots:
+        return None, {"lot_code": [_("This lot code appears twice in the batch.")]}
+    seen_lots.add(lot_code)
+    grade = data["grade_oz_tc"] if data["grade_oz_tc"] is not None else g_t_to_oz_tc(data["grade_g_t"])
+    kwargs: dict[str, Any] = {
+        "miner": miner,
+        "lot_code": lot_code,
+        "settled_on": data["settled_on"],
+        "currency": data["currency"] or "USD",
+        "exchange_rate": data["exchange_rate"],
+        "wet_tonnes": data["wet_tonnes"],
+        "moisture_pct": data["moisture_pct"],
+        "grade_oz_tc": grade,
+        "recovery": data["recovery"],
+        "gold_price_usd_oz": data["gold_price_usd_oz"],
+        "declared_payable_usd": data["declared_payable"],
+        "gold_price_on": data["gold_price_on"],
+        "gold_price_source": data["gold_price_source"],
+    }
+    for name in COST_FIELDS:
+        kwargs[name] = data[name] if data[name] is not None else Decimal(0)
+    return kwargs, {}
+
+
+def _service_errors(exc: ValidationError) -> dict[str, list[str]]:
+    if hasattr(exc, "error_dict"):
+        return {name: [str(m) for m in messages] for name, messages in exc.message_dict.items()}
+    return {"non_field_errors": [str(m) for m in exc.messages]}
+
+
+def settlements_post_bulk(
+    *,
+    buyer: Buyer,
+    rows: Sequence[Any],
+    actor: Any,
+    source: str = Settlement.Source.API,
+    dry_run: bool = False,
+    row_numbers: Sequence[int] | None = None,
+) -> ImportResult:
+    """Post ``rows`` (raw mappings: JSON objects or CSV records) for ``buyer``, all or nothing.
+
+    ``row_numbers`` names the rows in errors (CSV line numbers); by default their 0-based positions.
+    With ``dry_run`` everything is computed, withholdings included, and then rolled back.
+    """
+    from installments.services import settlement_post
+
+    numbers = list(row_numbers) if row_numbers is not None else list(range(len(rows)))
+    result = ImportResult(rows=len(rows), dry_run=dry_run)
+    if not rows:
+        result.errors[numbers[0] if numbers else 0] = {"non_field_errors": [_("There are no settlements to post.")]}
+        return result
+    context = _Context.load(buyer, [row for row in rows if isinstance(row, Mapping)])
+    seen_lots: set[str] = set()
+    validated: list[dict[str, Any]] = []
+    for number, row in zip(numbers, rows, strict=True):
+        kwargs, errors = validate_row(row, context, seen_lots)
+        if errors:
+            result.errors[number] = errors
+        elif kwargs is not None:
+            validated.append(kwargs)
+    if result.errors:
+        return result
+    try:
+        with transaction.atomic():
+            for number, kwargs in zip(numbers, validated, strict=True):
+                try:
+                    result.outcomes.append(settlement_post(buyer=buyer, actor=actor, source=source, **kwargs))
+                except ValidationError as exc:
+                    # settlement_post rolled back its own savepoint; keep going to report every bad row.
+                    result.errors[number] = _service_errors(exc)
+            if result.errors or dry_run:
+                raise _Rollback
+    except _Rollback:
+        if result.errors:
+            result.outcomes = []
+    return result
+
+
+def _normalize_header(name: str) -> str:
+    key = re.sub(r"[\s\-/]+", "_", name.strip().lower().lstrip("\ufeff"))
+    key = key.replace("ó", "o").replace("é", "e").replace("í", "i").replace("á", "a").replace("ú", "u")
+    return CSV_ALIASES.get(key, key)
+
+
+_DECIMAL_COMMA = re.compile(r"^-?\d+,\d+$")
+
+
+def _read_text(file: IO[Any] | None, text: str | None) -> str:
+    if text is not None:
+        return text
+    if file is None:
+        raise ValueError("Give the CSV as `file` or `text`.")
+    content = file.read()
+    if isinstance(content, str):
+        return content
+    try:
+        return content.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        # Excel on Spanish Windows saves CSV in Windows-1252.
+        return content.decode("cp1252", errors="replace")
+
+
+def parse_settlements_csv(content: str) -> tuple[list[dict[str, str]], list[int], Errors]:
+    """CSV text → (records, their line numbers, file-level errors). Comma or semicolon separated; in a
+    semicolon file a decimal comma ("12,5") is read as a decimal point."""
+    if not content.strip():
+        return [], [], {HEADER_ROW: {"file": [_("The file is empty.")]}}
+    sample = content[:4096]
+    delimiter = ";" if sample.splitlines()[0].count(";") > sample.splitlines()[0].count(",") else ","
+    reader = csv.reader(io.StringIO(content), delimiter=delimiter)
+    try:
+        header = next(reader)
+    except (StopIteration, csv.Error):
+        return [], [], {HEADER_ROW: {"file": [_("The file has no header row.")]}}
+    columns = [_normalize_header(name) for name in header]
+    unknown = [raw for raw, name in zip(header, columns, strict=True) if name and name not in ROW_FIELDS]
+    duplicated = sorted({name for name in columns if name and columns.count(name) > 1})
+    problems = [_("Unknown column %(name)r.") % {"name": name.strip()} for name in unknown]
+    problems += [_("Column %(name)r appears twice.") % {"name": name} for name in duplicated]
+    if problems:
+        return [], [], {HEADER_ROW: {"header": problems}}
+    records: list[dict[str, str]] = []
+    numbers: list[int] = []
+    try:
+        for values in reader:
+            if not any(value.strip() for value in values):
+                continue
+            if len(records) >= MAX_CSV_ROWS:
+                return [], [], {reader.line_num: {"file": [_("At most %(n)s rows per file.") % {"n": MAX_CSV_ROWS}]}}
+            if len(values) > len(columns):
+                return [], [], {reader.line_num: {"file": [_("This line has more values than the header.")]}}
+            record = {}
+            for name, value in zip(columns, values, strict=False):
+                if name:
+                    value = value.strip()
+                    if delimiter == ";" and name in NUMERIC_FIELDS and _DECIMAL_COMMA.match(value):
+                        value = value.replace(",", ".")
+                    record[name] = value
+            records.append(record)
+            numbers.append(reader.line_num)
+    except csv.Error as exc:
+        return [], [], {reader.line_num: {"file": [_("The CSV cannot be read: %(e)s") % {"e": exc}]}}
+    if not records:
+        return [], [], {HEADER_ROW: {"file": [_("The file has a header but no settlements.")]}}
+    return records, numbers, {}
+
+
+def settlements_import_csv(
+    *,
+    buyer: Buyer,
+    actor: Any,
+    file: IO[Any] | None = None,
+    text: str | None = None,
+    dry_run: bool = False,
+    source: str = Settlement.Source.CSV,
+) -> ImportResult:
+    """Import a CSV of settlements for ``buyer`` (the upload page, officers' historical imports).
+
+    Nothing is saved unless every row is valid and posts; errors are keyed by the file's line numbers.
+    """
+    records, numbers, errors = parse_settlements_csv(_read_text(file, text))
+    if errors:
+        return ImportResult(rows=len(records), errors=errors, dry_run=dry_run)
+    return settlements_post_bulk(
+        buyer=buyer, rows=records, actor=actor, source=source, dry_run=dry_run, row_numbers=numbers
+    )
