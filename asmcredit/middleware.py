@@ -2,7 +2,6 @@ import re
 from collections.abc import Callable
 
 from django.conf import settings
-
 from django.http import HttpRequest, HttpResponse
 from django.utils import translation
 

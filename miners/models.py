@@ -92,9 +92,7 @@ class Miner(TimestampedModel):
         verbose_name = _("miner")
         verbose_name_plural = _("miners")
         constraints = [
-            models.UniqueConstraint(
-                fields=["document_type", "document_number"], name="miner_unique_document"
-            ),
+            models.UniqueConstraint(fields=["document_type", "document_number"], name="miner_unique_document"),
             models.UniqueConstraint(fields=["ruc"], condition=~Q(ruc=""), name="miner_unique_ruc"),
             models.UniqueConstraint(
                 fields=["reinfo_code"], condition=~Q(reinfo_code=""), name="miner_unique_reinfo_code"
@@ -140,9 +138,7 @@ class Miner(TimestampedModel):
         except ValidationError as exc:
             errors.setdefault("document_number", []).extend(exc.error_list)
         if self.reinfo_status and not self.reinfo_code:
-            errors.setdefault("reinfo_code", []).append(
-                ValidationError(_("A REINFO status needs a REINFO code."))
-            )
+            errors.setdefault("reinfo_code", []).append(ValidationError(_("A REINFO status needs a REINFO code.")))
         if self.role == self.Role.PALLAQUERA and self.reinfo_code:
             errors.setdefault("reinfo_code", []).append(
                 ValidationError(_("Pallaqueras cannot be registered in REINFO."))
