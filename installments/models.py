@@ -45,6 +45,10 @@ class ScheduleLine(models.Model):
     paid_fees = MoneyField(_("fees paid"), default=0)
     moratory_accrued = MoneyField(_("moratory interest"), default=0)
     paid_moratory = MoneyField(_("moratory interest paid"), default=0)
+    # Moratory interest accrued through ``moratory_base_on`` (the line's last payment date or its due
+    # date): the nightly job extends it to any later date in SQL with the ledger's own formula.
+    moratory_base = MoneyField(_("moratory interest accrued to base date"), default=0)
+    moratory_base_on = models.DateField(_("moratory base date"), null=True, blank=True)
     paid_on = models.DateField(_("paid in full on"), null=True, blank=True)
     status = models.CharField(_("status"), max_length=8, choices=Status.choices, default=Status.PENDING)
 
@@ -112,9 +116,7 @@ class LoanTransaction(models.Model):
     value_date = models.DateField(_("value date"))
     amount = MoneyField(_("amount"))
     currency = CurrencyField()
-    reverses = models.OneToOneField(
-        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversed_by"
-    )
+    reverses = models.OneToOneField("self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversed_by")
     settlement = models.ForeignKey(
         Settlement, null=True, blank=True, on_delete=models.PROTECT, related_name="loan_transactions"
     )
@@ -133,8 +135,7 @@ class LoanTransaction(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(amount__gte=0), name="transaction_amount_non_negative"),
             models.CheckConstraint(
-                condition=Q(kind="reversal", reverses__isnull=False)
-                | (~Q(kind="reversal") & Q(reverses__isnull=True)),
+                condition=Q(kind="reversal", reverses__isnull=False) | (~Q(kind="reversal") & Q(reverses__isnull=True)),
                 name="transaction_reversal_points_back",
             ),
             models.CheckConstraint(
@@ -172,9 +173,9 @@ class Allocation(models.Model):
     class Meta:
         constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="allocation_amount_positive")]
 
-
     def __str__(self) -> str:
         return f"{self.component} {self.amount}"
+
 
 class Withholding(TimestampedModel):
     """The part of a settlement's payable the buyer keeps for a loan: the miner's payment dated the
@@ -212,6 +213,7 @@ class Withholding(TimestampedModel):
         indexes = [
             models.Index(fields=["buyer", "status", "withheld_on"]),
             models.Index(fields=["status", "withheld_on"], name="withholding_open_by_date"),
+            models.Index(fields=["loan", "withheld_on"], name="withholding_loan_by_date"),
         ]
 
     def __str__(self) -> str:
@@ -240,9 +242,7 @@ class Remittance(TimestampedModel):
         constraints = [
             models.UniqueConstraint(fields=["buyer", "reference"], name="remittance_unique_reference"),
             models.CheckConstraint(condition=Q(amount__gt=0), name="remittance_amount_positive"),
-            models.CheckConstraint(
-                condition=Q(unmatched_amount__gte=0), name="remittance_unmatched_non_negative"
-            ),
+            models.CheckConstraint(condition=Q(unmatched_amount__gte=0), name="remittance_unmatched_non_negative"),
         ]
 
     def __str__(self) -> str:
@@ -260,9 +260,9 @@ class RemittanceMatch(models.Model):
             models.CheckConstraint(condition=Q(amount__gt=0), name="match_amount_positive"),
         ]
 
-
     def __str__(self) -> str:
         return f"{self.remittance_id} → {self.withholding_id}: {self.amount}"
+
 
 class ReconciliationException(TimestampedModel):
     class Kind(models.TextChoices):
@@ -304,6 +304,12 @@ class ReconciliationException(TimestampedModel):
                 condition=Q(kind="overdue_unremitted"),
                 name="exception_one_overdue_per_withholding",
             ),
+            # One open short/over exception per remittance, so reconciliation can run any number of times.
+            models.UniqueConstraint(
+                fields=["kind", "remittance"],
+                condition=Q(kind__in=["short", "over"], status="open"),
+                name="exception_one_open_per_remittance",
+            ),
             models.CheckConstraint(condition=Q(amount__gte=0), name="exception_amount_non_negative"),
             models.CheckConstraint(
                 condition=Q(status="open") | Q(resolved_at__isnull=False), name="exception_resolved_has_time"
@@ -323,9 +329,7 @@ class LoanRating(models.Model):
     category = models.CharField(_("category"), max_length=12)
     aligned_category = models.CharField(_("aligned category"), max_length=12)
     outstanding_principal = MoneyField(_("outstanding principal"))
-    covered_share = models.DecimalField(
-        _("guarantee-covered share"), max_digits=5, decimal_places=4, default=0
-    )
+    covered_share = models.DecimalField(_("guarantee-covered share"), max_digits=5, decimal_places=4, default=0)
     provision_rate = PercentField(_("provision rate (%)"))
     provision = MoneyField(_("provision"))
     warnings = models.JSONField(_("early warnings"), default=list, blank=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -112,16 +113,12 @@ class LoanProduct(TimestampedModel):
     max_amount = MoneyField(_("maximum amount"))
     min_term = models.PositiveSmallIntegerField(_("minimum term (installments)"))
     max_term = models.PositiveSmallIntegerField(_("maximum term (installments)"))
-    grace_kind = models.CharField(
-        _("grace"), max_length=10, choices=GraceKind.choices, default=GraceKind.NONE
-    )
+    grace_kind = models.CharField(_("grace"), max_length=10, choices=GraceKind.choices, default=GraceKind.NONE)
     max_grace_periods = models.PositiveSmallIntegerField(_("maximum grace periods"), default=0)
     insurance_monthly_rate_pct = PercentField(_("credit-life insurance (% per month)"), default=0)
     upfront_fee = MoneyField(_("upfront fee"), default=0)
     fee_per_installment = MoneyField(_("fee per installment"), default=0)
-    max_withholding_share_pct = PercentField(
-        _("maximum withholding (% of net payable)"), default=Decimal("30")
-    )
+    max_withholding_share_pct = PercentField(_("maximum withholding (% of net payable)"), default=Decimal("30"))
     max_installment_to_capacity_pct = PercentField(
         _("maximum installment / repayment capacity (%)"), default=Decimal("40")
     )
@@ -142,9 +139,7 @@ class LoanProduct(TimestampedModel):
             models.CheckConstraint(
                 condition=Q(tea_pct__gte=0, tea_pct__lte=F("max_tea_pct")), name="product_tea_range"
             ),
-            models.CheckConstraint(
-                condition=Q(moratory_tea_pct__gte=0), name="product_moratory_non_negative"
-            ),
+            models.CheckConstraint(condition=Q(moratory_tea_pct__gte=0), name="product_moratory_non_negative"),
             models.CheckConstraint(
                 condition=Q(min_amount__gt=0, max_amount__gte=F("min_amount")), name="product_amount_range"
             ),
@@ -152,9 +147,7 @@ class LoanProduct(TimestampedModel):
                 condition=Q(min_term__gte=1, max_term__gte=F("min_term")), name="product_term_range"
             ),
             models.CheckConstraint(
-                condition=Q(
-                    insurance_monthly_rate_pct__gte=0, upfront_fee__gte=0, fee_per_installment__gte=0
-                ),
+                condition=Q(insurance_monthly_rate_pct__gte=0, upfront_fee__gte=0, fee_per_installment__gte=0),
                 name="product_costs_non_negative",
             ),
             models.CheckConstraint(
@@ -250,7 +243,7 @@ class LoanApplication(TimestampedModel):
 
     def clean(self) -> None:
         """Product limits; the same rules the services enforce, so forms show them per field."""
-        errors: dict[str, str] = {}
+        errors: dict[str, Any] = {}
         product = self.product if self.product_id else None
         if product is None:
             return
@@ -260,9 +253,10 @@ class LoanApplication(TimestampedModel):
                 "max": product.max_amount,
             }
         if self.term is not None and not (product.min_term <= self.term <= product.max_term):
-            errors["term"] = _(
-                "The term must be between %(min)s and %(max)s installments for this product."
-            ) % {"min": product.min_term, "max": product.max_term}
+            errors["term"] = _("The term must be between %(min)s and %(max)s installments for this product.") % {
+                "min": product.min_term,
+                "max": product.max_term,
+            }
         if self.tea_pct is not None and self.tea_pct > product.max_tea_pct:
             errors["tea_pct"] = _("The TEA cannot exceed the product's limit of %(max)s%%.") % {
                 "max": product.max_tea_pct
@@ -300,12 +294,8 @@ class Loan(TimestampedModel):
     application = models.OneToOneField(LoanApplication, on_delete=models.PROTECT, related_name="loan")
     miner = models.ForeignKey(Miner, on_delete=models.PROTECT, related_name="loans")
     product = models.ForeignKey(LoanProduct, on_delete=models.PROTECT, related_name="loans")
-    withholding_buyer = models.ForeignKey(
-        Buyer, null=True, blank=True, on_delete=models.PROTECT, related_name="loans"
-    )
-    equipment = models.ForeignKey(
-        Equipment, null=True, blank=True, on_delete=models.PROTECT, related_name="loans"
-    )
+    withholding_buyer = models.ForeignKey(Buyer, null=True, blank=True, on_delete=models.PROTECT, related_name="loans")
+    equipment = models.ForeignKey(Equipment, null=True, blank=True, on_delete=models.PROTECT, related_name="loans")
     currency = CurrencyField()
     principal = MoneyField(_("principal"))
     tea_pct = PercentField(_("TEA (%)"))
@@ -314,14 +304,10 @@ class Loan(TimestampedModel):
     insurance_monthly_rate_pct = PercentField(_("insurance (% per month)"), default=0)
     upfront_fees = MoneyField(_("upfront fees"), default=0)
     fee_per_installment = MoneyField(_("fee per installment"), default=0)
-    max_withholding_share_pct = PercentField(
-        _("maximum withholding (% of net payable)"), default=Decimal("30")
-    )
+    max_withholding_share_pct = PercentField(_("maximum withholding (% of net payable)"), default=Decimal("30"))
     guarantee_coverage_pct = PercentField(_("guarantee fund coverage (%)"), default=0)
     term = models.PositiveSmallIntegerField(_("term (installments)"))
-    grace_kind = models.CharField(
-        _("grace"), max_length=10, choices=GraceKind.choices, default=GraceKind.NONE
-    )
+    grace_kind = models.CharField(_("grace"), max_length=10, choices=GraceKind.choices, default=GraceKind.NONE)
     grace_periods = models.PositiveSmallIntegerField(_("grace periods"), default=0)
     installment_amount = MoneyField(_("installment"))
     disbursed_on = models.DateField(_("disbursed on"))

@@ -21,6 +21,18 @@ def _test_settings(settings):  # type: ignore[no-untyped-def]
     }
 
 
+@pytest.fixture(autouse=True)
+def _tasks_in_process():  # type: ignore[no-untyped-def]
+    """Tasks queued by services run in-process unless a test starts a real worker (those tests turn
+    this off and mark themselves ``worker``)."""
+    from asmcredit.celery import app
+
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = previous
+
+
 def _user(django_user_model, username: str, role: str | None):  # type: ignore[no-untyped-def]
     from django.contrib.auth.models import Group
 

@@ -28,16 +28,6 @@ def _web_settings(settings):  # type: ignore[no-untyped-def]
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
-@pytest.fixture(autouse=True)
-def _tasks_in_process():  # type: ignore[no-untyped-def]
-    from asmcredit.celery import app
-
-    previous = app.conf.task_always_eager
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = previous
-
-
 @pytest.fixture
 def officer_client(client, officer):  # type: ignore[no-untyped-def]
     client.force_login(officer)
