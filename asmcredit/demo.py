@@ -375,7 +375,6 @@ def _settlement_fields(rng: random.Random, miner: Miner, day: dt.date, today: dt
 def seed(*, today: dt.date, stdout: Any = None) -> SeedResult:
     """Create the demo book once; a second run finds it and changes nothing."""
     from installments.services import portfolio_rate, remittance_record, settlement_post
-
     from loans.services import (
         application_approve,
         application_create,
@@ -500,12 +499,13 @@ def seed(*, today: dt.date, stdout: Any = None) -> SeedResult:
             )
             settlements += 1
 
-    # Orex remits weekly what it withheld; the last week is still unremitted.
+    # Orex remits weekly what it withheld; the last two weeks are still unremitted, so the demo shows
+    # a balance owed and withholdings past the agreed 7 days.
     from installments.models import Withholding
 
     week = start
     ref = 0
-    while week < today - dt.timedelta(days=7):
+    while week < today - dt.timedelta(days=21):
         end = week + dt.timedelta(days=7)
         pending = Withholding.objects.filter(
             buyer=orex, withheld_on__gte=week, withheld_on__lt=end, status=Withholding.Status.UNREMITTED

@@ -48,12 +48,14 @@ class UserLanguageMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        language: str | None
         if request.path.startswith("/api/"):
             language = _accept_language(request) or "en"
         else:
             language = request.session.get("language") if hasattr(request, "session") else None
             if language not in SUPPORTED:
                 language = "es"
+        assert language is not None
         translation.activate(language)
         request.LANGUAGE_CODE = translation.get_language()  # type: ignore[attr-defined]
         response = self.get_response(request)

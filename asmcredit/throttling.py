@@ -17,7 +17,8 @@ class ClientRateThrottle(SimpleRateThrottle):
     scope = "client"
 
     def get_rate(self) -> str | None:
-        return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
+        rate = api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
+        return str(rate) if rate is not None else None
 
     def get_cache_key(self, request: Request, view: Any) -> str:
         auth = request.auth

@@ -84,3 +84,9 @@ class ApiKeyAdmin(admin.ModelAdmin):
                 key.revoked_at = timezone.now()
                 key.save(update_fields=["revoked_at", "updated"])
                 audit_record(actor=request.user, action="api_key.revoke", obj=key)
+
+
+@admin.register(MaquilaScale)
+class MaquilaScaleAdmin(AuditedAdmin):
+    list_display = ["buyer", "min_grade_oz_tc", "max_grade_oz_tc", "maquila_usd_tc"]
+    list_filter = ["buyer"]

@@ -2,11 +2,13 @@ from django.contrib import admin
 
 from asmcredit.admin import AuditedAdmin, ReadOnlyAdmin
 from installments.models import (
+    Allocation,
     LoanRating,
     LoanTransaction,
     PortfolioRating,
     ReconciliationException,
     Remittance,
+    RemittanceMatch,
     ScheduleLine,
     Withholding,
 )
@@ -54,3 +56,18 @@ class LoanRatingAdmin(ReadOnlyAdmin):
 @admin.register(PortfolioRating)
 class PortfolioRatingAdmin(ReadOnlyAdmin):
     list_display = ["as_of", "active_loans", "outstanding_principal", "par1", "par30", "par90"]
+
+
+@admin.register(Allocation)
+class AllocationAdmin(ReadOnlyAdmin):
+    list_display = ["transaction", "schedule_line", "component", "amount"]
+    list_filter = ["component"]
+    search_fields = ["transaction__loan__code"]
+    list_select_related = ["transaction__loan", "schedule_line__loan"]
+
+
+@admin.register(RemittanceMatch)
+class RemittanceMatchAdmin(ReadOnlyAdmin):
+    list_display = ["remittance", "withholding", "amount"]
+    search_fields = ["remittance__reference"]
+    list_select_related = ["remittance__buyer", "withholding__settlement", "withholding__loan__miner"]

@@ -168,10 +168,12 @@ def _id_ranges(table: str, where: str, params: dict[str, Any], size: int) -> lis
 
 def _unpaid_scheduled(alias: str) -> str:
     a = alias
-    return (
+    expression = (
         f"({a}.principal + {a}.interest + {a}.insurance + {a}.fees"
         f" - {a}.paid_principal - {a}.paid_interest - {a}.paid_insurance - {a}.paid_fees)"
     )
+    # SQLite keeps decimals as floats, so a paid installment can leave 1e-13 behind and look unpaid.
+    return expression if _pg() else f"ROUND({expression}, 2)"
 
 
 def accrue_batch(*, as_of: dt.date, low: int, high: int) -> int:

@@ -60,4 +60,8 @@ def analyst(django_user_model):  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 def admin_user(django_user_model):  # type: ignore[no-untyped-def]
-    return _user(django_user_model, "lucia.admin", "lender_admin")
+    """The lender's administrator: also the Django admin (pytest-django's ``admin_client`` uses her)."""
+    user = _user(django_user_model, "lucia.admin", "lender_admin")
+    user.is_staff = user.is_superuser = True
+    user.save(update_fields=["is_staff", "is_superuser"])
+    return user
