@@ -39,6 +39,7 @@ from asmcredit.api import (
     model_save_audited,
     request_buyer,
 )
+from asmcredit.api_views import AuditedMasterDataMixin
 from asmcredit.fields import Currency
 from asmcredit.idempotency import idempotent
 from buyers.imports import MAX_BULK_ROWS, settlements_post_bulk
@@ -127,6 +128,7 @@ TAG_BUYERS = ["staff: buyers"]
     partial_update=extend_schema(summary="Change a buyer company (lender admin)", tags=TAG_BUYERS),
 )
 class BuyerViewSet(
+    AuditedMasterDataMixin,
     ApiViewMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -141,23 +143,7 @@ class BuyerViewSet(
     action_roles = {"revoke_api_key": (roles.LENDER_ADMIN,)}
     http_method_names = ["get", "post", "patch", "head", "options"]
 
-    @idempotent
-    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        serializer = self.get_serializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        buyer = model_save_audited(
-            obj=Buyer(), actor=actor_for(request), action="buyer.create", fields=serializer.validated_data
-        )
-        return Response(BuyerSerializer(buyer).data, status=status.HTTP_201_CREATED)
-
-    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        buyer = self.get_object()
-        serializer = self.get_serializer(buyer, data=request.data, partial=True)
-        serializer.is_valid(raise_exception=True)
-        buyer = model_save_audited(
-            obj=buyer, actor=actor_for(request), action="buyer.update", fields=serializer.validated_data
-        )
-        return Response(BuyerSerializer(buyer).data)
+    audit_name = "buyer"
 
     @extend_schema(
         summary="The buyer's API keys (prefixes only)",

@@ -24,10 +24,9 @@ from asmcredit.api import (
     ApiDateField,
     ApiModelSerializer,
     ApiViewMixin,
-    actor_for,
-    model_save_audited,
     staff_actor,
 )
+from asmcredit.api_views import AuditedMasterDataMixin
 from asmcredit.idempotency import idempotent
 from asmcredit.money import pct_to_rate
 from loans import services
@@ -102,6 +101,7 @@ PRODUCT_EXAMPLE = {
     partial_update=extend_schema(summary="Change a loan product (lender admin)", tags=["staff: products"]),
 )
 class LoanProductViewSet(
+    AuditedMasterDataMixin,
     ApiViewMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -115,23 +115,7 @@ class LoanProductViewSet(
     write_roles = (roles.LENDER_ADMIN,)
     http_method_names = ["get", "post", "patch", "head", "options"]
 
-    @idempotent
-    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        serializer = self.get_serializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        product = model_save_audited(
-            obj=LoanProduct(), actor=actor_for(request), action="product.create", fields=serializer.validated_data
-        )
-        return Response(LoanProductSerializer(product).data, status=status.HTTP_201_CREATED)
-
-    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        product = self.get_object()
-        serializer = self.get_serializer(product, data=request.data, partial=True)
-        serializer.is_valid(raise_exception=True)
-        product = model_save_audited(
-            obj=product, actor=actor_for(request), action="product.update", fields=serializer.validated_data
-        )
-        return Response(LoanProductSerializer(product).data)
+    audit_name = "product"
 
 
 # --- Schedules (shared by simulations, application previews and loans) ---------------------------

@@ -7,12 +7,10 @@ from typing import Any
 
 import django_filters
 from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
-from rest_framework import mixins, serializers, status, viewsets
-from rest_framework.request import Request
-from rest_framework.response import Response
+from rest_framework import mixins, serializers, viewsets
 
-from asmcredit.api import ApiModelSerializer, ApiViewMixin, actor_for, model_save_audited
-from asmcredit.idempotency import idempotent
+from asmcredit.api import ApiModelSerializer, ApiViewMixin
+from asmcredit.api_views import AuditedMasterDataMixin
 from miners.models import Miner
 
 MINER_EXAMPLE = {
@@ -85,6 +83,7 @@ class MinerFilter(django_filters.FilterSet):
     partial_update=extend_schema(summary="Correct a miner's data", tags=["staff: miners"]),
 )
 class MinerViewSet(
+    AuditedMasterDataMixin,
     ApiViewMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -97,20 +96,4 @@ class MinerViewSet(
     filterset_class = MinerFilter
     http_method_names = ["get", "post", "patch", "head", "options"]
 
-    @idempotent
-    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        serializer = self.get_serializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        miner = model_save_audited(
-            obj=Miner(), actor=actor_for(request), action="miner.create", fields=serializer.validated_data
-        )
-        return Response(MinerSerializer(miner).data, status=status.HTTP_201_CREATED)
-
-    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        miner = self.get_object()
-        serializer = self.get_serializer(miner, data=request.data, partial=True)
-        serializer.is_valid(raise_exception=True)
-        miner = model_save_audited(
-            obj=miner, actor=actor_for(request), action="miner.update", fields=serializer.validated_data
-        )
-        return Response(MinerSerializer(miner).data)
+    audit_name = "miner"

@@ -1,0 +1,37 @@
+"""Shared API view behaviour for master data (miners, buyers, loan products)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import status
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from asmcredit.api import actor_for, model_save_audited
+from asmcredit.idempotency import idempotent
+
+
+class AuditedMasterDataMixin:
+    """POST creates and PATCH updates through ``model_save_audited``: the model's own validation,
+    the save and the audit row (``<audit_name>.create`` / ``.update``) in one transaction."""
+
+    audit_name: str
+
+    def _save(self, request: Request, obj: Any, verb: str) -> Response:
+        serializer = self.get_serializer(obj, data=request.data, partial=verb == "update")  # type: ignore[attr-defined]
+        serializer.is_valid(raise_exception=True)
+        saved = model_save_audited(
+            obj=obj, actor=actor_for(request), action=f"{self.audit_name}.{verb}", fields=serializer.validated_data
+        )
+        return Response(
+            self.get_serializer_class()(saved).data,  # type: ignore[attr-defined]
+            status=status.HTTP_201_CREATED if verb == "create" else status.HTTP_200_OK,
+        )
+
+    @idempotent
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return self._save(request, self.get_queryset().model(), "create")  # type: ignore[attr-defined]
+
+    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return self._save(request, self.get_object(), "update")  # type: ignore[attr-defined]
