@@ -49,7 +49,7 @@ from loans.services import application_schedule
 from miners.identity import DEPARTMENTS
 from miners.models import Miner
 from reports import charts, formatting, pdf
-from reports.selectors import PortfolioSummary, portfolio_summary
+from reports.selectors import BreakdownRow, PortfolioSummary, _ratio, portfolio_summary
 
 PORTFOLIO_JOB = "portfolio_report"
 REPORTS_DIR = "reports"
@@ -571,7 +571,7 @@ def buyer_statement_pdf(statement: BuyerStatement, *, lang: str = "es") -> bytes
 # --- Portfolio and impact report -------------------------------------------------------------------
 
 
-# A chart stays readable with this many bars; the tables list every group (the CSV too).
+# A chart stays readable with this many bars; the CSV export lists every group.
 CHART_GROUPS = 15
 
 
@@ -608,6 +608,49 @@ def portfolio_charts(summary: PortfolioSummary) -> dict[str, str]:
     return drawn
 
 
+# A breakdown longer than this (a thousand buyers) lists its largest groups by outstanding in the PDF,
+# with the rest summed in one "others" row; the summary, the API and the CSV export keep every group.
+PDF_GROUPS = 15
+
+
+@dataclass(frozen=True)
+class OtherGroups:
+    """The groups of a breakdown the PDF does not list one by one, summed in one row."""
+
+    label: str
+    groups: int
+    loans_disbursed: int
+    amount_disbursed: Decimal
+    active_loans: int
+    outstanding: Decimal
+    par30_amount: Decimal
+    # Borrowers are not summed: a miner with loans withheld by two of these buyers would count twice.
+    borrowers: None = None
+
+    @property
+    def par30(self) -> Decimal:
+        return _ratio(self.par30_amount, self.outstanding)
+
+
+def pdf_breakdown(rows: tuple[BreakdownRow, ...], *, others: str) -> tuple[BreakdownRow | OtherGroups, ...]:
+    """``rows`` as the PDF lists them: all of them when there are at most ``PDF_GROUPS`` + 1, else the
+    ``PDF_GROUPS`` largest by outstanding and one row summing the rest (``others`` % {"n": how many})."""
+    if len(rows) <= PDF_GROUPS + 1:
+        return rows
+    ranked = sorted(rows, key=lambda row: (-row.outstanding, str(row.label)))
+    shown, rest = ranked[:PDF_GROUPS], ranked[PDF_GROUPS:]
+    other = OtherGroups(
+        label=others % {"n": len(rest)},
+        groups=len(rest),
+        loans_disbursed=sum(row.loans_disbursed for row in rest),
+        amount_disbursed=sum((row.amount_disbursed for row in rest), ZERO),
+        active_loans=sum(row.active_loans for row in rest),
+        outstanding=sum((row.outstanding for row in rest), ZERO),
+        par30_amount=sum((row.par30_amount for row in rest), ZERO),
+    )
+    return (*shown, other)
+
+
 def portfolio_pdf(
     summary: PortfolioSummary, *, lang: str = "es", progress: Callable[[int], None] | None = None
 ) -> bytes:
@@ -615,7 +658,11 @@ def portfolio_pdf(
         drawn = portfolio_charts(summary)
         if progress:
             progress(70)
-        context = {"s": summary, "charts": drawn, "tables": portfolio_tables(summary), "filters": _filters(summary)}
+        breakdowns = {
+            "buyer": pdf_breakdown(summary.by_buyer, others=_("Other buyers (%(n)s)")),
+            "product": pdf_breakdown(summary.by_product, others=_("Other products (%(n)s)")),
+        }
+        context = {"s": summary, "charts": drawn, "breakdowns": breakdowns, "filters": _filters(summary)}
         return pdf.render_pdf("reports/pdf/portfolio.html", context, lang=lang)
 
 
