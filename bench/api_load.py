@@ -6,6 +6,13 @@ one), starts gunicorn with 2 workers on 127.0.0.1, drives it at a fixed request 
 up in the latencies), then posts one bulk request of 1,000 settlements, prints the figures and stops
 gunicorn.
 
+Two scenarios. ``arrears`` (the default): every loan is a year in arrears and the lots are small, so every
+settlement really withholds (30% of its payable) and each loan's log grows by one withholding per post, as
+for a miner who sells every few days. ``fresh``: one installment overdue and bigger lots, so after a
+miner's first settlement or two there is nothing left to withhold until the next due date (the loans are
+still locked and replayed). The output says how many responses carried a withholding, and the load
+average of the machine (the figures are only comparable on an otherwise idle machine).
+
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/asm_h4 SECRET_KEY=x DEBUG=false \\
     ALLOWED_HOSTS=localhost,127.0.0.1 .venv/bin/python bench/api_load.py --rate 100 --seconds 30
 
@@ -36,8 +43,16 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "asmcredit.settings")
 
 
-def setup(miners: int) -> tuple[str, list[int]]:
-    """A buyer with ``miners`` suppliers, each with an active loan one installment overdue; its API key."""
+SCENARIOS = {
+    # loan amount, days since disbursement, wet tonnes per lot
+    "arrears": (Decimal("30000"), 400, "0.25"),
+    "fresh": (Decimal("10000"), 45, "1.5"),
+}
+
+
+def setup(miners: int, scenario: str = "arrears") -> tuple[str, list[int]]:
+    """A buyer with ``miners`` suppliers, each with an active loan (a year in arrears, or one installment
+    overdue for ``fresh``); its API key."""
     import django
 
     django.setup()
@@ -73,7 +88,8 @@ def setup(miners: int) -> tuple[str, list[int]]:
         max_term=36,
         requires_reinfo=False,
     )
-    start = timezone.localdate() - dt.timedelta(days=45)
+    amount, days, _tonnes = SCENARIOS[scenario]
+    start = timezone.localdate() - dt.timedelta(days=days)
     ids = []
     for n in range(miners):
         miner = Miner.objects.create(
@@ -87,7 +103,7 @@ def setup(miners: int) -> tuple[str, list[int]]:
         application = application_create(
             miner=miner,
             product=product,
-            amount=Decimal("10000"),
+            amount=amount,
             term=12,
             disbursement_date=start,
             first_due_on=start + dt.timedelta(days=30),
@@ -102,14 +118,14 @@ def setup(miners: int) -> tuple[str, list[int]]:
     return raw, ids
 
 
-def settlement(miner: int, lot: str) -> dict[str, object]:
+def settlement(miner: int, lot: str, wet_tonnes: str = "1.5") -> dict[str, object]:
     return {
         "miner": miner,
         "lot_code": lot,
         "settled_on": dt.date.today().isoformat(),
         "currency": "USD",
         "exchange_rate": "3.75",
-        "wet_tonnes": "1.5",
+        "wet_tonnes": wet_tonnes,
         "moisture_pct": "8",
         "grade_oz_tc": "0.5",
         "recovery": "0.84",
@@ -121,7 +137,7 @@ def settlement(miner: int, lot: str) -> dict[str, object]:
     }
 
 
-def post(url: str, key: str, body: object, timeout: float = 60) -> tuple[int, float]:
+def post(url: str, key: str, body: object, timeout: float = 60) -> tuple[int, float, bytes]:
     data = json.dumps(body).encode()
     request = urllib.request.Request(  # noqa: S310 - loopback http only
         url,
@@ -132,11 +148,22 @@ def post(url: str, key: str, body: object, timeout: float = 60) -> tuple[int, fl
     started = time.perf_counter()
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
-            response.read()
+            content = response.read()
             status = response.status
     except urllib.error.HTTPError as exc:
-        status = exc.code
-    return status, time.perf_counter() - started
+        status, content = exc.code, b""
+    return status, time.perf_counter() - started, content
+
+
+def withheld(content: bytes) -> bool:
+    try:
+        return Decimal(json.loads(content)["withholding"]["amount"]) > 0
+    except (ValueError, KeyError, TypeError):
+        return False
+
+
+def load_average() -> str:
+    return " ".join(f"{value:.2f}" for value in os.getloadavg())
 
 
 def percentile(values: list[float], pct: float) -> float:
@@ -151,9 +178,12 @@ def main() -> None:
     parser.add_argument("--miners", type=int, default=50)
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--scenario", choices=sorted(SCENARIOS), default="arrears")
+    parser.add_argument("--bulk", type=int, default=1000, help="rows in the bulk request (0: none)")
     args = parser.parse_args()
 
-    key, miners = setup(args.miners)
+    key, miners = setup(args.miners, args.scenario)
+    tonnes = SCENARIOS[args.scenario][2]
     env = {**os.environ, "API_THROTTLE_RATE": "1000000/min", "LOG_LEVEL": "WARNING"}
     server = subprocess.Popen(
         [
@@ -183,21 +213,25 @@ def main() -> None:
                 time.sleep(0.2)
         # Warm both workers (imports, connections) before measuring.
         for n in range(20):
-            post(f"{base}/settlements/", key, settlement(miners[n % len(miners)], f"W-{uuid.uuid4().hex[:10]}"))
+            post(f"{base}/settlements/", key, settlement(miners[n % len(miners)], f"W-{uuid.uuid4().hex[:10]}", tonnes))
 
         total = int(args.rate * args.seconds)
         latencies: list[float] = []
         statuses: dict[int, int] = {}
+        with_withholding = 0
         lock = threading.Lock()
 
         def one(n: int) -> None:
-            status, seconds = post(
-                f"{base}/settlements/", key, settlement(miners[n % len(miners)], f"B-{uuid.uuid4().hex[:12]}")
+            nonlocal with_withholding
+            status, seconds, content = post(
+                f"{base}/settlements/", key, settlement(miners[n % len(miners)], f"B-{uuid.uuid4().hex[:12]}", tonnes)
             )
             with lock:
                 latencies.append(seconds)
                 statuses[status] = statuses.get(status, 0) + 1
+                with_withholding += withheld(content)
 
+        load_before = load_average()
         started = time.perf_counter()
         with ThreadPoolExecutor(max_workers=64) as pool:
             for n in range(total):
@@ -207,18 +241,30 @@ def main() -> None:
                     time.sleep(delay)
                 pool.submit(one, n)
         elapsed = time.perf_counter() - started
+        load_after = load_average()
 
-        rows = [settlement(miners[n % len(miners)], f"K-{uuid.uuid4().hex[:12]}") for n in range(1000)]
-        bulk_status, bulk_seconds = post(f"{base}/settlements/bulk/", key, {"rows": rows}, timeout=120)
+        bulk_status, bulk_seconds, bulk_withheld = 0, 0.0, 0
+        if args.bulk:
+            rows = [settlement(miners[n % len(miners)], f"K-{uuid.uuid4().hex[:12]}", tonnes) for n in range(args.bulk)]
+            bulk_status, bulk_seconds, content = post(f"{base}/settlements/bulk/", key, {"rows": rows}, timeout=300)
+            if bulk_status == 201:
+                bulk_withheld = sum(Decimal(s["withholding"]["amount"]) > 0 for s in json.loads(content)["settlements"])
 
-        print(f"single settlement POST with withholding, {args.workers} gunicorn workers, {args.miners} miners")
+        print(
+            f"single settlement POST, scenario {args.scenario}, {args.workers} gunicorn workers, {args.miners} miners"
+        )
         print(f"  offered {args.rate:.0f} req/s for {args.seconds:.0f} s: {len(latencies)} requests in {elapsed:.1f} s")
-        print(f"  statuses: {statuses}")
+        print(f"  statuses: {statuses}; {with_withholding} responses withheld something")
+        print(f"  load average before {load_before}, after {load_after} (1, 5, 15 min; {os.cpu_count()} CPUs)")
         print(
             f"  median {statistics.median(latencies) * 1000:.1f} ms, p90 {percentile(latencies, 90) * 1000:.1f} ms, "
             f"p99 {percentile(latencies, 99) * 1000:.1f} ms, max {max(latencies) * 1000:.1f} ms"
         )
-        print(f"bulk of 1,000 settlements: HTTP {bulk_status} in {bulk_seconds:.2f} s")
+        if args.bulk:
+            print(
+                f"bulk of {args.bulk:,} settlements: HTTP {bulk_status} in {bulk_seconds:.2f} s "
+                f"({bulk_withheld} withheld something)"
+            )
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)

@@ -1,10 +1,10 @@
 """Settlements in batches: the bulk API, the buyer's CSV upload and the officers' historical imports.
 
 All-or-nothing: every row is validated first (types, ranges, the miner is one of the buyer's suppliers,
-the lot code is new); only if all are valid is each row posted through
-``installments.services.settlement_post`` (which values the lot and withholds installments), all inside
-one transaction. If any row fails — in validation or when posted — nothing is saved and the result
-carries the errors of every bad row, field by field.
+the lot code is new); only if all are valid are the rows posted, in order, through
+``installments.services.settlement_post_many`` (``settlement_post`` for a batch: it values each lot and
+withholds installments), all inside one transaction. If any row fails — in validation or when posted —
+nothing is saved and the result carries the errors of every bad row, field by field.
 
 Row fields (CSV header names or JSON keys; DOMAIN.md §4):
 ``miner`` (id) or ``miner_document`` (DNI / CE number, with ``miner_document_type`` when ambiguous),
@@ -29,7 +29,7 @@ from typing import IO, Any
 from django import forms
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -144,7 +144,7 @@ class ImportResult:
 
 
 class _Rollback(Exception):
-    """Raised inside the batch's transaction to undo it (a bad row, or a dry run)."""
+    """Raised inside a dry run's transaction to undo it."""
 
 
 def _decimal(max_digits: int, places: int, *, required: bool = True, **kwargs: Any) -> forms.DecimalField:
@@ -194,6 +194,18 @@ class SettlementRowForm(forms.Form):
         return data
 
 
+class _SharedFields(dict[str, forms.Field]):
+    """A form's ``base_fields`` that every bound form shares instead of deep-copying: validating a row
+    only reads its fields, and copying 21 fields (with their widgets) for every row cost more than
+    validating them."""
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> _SharedFields:
+        return _SharedFields(self)
+
+
+SettlementRowForm.base_fields = _SharedFields(SettlementRowForm.base_fields)
+
+
 def _lookup_text(value: Any, max_length: int) -> str:
     """A raw value fit to look up (the row's own validation reports what is wrong with the rest)."""
     if not isinstance(value, str | int) or isinstance(value, bool):
@@ -225,17 +237,22 @@ class _Context:
             lot = _lookup_text(row.get("lot_code"), 40)
             if lot:
                 lots.add(lot)
+        supplies = SupplierRelationship.objects.filter(buyer=buyer, miner=OuterRef("pk")).exclude(
+            status=SupplierRelationship.Status.ENDED
+        )
         miners = (
-            list(Miner.objects.filter(Q(pk__in=ids) | Q(document_number__in=documents))) if ids or documents else []
+            list(
+                Miner.objects.filter(Q(pk__in=ids) | Q(document_number__in=documents)).annotate(
+                    supplies_buyer=Exists(supplies)
+                )
+            )
+            if ids or documents
+            else []
         )
         by_document: dict[str, list[Miner]] = {}
         for miner in miners:
             by_document.setdefault(miner.document_number, []).append(miner)
-        supplier_ids = set(
-            SupplierRelationship.objects.filter(buyer=buyer, miner__in=[m.pk for m in miners])
-            .exclude(status=SupplierRelationship.Status.ENDED)
-            .values_list("miner_id", flat=True)
-        )
+        supplier_ids = {miner.pk for miner in miners if miner.supplies_buyer}  # type: ignore[attr-defined]
         existing = (
             set(Settlement.objects.filter(buyer=buyer, lot_code__in=lots).values_list("lot_code", flat=True))
             if lots
@@ -348,7 +365,7 @@ def settlements_post_bulk(
     ``row_numbers`` names the rows in errors (CSV line numbers); by default their 0-based positions.
     With ``dry_run`` everything is computed, withholdings included, and then rolled back.
     """
-    from installments.services import settlement_post
+    from installments.services import SettlementBatchError, settlement_post_many
 
     numbers = list(row_numbers) if row_numbers is not None else list(range(len(rows)))
     result = ImportResult(rows=len(rows), dry_run=dry_run)
@@ -363,19 +380,25 @@ def settlements_post_bulk(
         if errors:
             result.errors[number] = errors
         elif kwargs is not None:
-            validated.append(kwargs)
+            validated.append({**kwargs, "source": source})
     if result.errors:
+        return result
+
+    def post() -> None:
+        try:
+            # One batch: the miners' loans are locked and replayed once, every row is written at the end.
+            result.outcomes = settlement_post_many(buyer=buyer, actor=actor, settlements=validated)
+        except SettlementBatchError as exc:
+            for index, error in exc.errors.items():
+                result.errors[numbers[index]] = _service_errors(error)
+
+    if not dry_run:
+        post()  # one transaction of its own: every row is saved or none
         return result
     try:
         with transaction.atomic():
-            for number, kwargs in zip(numbers, validated, strict=True):
-                try:
-                    result.outcomes.append(settlement_post(buyer=buyer, actor=actor, source=source, **kwargs))
-                except ValidationError as exc:
-                    # settlement_post rolled back its own savepoint; keep going to report every bad row.
-                    result.errors[number] = _service_errors(exc)
-            if result.errors or dry_run:
-                raise _Rollback
+            post()
+            raise _Rollback
     except _Rollback:
         if result.errors:
             result.outcomes = []

@@ -332,7 +332,21 @@ class _Line:
         )
 
     def settled(self) -> bool:
-        return self.due().total <= 0
+        """Nothing left on the line (``due().total <= 0``, without building the InstallmentDue)."""
+        p, paid = self.plan, self.paid
+        left = (
+            self.moratory
+            - paid["moratory"]
+            + p.interest
+            - paid["interest"]
+            + p.insurance
+            - paid["insurance"]
+            + p.fees
+            - paid["fees"]
+            + p.principal
+            - paid["principal"]
+        )
+        return left <= 0
 
     def accrue(self, moratory_tea: Decimal, on: date) -> None:
         start = max(self.plan.due_on, self.accrued_on or self.plan.due_on)
@@ -516,3 +530,67 @@ def replay(*, terms: LedgerTerms, lines: Sequence[PlannedLine], entries: Iterabl
     for entry in effective_entries(entries):
         engine.apply(entry)
     return engine.result(as_of)
+
+
+def entries_until(entries: Iterable[Entry], until: date) -> list[Entry]:
+    """The log as it stood for a day: entries dated up to ``until``. A reversal dated later still
+    cancels its original: what was voided never counts."""
+    entries = list(entries)
+    voided = {entry.reverses for entry in entries if entry.kind == REVERSAL}
+    return [entry for entry in entries if entry.value_date <= until and entry.id not in voided]
+
+
+class IncrementalReplay:
+    """A loan's log replayed once and kept, so that a payment or withholding that sorts after everything
+    already applied is added without replaying the log again.
+
+    Replaying is sequential and deterministic, so applying one more entry to the engine that replayed
+    entries ``e1 … en`` is exactly ``replay(e1 … en, e)`` whenever ``e`` comes last in replay order. That
+    is the common case: settlements arrive in date order. Anything else (a backdated entry, a same-day
+    entry that sorts before one already applied, a reversal, a prepayment) replays the whole log again,
+    so the state is always the one ``replay`` gives.
+    """
+
+    def __init__(self, *, terms: LedgerTerms, lines: Sequence[PlannedLine], entries: Iterable[Entry]) -> None:
+        self.terms = terms
+        self.lines = tuple(lines)
+        self.entries = list(entries)
+        self.full_replays = 0
+        self._rebuild()
+
+    def _rebuild(self) -> None:
+        self._engine = _Replay(self.terms, self.lines)
+        self._effective = effective_entries(self.entries)
+        for entry in self._effective:
+            self._engine.apply(entry)
+        self.full_replays += 1
+
+    def state(self, as_of: date) -> LedgerState:
+        """``replay`` of the whole log on ``as_of``."""
+        return self._engine.result(as_of)
+
+    def state_on(self, on: date) -> LedgerState:
+        """The loan as it stood on ``on`` with everything dated up to that day (``replay`` of
+        ``entries_until(on)`` on ``on``); no new replay when nothing in the log is dated later."""
+        if all(entry.value_date <= on for entry in self._effective):
+            return self._engine.result(on)
+        return replay(terms=self.terms, lines=self.lines, entries=entries_until(self.entries, on), as_of=on)
+
+    def follows(self, entry: Entry) -> bool:
+        """Whether ``entry`` can be applied on top of the current state: an ordinary payment or
+        withholding that comes after every entry already applied in replay order."""
+        return entry.kind in (PAYMENT, WITHHOLDING) and (
+            not self._effective or entry.sort_key > self._effective[-1].sort_key
+        )
+
+    def add(self, entry: Entry) -> bool:
+        """Add ``entry`` to the log; True when it was applied incrementally, False when the whole log
+        was replayed again."""
+        incremental = self.follows(entry)
+        self.entries.append(entry)
+        if incremental:
+            self._engine.apply(entry)
+            self._effective.append(entry)
+        else:
+            self._rebuild()
+        return incremental

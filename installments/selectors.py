@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -17,70 +18,78 @@ from installments.models import LoanTransaction, ReconciliationException, Remitt
 from loans.models import Loan
 
 
-def loan_ledger_terms(loan: Loan) -> ledger.LedgerTerms:
+def loan_ledger_terms(loan: Loan, *, planned: Sequence[ledger.PlannedLine] | None = None) -> ledger.LedgerTerms:
+    """The loan's terms as the replay takes them; ``planned`` (its version-1 lines, if already read)
+    saves a query."""
     return ledger.LedgerTerms(
         disbursed_on=loan.disbursed_on,
         tea=pct_to_rate(loan.tea_pct),
         moratory_tea=pct_to_rate(loan.moratory_tea_pct),
-        installment=_original_installment(loan),
+        installment=_original_installment(loan, planned),
         insurance_monthly_rate=pct_to_rate(loan.insurance_monthly_rate_pct),
         fee_per_installment=loan.fee_per_installment,
     )
 
 
-def _original_installment(loan: Loan) -> Decimal:
+def _original_installment(loan: Loan, planned: Sequence[ledger.PlannedLine] | None = None) -> Decimal:
     """The cuota fija of version 1. ``Loan.installment_amount`` follows the current version (a lower
     installment after a prepayment), so the original is read off the first amortizing line."""
+    if loan.schedule_version == 1:
+        return loan.installment_amount
+    if planned is not None:
+        first = min((line for line in planned if line.principal > 0), key=lambda line: line.number, default=None)
+        return loan.installment_amount if first is None else first.principal + first.interest
     line = (
         ScheduleLine.objects.filter(loan=loan, version=1, principal__gt=0)
         .order_by("number")
         .values("principal", "interest")
         .first()
     )
-    if line is None or loan.schedule_version == 1:
+    if line is None:
         return loan.installment_amount
     return line["principal"] + line["interest"]
 
 
+# The columns of a cronograma row that state its figures (what was paid is derived).
+PLAN_COLUMNS = (
+    "number",
+    "due_on",
+    "days",
+    "opening_balance",
+    "principal",
+    "interest",
+    "insurance",
+    "fees",
+    "total",
+    "closing_balance",
+    "capitalized",
+)
+
+
+def planned_line(row: Mapping[str, Any]) -> ledger.PlannedLine:
+    """A cronograma row (``values()`` with at least ``PLAN_COLUMNS``) as the replay takes it."""
+    return ledger.PlannedLine(**{name: row[name] for name in PLAN_COLUMNS})
+
+
 def loan_planned_lines(loan: Loan) -> list[ledger.PlannedLine]:
     """The version-1 cronograma as the replay takes it (later versions are derived from the log)."""
-    rows = ScheduleLine.objects.filter(loan=loan, version=1).order_by("number")
-    return [
-        ledger.PlannedLine(
-            number=row.number,
-            due_on=row.due_on,
-            days=row.days,
-            opening_balance=row.opening_balance,
-            principal=row.principal,
-            interest=row.interest,
-            insurance=row.insurance,
-            fees=row.fees,
-            total=row.total,
-            closing_balance=row.closing_balance,
-            capitalized=row.capitalized,
-        )
-        for row in rows
-    ]
+    rows = ScheduleLine.objects.filter(loan=loan, version=1).order_by("number").values(*PLAN_COLUMNS)
+    return [planned_line(row) for row in rows]
+
+
+# The columns of a transaction the replay reads, loan first (``ledger_entry`` takes the rest).
+ENTRY_COLUMNS = ("loan_id", "id", "kind", "value_date", "amount", "reverses_id", "prepayment_mode")
+
+
+def ledger_entry(values: Sequence[Any]) -> ledger.Entry:
+    """A ``values_list(*ENTRY_COLUMNS)`` row as the replay sees it."""
+    _loan_id, pk, kind, value_date, amount, reverses, mode = values
+    return ledger.Entry(id=pk, kind=kind, value_date=value_date, amount=amount, reverses=reverses, prepayment_mode=mode)
 
 
 def loan_entries(loan: Loan, *, until: dt.date | None = None) -> list[ledger.Entry]:
-    rows = LoanTransaction.objects.filter(loan=loan)
-    entries = [
-        ledger.Entry(
-            id=row.id,
-            kind=row.kind,
-            value_date=row.value_date,
-            amount=row.amount,
-            reverses=row.reverses_id,
-            prepayment_mode=row.prepayment_mode,
-        )
-        for row in rows.only("id", "kind", "value_date", "amount", "reverses_id", "prepayment_mode")
-    ]
-    if until is None:
-        return entries
-    # A reversal dated after ``until`` still cancels its original: what was voided never counts.
-    voided = {entry.reverses for entry in entries if entry.kind == ledger.REVERSAL}
-    return [entry for entry in entries if entry.value_date <= until and entry.id not in voided]
+    entries = [ledger_entry(values) for values in LoanTransaction.objects.filter(loan=loan).values_list(*ENTRY_COLUMNS)]
+    return entries if until is None else ledger.entries_until(entries, until)
 
 
 def loan_ledger_state(
@@ -88,7 +97,9 @@ def loan_ledger_state(
 ) -> ledger.LedgerState:
     """Replay the loan's log (entries dated up to ``until`` when given, plus hypothetical ``extra``)."""
     entries = loan_entries(loan, until=until) + list(extra or [])
-    return ledger.replay(terms=loan_ledger_terms(loan), lines=loan_planned_lines(loan), entries=entries, as_of=as_of)
+    planned = loan_planned_lines(loan)
+    terms = loan_ledger_terms(loan, planned=planned)
+    return ledger.replay(terms=terms, lines=planned, entries=entries, as_of=as_of)
 
 
 def loan_state_on(*, loan: Loan, on: dt.date) -> ledger.LedgerState:

@@ -147,3 +147,34 @@ def test_it_tells_a_buyer_what_to_withhold_from_each_supplier(orex, officer, app
     [due] = supplier["amount_due"]
     assert due["loan"] == loan.code
     assert Decimal(due["amount_due"]) > 0
+
+
+def _queries_to_post(client, body) -> int:  # type: ignore[no-untyped-def]
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        response = client.post("/api/v1/settlements/", body, format="json")
+    assert response.status_code == 201, response.content
+    return len(queries.captured_queries)
+
+
+def test_it_posts_a_settlement_without_loans_in_a_handful_of_queries(orex) -> None:
+    # Authentication, the row's lookups (miner and supplier, lot code), the settlement and its audit
+    # row, and reading the answer back; no loan is read or recomputed.
+    assert _queries_to_post(orex.client, settlement_body(orex.supplier, "L-1")) <= 14
+
+
+def test_it_withholds_in_a_fixed_number_of_queries_however_long_the_loans_log(orex, officer, approver) -> None:
+    disbursed_loan(miner=orex.supplier, buyer=orex.buyer, officer=officer, approver=approver, days_ago=200)
+    small = {"wet_tonnes": "0.5"}
+    # (The first request also stamps the API key's last use.)
+    orex.client.post("/api/v1/settlements/", settlement_body(orex.supplier, "L-0", **small), format="json")
+    first = _queries_to_post(orex.client, settlement_body(orex.supplier, "L-1", **small))
+    for n in range(2, 8):
+        orex.client.post("/api/v1/settlements/", settlement_body(orex.supplier, f"L-{n}", **small), format="json")
+    later = _queries_to_post(orex.client, settlement_body(orex.supplier, "L-8", **small))
+    assert Withholding.objects.filter(settlement__lot_code="L-8").exists()
+    # The loan is locked, its rows, log and allocations read once, and each kind of row written in one
+    # statement: the same count for the first settlement and the eighth.
+    assert first == later <= 22
