@@ -668,8 +668,7 @@ class SettlementViewSet(ApiViewMixin, mixins.ListModelMixin, mixins.RetrieveMode
         result = settlements_post_bulk(buyer=buyer, rows=[request.data], actor=actor_for(request), source="api")
         if not result.ok:
             raise exceptions.ValidationError(result.errors[0])
-        settlement = settlements_for_output([result.outcomes[0].settlement.pk])[0]
-        return Response(SettlementSerializer(settlement).data, status=status.HTTP_201_CREATED)
+        return Response(SettlementSerializer(_answered(result.outcomes)[0]).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(
         summary="Post up to 1,000 settlements at once: all or nothing, errors per row",
@@ -696,12 +695,7 @@ class SettlementViewSet(ApiViewMixin, mixins.ListModelMixin, mixins.RetrieveMode
         )
         if not result.ok:
             raise exceptions.ValidationError(result.field_errors())
-        if dry_run:
-            settlements = [outcome.settlement for outcome in result.outcomes]
-            for settlement, outcome in zip(settlements, result.outcomes, strict=True):
-                settlement._withholding_view = _withholding_from_outcome(outcome)  # type: ignore[attr-defined]
-        else:
-            settlements = settlements_for_output([outcome.settlement.pk for outcome in result.outcomes])
+        settlements = _answered(result.outcomes)
         return Response(
             {
                 "count": len(settlements),
@@ -729,11 +723,20 @@ class SettlementViewSet(ApiViewMixin, mixins.ListModelMixin, mixins.RetrieveMode
         return Response(SettlementSerializer(settlements_for_output([settlement.pk])[0]).data)
 
 
+def _answered(outcomes: list[Any]) -> list[Settlement]:
+    """The settlements as posted, with their withholding from the service's own outcome: the same
+    shape ``withholding_of`` reads back from the database, without reading it back."""
+    settlements = [outcome.settlement for outcome in outcomes]
+    for settlement, outcome in zip(settlements, outcomes, strict=True):
+        settlement._withholding_view = _withholding_from_outcome(outcome)  # type: ignore[attr-defined]
+    return settlements
+
+
 def _withholding_from_outcome(outcome: Any) -> dict[str, Any]:
     live = list(outcome.withholdings)
     return {
         "amount": outcome.withholding_amount,
-        "currency": outcome.withholding_currency,
+        "currency": outcome.withholding_currency if live else None,
         "amount_settlement_currency": sum((w.amount_settlement_currency for w in live), Decimal("0.00")),
         "status": "withheld" if live else "none",
         "breakdown": outcome.breakdown,

@@ -209,6 +209,11 @@ def _update_rows(model: type[models.Model], rows: list[tuple[Any, Mapping[str, A
     """
     if not rows or not fields:
         return
+    if connection.vendor != "postgresql":
+        # The demo's SQLite has no ``::type`` casts; a plain UPDATE per row is fine at its size.
+        for pk, values in rows:
+            model._default_manager.filter(pk=pk).update(**{name: values[name] for name in fields})
+        return
     meta = model._meta
     columns = [column for name in fields if isinstance(column := meta.get_field(name), models.Field)]
     qn = connection.ops.quote_name
