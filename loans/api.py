@@ -492,6 +492,18 @@ class LoanApplicationViewSet(
         application = services.application_submit(application=self.get_object(), actor=request.user)
         return Response(ApplicationSerializer(application).data)
 
+    def _transition(
+        self, request: Request, input_serializer: type[serializers.Serializer], service: Any, user_arg: str, text: str
+    ) -> Response:
+        """Validate the body, call the application service as ``user_arg=request.user`` with the body's
+        ``text`` field, and answer with the application."""
+        serializer = input_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        application = service(
+            application=self.get_object(), **{user_arg: request.user, text: serializer.validated_data[text]}
+        )
+        return Response(ApplicationSerializer(application).data)
+
     @extend_schema(
         summary="Approve (credit approver, never the preparer)",
         tags=TAG_APPLICATIONS,
@@ -501,12 +513,7 @@ class LoanApplicationViewSet(
     @action(detail=True, methods=["post"])
     @idempotent
     def approve(self, request: Request, pk: str | None = None) -> Response:
-        serializer = DecisionSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        application = services.application_approve(
-            application=self.get_object(), approver=request.user, comment=serializer.validated_data["comment"]
-        )
-        return Response(ApplicationSerializer(application).data)
+        return self._transition(request, DecisionSerializer, services.application_approve, "approver", "comment")
 
     @extend_schema(
         summary="Reject with a reason (credit approver, never the preparer)",
@@ -517,12 +524,7 @@ class LoanApplicationViewSet(
     @action(detail=True, methods=["post"])
     @idempotent
     def reject(self, request: Request, pk: str | None = None) -> Response:
-        serializer = RejectionSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        application = services.application_reject(
-            application=self.get_object(), approver=request.user, reason=serializer.validated_data["reason"]
-        )
-        return Response(ApplicationSerializer(application).data)
+        return self._transition(request, RejectionSerializer, services.application_reject, "approver", "reason")
 
     @extend_schema(
         summary="Cancel an undisbursed application",
@@ -533,12 +535,7 @@ class LoanApplicationViewSet(
     @action(detail=True, methods=["post"])
     @idempotent
     def cancel(self, request: Request, pk: str | None = None) -> Response:
-        serializer = CancelSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        application = services.application_cancel(
-            application=self.get_object(), actor=request.user, reason=serializer.validated_data["reason"]
-        )
-        return Response(ApplicationSerializer(application).data)
+        return self._transition(request, CancelSerializer, services.application_cancel, "actor", "reason")
 
     @extend_schema(
         summary="The cronograma this application would be disbursed with",

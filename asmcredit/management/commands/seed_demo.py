@@ -7,6 +7,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
 from asmcredit.demo import DEMO_PASSWORD, USERS, seed
+from buyers.models import BuyerUser
 
 
 class Command(BaseCommand):
@@ -27,5 +28,6 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(f"\nLogins (password for all: {DEMO_PASSWORD})"))
         for username, first, last, role in USERS:
             self.stdout.write(f"  {username:<12} {first} {last:<10} {role}")
-        self.stdout.write("  comprador-XXXX  buyer users (one per buyer; see the admin)")
+        for link in BuyerUser.objects.select_related("user", "buyer").order_by("buyer__name"):
+            self.stdout.write(f"  {link.user.username:<16} buyer user of {link.buyer.name}")
         self.stdout.write("Open http://127.0.0.1:8000/ — admin at /admin/, API docs at /api/v1/docs/")
