@@ -28,7 +28,9 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse
 from rest_framework import exceptions, permissions, serializers, status
+from rest_framework.fields import SkipField
 from rest_framework.pagination import LimitOffsetPagination
+from rest_framework.relations import PKOnlyObject
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -382,6 +384,37 @@ class ApiDateField(serializers.DateField):
         if not EARLIEST_API_DATE <= day <= LATEST_API_DATE:
             raise serializers.ValidationError(_("The date must be between 2000-01-01 and 2100-12-31."))
         return day
+
+
+class BoundOnceRepresentation:
+    """A read-only serializer's ``to_representation`` with its fields bound once per class.
+
+    DRF deep-copies and binds every declared field for each serializer it makes, nested ones included;
+    for the answer to one posted settlement that copying cost more than the rest of the rendering.
+    Here one instance's bound fields are kept and reused: rendering only reads them, and a
+    ``SerializerMethodField`` is called on the serializer at hand. For serializers whose fields do not
+    read ``context`` (a request, say): the kept fields see the context of the instance that bound them.
+    """
+
+    def to_representation(self, instance: Any) -> dict[str, Any]:
+        cls = type(self)
+        fields: list[tuple[str, serializers.Field]] | None = cls.__dict__.get("_fields_bound_once")
+        if fields is None:
+            bound = cls().fields.items()  # type: ignore[attr-defined]
+            fields = [(name, field) for name, field in bound if not field.write_only]
+            cls._fields_bound_once = fields  # type: ignore[attr-defined]
+        data: dict[str, Any] = {}
+        for name, field in fields:
+            if isinstance(field, serializers.SerializerMethodField):
+                data[name] = getattr(self, field.method_name)(instance)
+                continue
+            try:
+                attribute = field.get_attribute(instance)
+            except SkipField:
+                continue
+            present = attribute.pk if isinstance(attribute, PKOnlyObject) else attribute
+            data[name] = None if present is None else field.to_representation(attribute)
+        return data
 
 
 class ApiModelSerializer(serializers.ModelSerializer):

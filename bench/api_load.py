@@ -178,6 +178,7 @@ def main() -> None:
     parser.add_argument("--miners", type=int, default=50)
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=1, help="gunicorn threads per worker (gthread when > 1)")
     parser.add_argument("--scenario", choices=sorted(SCENARIOS), default="arrears")
     parser.add_argument("--bulk", type=int, default=1000, help="rows in the bulk request (0: none)")
     args = parser.parse_args()
@@ -193,6 +194,8 @@ def main() -> None:
             "asmcredit.wsgi",
             "-w",
             str(args.workers),
+            "--threads",
+            str(args.threads),
             "-b",
             f"127.0.0.1:{args.port}",
             "--log-level",

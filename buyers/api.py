@@ -35,6 +35,7 @@ from asmcredit.api import (
     ApiDateField,
     ApiModelSerializer,
     ApiViewMixin,
+    BoundOnceRepresentation,
     actor_for,
     model_save_audited,
     request_buyer,
@@ -384,7 +385,7 @@ class BulkSettlementDocSerializer(BulkSettlementInputSerializer):
     rows = SettlementInputSerializer(many=True)  # type: ignore[assignment]
 
 
-class WithholdingInstallmentSerializer(serializers.Serializer):
+class WithholdingInstallmentSerializer(BoundOnceRepresentation, serializers.Serializer):
     number = serializers.IntegerField()
     due_on = serializers.DateField()
     moratory = serializers.DecimalField(**MONEY)
@@ -394,14 +395,14 @@ class WithholdingInstallmentSerializer(serializers.Serializer):
     principal = serializers.DecimalField(**MONEY)
 
 
-class WithholdingLoanSerializer(serializers.Serializer):
+class WithholdingLoanSerializer(BoundOnceRepresentation, serializers.Serializer):
     loan = serializers.CharField(help_text="Loan number.")
     loan_id = serializers.IntegerField()
     amount = serializers.DecimalField(**MONEY)
     installments = WithholdingInstallmentSerializer(many=True)
 
 
-class WithholdingSerializer(serializers.Serializer):
+class WithholdingSerializer(BoundOnceRepresentation, serializers.Serializer):
     amount = serializers.DecimalField(**MONEY, help_text="In the loan's currency.")
     currency = serializers.CharField(allow_null=True)
     amount_settlement_currency = serializers.DecimalField(**MONEY)
@@ -409,7 +410,7 @@ class WithholdingSerializer(serializers.Serializer):
     breakdown = WithholdingLoanSerializer(many=True)
 
 
-class SettlementSerializer(serializers.Serializer):
+class SettlementSerializer(BoundOnceRepresentation, serializers.Serializer):
     id = serializers.IntegerField()
     buyer = serializers.IntegerField(source="buyer_id")
     miner = serializers.IntegerField(source="miner_id")

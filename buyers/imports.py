@@ -29,7 +29,7 @@ from typing import IO, Any
 from django import forms
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -216,12 +216,12 @@ def _lookup_text(value: Any, max_length: int) -> str:
 
 @dataclass
 class _Context:
-    """Everything the rows of one batch look up, loaded with a fixed number of queries."""
+    """Everything the rows of one batch look up, loaded with a fixed number of queries: the miners they
+    name among the buyer's current suppliers, and the lot codes the buyer already used."""
 
     buyer: Buyer
     miners_by_id: dict[int, Miner]
     miners_by_document: dict[str, list[Miner]]
-    supplier_miner_ids: set[int]
     existing_lots: set[str]
 
     @classmethod
@@ -237,28 +237,29 @@ class _Context:
             lot = _lookup_text(row.get("lot_code"), 40)
             if lot:
                 lots.add(lot)
-        supplies = SupplierRelationship.objects.filter(buyer=buyer, miner=OuterRef("pk")).exclude(
-            status=SupplierRelationship.Status.ENDED
-        )
+        # Only the buyer's current suppliers can be named (anyone else gets the same "not a supplier"), so
+        # they are looked up through the buyer's relationships: one join, no per-miner subquery.
         miners = (
-            list(
-                Miner.objects.filter(Q(pk__in=ids) | Q(document_number__in=documents)).annotate(
-                    supplies_buyer=Exists(supplies)
-                )
-            )
+            [
+                relationship.miner
+                for relationship in SupplierRelationship.objects.filter(buyer=buyer)
+                .exclude(status=SupplierRelationship.Status.ENDED)
+                .filter(Q(miner_id__in=ids) | Q(miner__document_number__in=documents))
+                .select_related("miner")
+                .order_by()
+            ]
             if ids or documents
             else []
         )
         by_document: dict[str, list[Miner]] = {}
         for miner in miners:
             by_document.setdefault(miner.document_number, []).append(miner)
-        supplier_ids = {miner.pk for miner in miners if miner.supplies_buyer}  # type: ignore[attr-defined]
         existing = (
-            set(Settlement.objects.filter(buyer=buyer, lot_code__in=lots).values_list("lot_code", flat=True))
+            set(Settlement.objects.filter(buyer=buyer, lot_code__in=lots).order_by().values_list("lot_code", flat=True))
             if lots
             else set()
         )
-        return cls(buyer, {m.pk: m for m in miners}, by_document, supplier_ids, existing)
+        return cls(buyer, {m.pk: m for m in miners}, by_document, existing)
 
     def resolve_miner(self, data: Mapping[str, Any]) -> tuple[Miner | None, str, str]:
         """(miner, field, message): the supplier this row names, or the field to blame and why.
@@ -268,14 +269,13 @@ class _Context:
         not_supplier = _("This miner is not one of this buyer's suppliers.")
         if data.get("miner") is not None:
             miner = self.miners_by_id.get(data["miner"])
-            if miner is None or miner.pk not in self.supplier_miner_ids:
+            if miner is None:
                 return None, "miner", not_supplier
             return miner, "", ""
         candidates = [
             m
             for m in self.miners_by_document.get(data["miner_document"].strip().upper(), [])
-            if m.pk in self.supplier_miner_ids
-            and (not data.get("miner_document_type") or m.document_type == data["miner_document_type"])
+            if not data.get("miner_document_type") or m.document_type == data["miner_document_type"]
         ]
         if not candidates:
             return None, "miner_document", not_supplier

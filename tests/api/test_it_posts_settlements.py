@@ -178,3 +178,24 @@ def test_it_withholds_in_a_fixed_number_of_queries_however_long_the_loans_log(or
     # The loan is locked, its rows, log and allocations read once, and each kind of row written in one
     # statement: the same count for the first settlement and the eighth.
     assert first == later <= 22
+
+
+def test_the_answer_renders_as_drf_renders_the_declared_fields(orex, officer, approver, monkeypatch) -> None:
+    from rest_framework import serializers
+
+    from asmcredit.api import BoundOnceRepresentation
+    from buyers.api import SettlementSerializer, settlements_for_output
+
+    disbursed_loan(miner=orex.supplier, buyer=orex.buyer, officer=officer, approver=approver)
+    posted = orex.client.post("/api/v1/settlements/", settlement_body(orex.supplier, "L-1"), format="json").json()
+    assert posted["withholding"]["breakdown"][0]["installments"], "the comparison must cover the nesting"
+    [settlement] = settlements_for_output([posted["id"]])
+    fast = SettlementSerializer(settlement).data
+    with monkeypatch.context() as patch:
+        # DRF's own rendering, nested serializers included: every field copied and bound per instance.
+        patch.setattr(BoundOnceRepresentation, "to_representation", serializers.Serializer.to_representation)
+        [settlement] = settlements_for_output([posted["id"]])
+        expected = SettlementSerializer(settlement).data
+    assert set(expected) == set(SettlementSerializer().fields)
+    assert fast == expected
+    assert posted == expected
