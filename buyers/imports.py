@@ -28,12 +28,12 @@ from typing import IO, Any
 
 from django import forms
 from django.core.exceptions import ValidationError
-from django.db import transaction
-from django.db.models import Q
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from asmcredit.sql import placeholders
 from buyers.models import Buyer, Settlement, SupplierRelationship
 from buyers.valuation import g_t_to_oz_tc
 from miners.models import Miner
@@ -238,27 +238,39 @@ class _Context:
             if lot:
                 lots.add(lot)
         # Only the buyer's current suppliers can be named (anyone else gets the same "not a supplier"), so
-        # they are looked up through the buyer's relationships: one join, no per-miner subquery.
+        # they are looked up through the buyer's relationships. Written as SQL, as the settlement post's
+        # other reads are (``installments.services``): one API request posts one settlement.
+        named, params = [], [buyer.pk, SupplierRelationship.Status.ENDED]
+        if ids:
+            named.append(f"m.id IN ({placeholders(ids)})")
+            params.extend(sorted(ids))
+        if documents:
+            named.append(f"m.document_number IN ({placeholders(documents)})")
+            params.extend(sorted(documents))
         miners = (
-            [
-                relationship.miner
-                for relationship in SupplierRelationship.objects.filter(buyer=buyer)
-                .exclude(status=SupplierRelationship.Status.ENDED)
-                .filter(Q(miner_id__in=ids) | Q(miner__document_number__in=documents))
-                .select_related("miner")
-                .order_by()
-            ]
-            if ids or documents
+            list(
+                Miner.objects.raw(
+                    f"SELECT m.* FROM {Miner._meta.db_table} m "  # noqa: S608 - names from the models, values as params
+                    f"JOIN {SupplierRelationship._meta.db_table} r ON r.miner_id = m.id "
+                    f"WHERE r.buyer_id = %s AND r.status <> %s AND ({' OR '.join(named)})",
+                    params,
+                )
+            )
+            if named
             else []
         )
         by_document: dict[str, list[Miner]] = {}
         for miner in miners:
             by_document.setdefault(miner.document_number, []).append(miner)
-        existing = (
-            set(Settlement.objects.filter(buyer=buyer, lot_code__in=lots).order_by().values_list("lot_code", flat=True))
-            if lots
-            else set()
-        )
+        existing: set[str] = set()
+        if lots:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"SELECT lot_code FROM {Settlement._meta.db_table} "  # noqa: S608
+                    f"WHERE buyer_id = %s AND lot_code IN ({placeholders(lots)})",
+                    [buyer.pk, *sorted(lots)],
+                )
+                existing = {lot for (lot,) in cursor.fetchall()}
         return cls(buyer, {m.pk: m for m in miners}, by_document, existing)
 
     def resolve_miner(self, data: Mapping[str, Any]) -> tuple[Miner | None, str, str]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -31,6 +31,7 @@ from asmcredit.audit import actor_label_for, audit_record, snapshot
 from asmcredit.fields import Currency
 from asmcredit.models import AuditEvent, JobRun
 from asmcredit.money import ZERO, money, pct_to_rate, round_half_up
+from asmcredit.sql import for_update, placeholders
 from buyers.models import Buyer, Settlement
 from buyers.valuation import SettlementError, SettlementTerms, convert, declared_difference, value_settlement
 from installments import batch, ledger
@@ -164,19 +165,14 @@ class _LoanBook:
 # times what the database spends running them, and a buyer's system posts one settlement per request.
 
 
-def _placeholders(values: Sequence[Any]) -> str:
-    return ", ".join(["%s"] * len(values))
-
-
 def _loans_locked_for_withholding(*, miner_ids: set[int], buyer: Buyer, latest: dt.date) -> list[Loan]:
     """The miners' active loans disbursed by ``latest`` that ``buyer`` collects (named as the loan's
     withholding buyer, or none named), locked in id order."""
     ids = sorted(miner_ids)
-    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
     sql = (
-        f"SELECT * FROM {Loan._meta.db_table} WHERE miner_id IN ({_placeholders(ids)}) "  # noqa: S608 - only placeholders
+        f"SELECT * FROM {Loan._meta.db_table} WHERE miner_id IN ({placeholders(ids)}) "  # noqa: S608 - only placeholders
         "AND status = %s AND disbursed_on <= %s "
-        f"AND (withholding_buyer_id IS NULL OR withholding_buyer_id = %s) ORDER BY id{lock}"
+        f"AND (withholding_buyer_id IS NULL OR withholding_buyer_id = %s) ORDER BY id{for_update()}"
     )
     return list(Loan.objects.raw(sql, [*ids, Loan.Status.ACTIVE, latest, buyer.pk]))
 
@@ -189,7 +185,7 @@ def _loan_books(loans: list[Loan]) -> dict[int, _LoanBook]:
     ids = [loan.pk for loan in loans]
     rows: dict[int, dict[tuple[int, int], dict[str, Any]]] = {pk: {} for pk in ids}
     lines_sql = (
-        f"SELECT * FROM {ScheduleLine._meta.db_table} WHERE loan_id IN ({_placeholders(ids)}) "  # noqa: S608
+        f"SELECT * FROM {ScheduleLine._meta.db_table} WHERE loan_id IN ({placeholders(ids)}) "  # noqa: S608
         "ORDER BY loan_id, version, number"
     )
     for line in ScheduleLine.objects.raw(lines_sql, ids):
@@ -197,7 +193,7 @@ def _loan_books(loans: list[Loan]) -> dict[int, _LoanBook]:
     entries: dict[int, list[ledger.Entry]] = {pk: [] for pk in ids}
     entries_sql = (
         f"SELECT {', '.join(ENTRY_COLUMNS)} FROM {LoanTransaction._meta.db_table} "  # noqa: S608
-        f"WHERE loan_id IN ({_placeholders(ids)}) ORDER BY id"
+        f"WHERE loan_id IN ({placeholders(ids)}) ORDER BY id"
     )
     for txn in LoanTransaction.objects.raw(entries_sql, ids):
         entries[txn.loan_id].append(ledger_entry([getattr(txn, name) for name in ENTRY_COLUMNS]))
@@ -224,6 +220,8 @@ def _stored_allocations(books: list[_LoanBook]) -> dict[int, list[tuple[int, int
         )
         line_key.update({row["id"]: key for key, row in book.rows.items()})
     stored: dict[int, list[tuple[int, int, int, str, Decimal]]] = {book.loan.pk: [] for book in books}
+    if not loan_of:
+        return stored
     rows = (
         Allocation.objects.filter(transaction_id__in=list(loan_of))
         .order_by("id")
