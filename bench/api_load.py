@@ -22,6 +22,7 @@ Targets (issue #4): p99 under 100 ms at 100 requests/s; bulk of 1,000 under 3 s.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import datetime as dt
 import json
 import os
@@ -29,12 +30,10 @@ import signal
 import statistics
 import subprocess
 import sys
-import threading
 import time
 import urllib.error
 import urllib.request
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from pathlib import Path
 
@@ -155,6 +154,64 @@ def post(url: str, key: str, body: object, timeout: float = 60) -> tuple[int, fl
     return status, time.perf_counter() - started, content
 
 
+def http_request(port: int, path: str, key: str, body: object, idempotency_key: str | None = None) -> bytes:
+    """A whole HTTP/1.1 POST, built before the run so the load generator spends its time sending."""
+    data = json.dumps(body).encode()
+    headers = [
+        f"POST {path} HTTP/1.1",
+        f"Host: 127.0.0.1:{port}",
+        f"Authorization: Api-Key {key}",
+        "Content-Type: application/json",
+        f"Content-Length: {len(data)}",
+        "Connection: close",
+    ]
+    if idempotency_key:
+        headers.append(f"Idempotency-Key: {idempotency_key}")
+    return ("\r\n".join(headers) + "\r\n\r\n").encode() + data
+
+
+async def send(port: int, request: bytes) -> tuple[int, float, bytes]:
+    started = time.perf_counter()
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(request)
+        response = await reader.read()  # the server closes the connection after the answer
+        writer.close()
+    except OSError:
+        return 0, time.perf_counter() - started, b""
+    seconds = time.perf_counter() - started
+    head, _, content = response.partition(b"\r\n\r\n")
+    status = int(head.split(b" ", 2)[1]) if head.startswith(b"HTTP/") else 0
+    return status, seconds, content
+
+
+async def open_loop(port: int, requests: list[bytes], rate: float) -> list[tuple[int, float, bytes]]:
+    """Send request n at n / rate seconds whether or not earlier ones have been answered (open loop: a slow
+    server shows up as queueing in the latencies, as it would for buyers' systems)."""
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    tasks = []
+    for n, request in enumerate(requests):
+        delay = started + n / rate - loop.time()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(send(port, request)))
+    return await asyncio.gather(*tasks)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU of a process and its children that are still running (gunicorn's workers)."""
+    total = 0.0
+    tick = os.sysconf("SC_CLK_TCK")
+    pids = [pid]
+    for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
+        pids.append(int(child))
+    for each in pids:
+        fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
+        total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
 def withheld(content: bytes) -> bool:
     try:
         return Decimal(json.loads(content)["withholding"]["amount"]) > 0
@@ -180,6 +237,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=1, help="gunicorn threads per worker (gthread when > 1)")
     parser.add_argument("--scenario", choices=sorted(SCENARIOS), default="arrears")
+    parser.add_argument("--idempotency-keys", action="store_true", help="send an Idempotency-Key with each POST")
     parser.add_argument("--bulk", type=int, default=1000, help="rows in the bulk request (0: none)")
     args = parser.parse_args()
 
@@ -219,32 +277,28 @@ def main() -> None:
             post(f"{base}/settlements/", key, settlement(miners[n % len(miners)], f"W-{uuid.uuid4().hex[:10]}", tonnes))
 
         total = int(args.rate * args.seconds)
-        latencies: list[float] = []
-        statuses: dict[int, int] = {}
-        with_withholding = 0
-        lock = threading.Lock()
-
-        def one(n: int) -> None:
-            nonlocal with_withholding
-            status, seconds, content = post(
-                f"{base}/settlements/", key, settlement(miners[n % len(miners)], f"B-{uuid.uuid4().hex[:12]}", tonnes)
+        requests = [
+            http_request(
+                args.port,
+                "/api/v1/settlements/",
+                key,
+                settlement(miners[n % len(miners)], f"B-{uuid.uuid4().hex[:12]}", tonnes),
+                idempotency_key=uuid.uuid4().hex if args.idempotency_keys else None,
             )
-            with lock:
-                latencies.append(seconds)
-                statuses[status] = statuses.get(status, 0) + 1
-                with_withholding += withheld(content)
-
+            for n in range(total)
+        ]
         load_before = load_average()
+        cpu_before = cpu_seconds(server.pid)
         started = time.perf_counter()
-        with ThreadPoolExecutor(max_workers=64) as pool:
-            for n in range(total):
-                # Open loop: request n is due at n / rate seconds.
-                delay = started + n / args.rate - time.perf_counter()
-                if delay > 0:
-                    time.sleep(delay)
-                pool.submit(one, n)
+        results = asyncio.run(open_loop(args.port, requests, args.rate))
         elapsed = time.perf_counter() - started
+        server_cpu = cpu_seconds(server.pid) - cpu_before
         load_after = load_average()
+        latencies = [seconds for _status, seconds, _content in results]
+        statuses: dict[int, int] = {}
+        for status, _seconds, _content in results:
+            statuses[status] = statuses.get(status, 0) + 1
+        with_withholding = sum(withheld(content) for _status, _seconds, content in results)
 
         bulk_status, bulk_seconds, bulk_withheld = 0, 0.0, 0
         if args.bulk:
@@ -259,6 +313,10 @@ def main() -> None:
         print(f"  offered {args.rate:.0f} req/s for {args.seconds:.0f} s: {len(latencies)} requests in {elapsed:.1f} s")
         print(f"  statuses: {statuses}; {with_withholding} responses withheld something")
         print(f"  load average before {load_before}, after {load_after} (1, 5, 15 min; {os.cpu_count()} CPUs)")
+        print(
+            f"  gunicorn CPU {server_cpu / len(results) * 1000:.1f} ms per request"
+            f"{' (with an Idempotency-Key each)' if args.idempotency_keys else ''}"
+        )
         print(
             f"  median {statistics.median(latencies) * 1000:.1f} ms, p90 {percentile(latencies, 90) * 1000:.1f} ms, "
             f"p99 {percentile(latencies, 99) * 1000:.1f} ms, max {max(latencies) * 1000:.1f} ms"

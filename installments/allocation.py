@@ -51,11 +51,17 @@ def allocate(amount: Decimal, dues: Sequence[InstallmentDue]) -> tuple[list[Comp
     Installments are taken by ``(due_on, number)`` whatever order they come in. The leftover is what
     exceeds everything listed; the caller decides whether it is a prepayment or a refund.
     """
+    return allocate_in_order(amount, sorted(dues, key=lambda d: (d.due_on, d.number)))
+
+
+def allocate_in_order(amount: Decimal, dues: Iterable[InstallmentDue]) -> tuple[list[ComponentAllocation], Decimal]:
+    """``allocate`` over ``dues`` already in ``(due_on, number)`` order, read only as far as ``amount``
+    goes: a replay can pass the installments lazily and stop building them once the money is spent."""
     if amount < 0:
         raise ValueError("A payment amount must not be negative.")
     remaining = Decimal(amount)
     allocations: list[ComponentAllocation] = []
-    for due in sorted(dues, key=lambda d: (d.due_on, d.number)):
+    for due in dues:
         for component in COMPONENTS:
             if remaining <= 0:
                 return allocations, remaining

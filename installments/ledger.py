@@ -54,7 +54,7 @@ from datetime import date
 from decimal import Decimal
 
 from asmcredit.money import ZERO, money
-from installments.allocation import COMPONENTS, InstallmentDue, allocate, moratory_interest
+from installments.allocation import COMPONENTS, InstallmentDue, allocate_in_order, moratory_interest
 from loans.schedule import INSURANCE_PERIOD_DAYS, period_rate, reschedule_after_prepayment
 
 DISBURSEMENT = "disbursement"
@@ -356,6 +356,10 @@ class _Line:
             self.accrued_on = on
 
 
+def _line_order(line: _Line) -> tuple[date, int]:
+    return line.plan.due_on, line.plan.number
+
+
 class _Replay:
     def __init__(self, terms: LedgerTerms, lines: Sequence[PlannedLine]) -> None:
         self.terms = terms
@@ -369,8 +373,11 @@ class _Replay:
         return [line for line in self.lines if line.version == self.version]
 
     def accrue(self, on: date) -> None:
+        moratory_tea = Decimal(self.terms.moratory_tea)
         for line in self.current():
-            line.accrue(Decimal(self.terms.moratory_tea), on)
+            # Only a line past due with something unpaid accrues (``_Line.accrue`` does nothing otherwise).
+            if line.plan.due_on < on and line.paid_on is None:
+                line.accrue(moratory_tea, on)
 
     def record(self, entry: Entry, line: _Line, component: str, amount: Decimal) -> None:
         if amount <= 0:
@@ -382,8 +389,12 @@ class _Replay:
 
     def pay(self, entry: Entry, amount: Decimal, lines: Sequence[_Line]) -> Decimal:
         """The imputación de pagos of DOMAIN.md §3 over ``lines``; returns what is left."""
+        # A line paid in full stays so (no principal left, no moratory accrues), so the allocation would
+        # pass over it; and what is owed on a line is worked out only when the money reaches it. A long
+        # log is replayed on every post, so this keeps each entry's cost to the lines it pays.
+        lines = sorted((line for line in lines if line.paid_on is None), key=_line_order)
         by_number = {line.plan.number: line for line in lines}
-        parts, left = allocate(amount, [line.due() for line in lines])
+        parts, left = allocate_in_order(amount, (line.due() for line in lines))
         for part in parts:
             self.record(entry, by_number[part.number], part.component, part.amount)
         return left
