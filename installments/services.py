@@ -21,7 +21,7 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, connection, models, transaction
+from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -31,7 +31,7 @@ from asmcredit.audit import actor_label_for, audit_record, snapshot
 from asmcredit.fields import Currency
 from asmcredit.models import AuditEvent, JobRun
 from asmcredit.money import ZERO, money, pct_to_rate, round_half_up
-from asmcredit.sql import for_update, placeholders
+from asmcredit.sql import for_update, insert_rows, placeholders, update_rows
 from buyers.models import Buyer, Settlement
 from buyers.valuation import SettlementError, SettlementTerms, convert, declared_difference, value_settlement
 from installments import batch, ledger
@@ -234,38 +234,6 @@ def _stored_allocations(books: list[_LoanBook]) -> dict[int, list[tuple[int, int
     return stored
 
 
-def _update_rows(model: type[models.Model], rows: list[tuple[Any, Mapping[str, Any]]], fields: list[str]) -> None:
-    """Set ``fields`` of the rows ``(pk, values)`` in one ``UPDATE … FROM (VALUES …)``.
-
-    What ``bulk_update`` does, without its CASE WHEN per field and row: for the few rows a settlement
-    changes, building that expression cost more CPU than the rest of the post.
-    """
-    if not rows or not fields:
-        return
-    if connection.vendor != "postgresql":
-        # The demo's SQLite has no ``::type`` casts; a plain UPDATE per row is fine at its size.
-        for pk, values in rows:
-            model._default_manager.filter(pk=pk).update(**{name: values[name] for name in fields})
-        return
-    meta = model._meta
-    columns = [column for name in fields if isinstance(column := meta.get_field(name), models.Field)]
-    qn = connection.ops.quote_name
-    row_sql = "(" + ", ".join(["%s"] * (len(columns) + 1)) + ")"
-    assignments = ", ".join(f"{qn(c.column)} = v.{qn(c.column)}::{c.db_type(connection)}" for c in columns)
-    pk_column = qn(meta.pk.column) if meta.pk is not None else "id"
-    names = ", ".join(["pk_", *(qn(c.column) for c in columns)])
-    params: list[Any] = []
-    for pk, values in rows:
-        params.append(pk)
-        params.extend(c.get_db_prep_save(values[c.name], connection) for c in columns)
-    sql = (
-        f"UPDATE {qn(meta.db_table)} AS t SET {assignments} "  # noqa: S608 - names from the model, values as params
-        f"FROM (VALUES {', '.join([row_sql] * len(rows))}) AS v({names}) WHERE t.{pk_column} = v.pk_"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-
-
 def _book_derive(book: _LoanBook, state: ledger.LedgerState, as_of: dt.date) -> dict[str, Any] | None:
     """Set the loan's cached columns from ``state`` (written by ``_books_write``); the audit's
     before/after when something other than the date of the state changed."""
@@ -351,21 +319,23 @@ def _books_write(books: list[_LoanBook], entry_ids: dict[int, int] | None = None
     if stale:
         ScheduleLine.objects.filter(pk__in=stale).delete()
     # One statement: the paid-within-due check holds for each row's final values.
-    _update_rows(ScheduleLine, to_update, [name for name in LINE_FIGURES + LINE_DERIVED if name in line_fields])
+    update_rows(ScheduleLine, to_update, [name for name in LINE_FIGURES + LINE_DERIVED if name in line_fields])
     if to_create:
-        ScheduleLine.objects.bulk_create([line for _book, line in to_create])
+        insert_rows([line for _book, line in to_create])
         for book, line in to_create:
             book.rows[(line.version, line.number)] = {"id": line.pk, "loan_id": book.loan.pk, **_row_values(line)}
     if appended:
-        Allocation.objects.bulk_create(
-            Allocation(
-                transaction_id=entry_id,
-                schedule_line_id=book.rows[(version, number)]["id"],
-                component=component,
-                amount=amount,
-            )
-            for book, rows in appended
-            for entry_id, version, number, component, amount in rows
+        insert_rows(
+            [
+                Allocation(
+                    transaction_id=entry_id,
+                    schedule_line_id=book.rows[(version, number)]["id"],
+                    component=component,
+                    amount=amount,
+                )
+                for book, rows in appended
+                for entry_id, version, number, component, amount in rows
+            ]
         )
     changed_loans = [book for book in books if book.changed]
     if changed_loans:
@@ -374,7 +344,7 @@ def _books_write(books: list[_LoanBook], entry_ids: dict[int, int] | None = None
         for book in changed_loans:
             book.loan.updated = now
             book.changed.clear()
-        _update_rows(
+        update_rows(
             Loan,
             [(book.loan.pk, _row_values(book.loan, [*loan_fields, "updated"])) for book in changed_loans],
             [*loan_fields, "updated"],
@@ -811,7 +781,8 @@ def _settlements_apply(*, buyer: Buyer, actor: Any, drafts: list[_SettlementDraf
     for book in sorted(books.values(), key=lambda b: (b.loan.disbursed_on, b.loan.pk)):
         by_miner.setdefault(book.loan.miner_id, []).append(book)
 
-    settlements = Settlement.objects.bulk_create([draft.settlement for draft in drafts])
+    settlements = [draft.settlement for draft in drafts]
+    insert_rows(settlements)
     outcomes: list[SettlementOutcome] = []
     pending: list[list[_Pending]] = []
     next_id = _PROVISIONAL_ID
@@ -878,8 +849,8 @@ def _settlements_apply(*, buyer: Buyer, actor: Any, drafts: list[_SettlementDraf
 
     made = [item for row in pending for item in row]
     if made:
-        LoanTransaction.objects.bulk_create([item.transaction for item in made])
-        Withholding.objects.bulk_create([item.withholding for item in made])
+        insert_rows([item.transaction for item in made])
+        insert_rows([item.withholding for item in made])
     _books_write(
         [book for book in books.values() if book.state is not None],
         {item.provisional_id: item.transaction.pk for item in made},
@@ -909,7 +880,7 @@ def _settlements_apply(*, buyer: Buyer, actor: Any, drafts: list[_SettlementDraf
                 },
             )
         )
-    AuditEvent.objects.bulk_create(events)
+    insert_rows(events)
     return outcomes
 
 
