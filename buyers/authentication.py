@@ -9,7 +9,7 @@ from django.utils import timezone
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
-from buyers.models import ApiKey, hash_api_key
+from buyers.models import ApiKey, Buyer, hash_api_key
 
 
 class BuyerPrincipal(AnonymousUser):
@@ -28,6 +28,18 @@ class BuyerPrincipal(AnonymousUser):
         return f"buyer-key:{self.buyer.ruc}:{self.api_key.name}"
 
 
+def _api_key_with_buyer(hashed_key: str) -> ApiKey | None:
+    """The key with this hash and its buyer. Every buyer request starts here, so the two rows are read
+    with ``Model.raw`` (see ``asmcredit.sql``): ``select_related(...).get()`` cost the ORM about 1 ms of
+    CPU to build and compile, more than the rest of authenticating."""
+    keys = list(ApiKey.objects.raw(f"SELECT * FROM {ApiKey._meta.db_table} WHERE hashed_key = %s", [hashed_key]))  # noqa: S608
+    if not keys:
+        return None
+    [key] = keys  # hashed_key is unique
+    [key.buyer] = Buyer.objects.raw(f"SELECT * FROM {Buyer._meta.db_table} WHERE id = %s", [key.buyer_id])  # noqa: S608
+    return key
+
+
 class ApiKeyAuthentication(authentication.BaseAuthentication):
     keyword = "Api-Key"
 
@@ -40,10 +52,9 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
             return None
         if len(parts) != 2:
             raise exceptions.AuthenticationFailed("Invalid Api-Key header: expected 'Api-Key <key>'.")
-        try:
-            key = ApiKey.objects.select_related("buyer").get(hashed_key=hash_api_key(parts[1]))
-        except ApiKey.DoesNotExist as exc:
-            raise exceptions.AuthenticationFailed("Unknown API key.") from exc
+        key = _api_key_with_buyer(hash_api_key(parts[1]))
+        if key is None:
+            raise exceptions.AuthenticationFailed("Unknown API key.")
         if key.revoked_at is not None:
             raise exceptions.AuthenticationFailed("This API key has been revoked.")
         if not key.buyer.is_active:
