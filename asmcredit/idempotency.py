@@ -1,14 +1,17 @@
 """Idempotency-Key for API POSTs: a retried request replays the first response instead of acting twice.
 
-The key row (``IdempotencyRecord``, unique on ``(client, key)``) is inserted first, inside the same
-transaction as the work, and completed with the response before commit. So:
+The key's record (``IdempotencyRecord``, unique on ``(client, key)``) is written with the response, in
+the same transaction as the work, so the key and its effects commit together: a crash or an error
+leaves neither behind, and the client may retry with the same key. Before the work:
 
-- the key and its effects commit together — a crash or an error leaves neither behind, and the client
-  may retry with the same key;
-- a concurrent request with the same key blocks on the unique index while the first one runs. It waits
-  at most ``LOCK_WAIT_MS``: if the first finished by then, the duplicate replays its response; if not,
-  it gets 409 ``idempotency_in_progress`` and nothing it sent is applied;
-- the same key with a different body or path is a 422 ``idempotency_key_reused`` naming the conflict.
+- on PostgreSQL the request takes a transaction-scoped advisory lock on the key, so a concurrent
+  request with the same key waits at most ``LOCK_WAIT_MS`` for the first one. If the first finished by
+  then, the duplicate replays its response; if not, it gets 409 ``idempotency_in_progress`` and
+  nothing it sent is applied. (On the demo's SQLite, where writers queue for the database, a duplicate
+  that got past the check is refused by the unique index when it stores its record: also a 409, and
+  its work is rolled back);
+- a committed record for the key is replayed, or, when it was for another body or path, refused with
+  422 ``idempotency_key_reused`` naming the conflict.
 
 Only successful (2xx) responses are stored: a request rejected with 400 changed nothing, so retrying it
 (corrected) with the same key is allowed.
@@ -20,10 +23,11 @@ import functools
 import hashlib
 import json
 import re
+import time
 from collections.abc import Callable
 from typing import Any
 
-from django.db import IntegrityError, OperationalError, connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils.translation import gettext as _
 from rest_framework import exceptions
 from rest_framework.renderers import JSONRenderer
@@ -33,6 +37,7 @@ from rest_framework.utils.encoders import JSONEncoder
 
 from asmcredit.api import IDEMPOTENCY_HEADER, Conflict, UnprocessableEntity, client_key
 from asmcredit.models import IdempotencyRecord
+from asmcredit.sql import insert_rows
 
 LOCK_WAIT_MS = 250
 REPLAY_HEADER = "Idempotent-Replayed"
@@ -58,33 +63,53 @@ def _clean_key(raw: str) -> str:
     return raw
 
 
+def _is_key_conflict(exc: IntegrityError) -> bool:
+    diag = getattr(exc.__cause__, "diag", None)
+    if getattr(diag, "constraint_name", None) == "idempotency_unique_client_key":
+        return True
+    return IdempotencyRecord._meta.db_table in str(exc)  # SQLite names the table, not the constraint
+
+
 def _replay(record: IdempotencyRecord) -> Response:
     return Response(record.response_body, status=record.status_code, headers={REPLAY_HEADER: "true"})
 
 
-def _claim(*, client: str, key: str, request: Request, fingerprint: str) -> IdempotencyRecord | Response:
-    """Insert the key row, or answer from the row another request committed."""
-    fields = {"method": request.method or "", "path": request.path[:255], "request_hash": fingerprint}
-    try:
-        with transaction.atomic():
-            if connection.vendor != "postgresql":
-                return IdempotencyRecord.objects.create(client=client, key=key, **fields)
-            with connection.cursor() as cursor:
-                # A duplicate waits briefly on the unique index, never for the whole of the first job.
-                cursor.execute("SELECT current_setting('lock_timeout')")
-                previous = cursor.fetchone()[0]
-                cursor.execute("SELECT set_config('lock_timeout', %s, true)", [f"{LOCK_WAIT_MS}ms"])
-                record = IdempotencyRecord.objects.create(client=client, key=key, **fields)
-                cursor.execute("SELECT set_config('lock_timeout', %s, true)", [previous])
-            return record
-    except OperationalError as exc:  # lock_timeout: the first request with this key is still running
-        raise Conflict(
-            detail=_("A request with this Idempotency-Key is still being processed; retry shortly."),
-            code="idempotency_in_progress",
-        ) from exc
-    except IntegrityError:
-        pass
-    existing = IdempotencyRecord.objects.get(client=client, key=key)
+def lock_id(client: str, key: str) -> int:
+    """The advisory lock of a client's key: 64 bits of its hash, as PostgreSQL's signed bigint."""
+    digest = hashlib.sha256(f"{client}\n{key}".encode("utf-8", "surrogatepass")).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+def _wait_for_key(client: str, key: str) -> None:
+    """Take the key's advisory lock for this transaction, or 409 if another request holds it for longer
+    than ``LOCK_WAIT_MS``. (Polled rather than waited on with ``lock_timeout``: a try-lock is one
+    statement, where setting and restoring the timeout around a blocking lock took three.)"""
+    if connection.vendor != "postgresql":
+        return
+    deadline = time.monotonic() + LOCK_WAIT_MS / 1000
+    with connection.cursor() as cursor:
+        while True:
+            cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [lock_id(client, key)])
+            if cursor.fetchone()[0]:
+                return
+            if time.monotonic() >= deadline:
+                raise _in_progress()
+            time.sleep(0.02)
+
+
+def _in_progress() -> Conflict:
+    return Conflict(
+        detail=_("A request with this Idempotency-Key is still being processed; retry shortly."),
+        code="idempotency_in_progress",
+    )
+
+
+def _answered(*, client: str, key: str, request: Request, fingerprint: str) -> Response | None:
+    """The stored response for this key, or None when the key is new; 422 when it was used for
+    another request."""
+    existing = IdempotencyRecord.objects.filter(client=client, key=key).first()
+    if existing is None:
+        return None
     if existing.path != request.path[:255] or existing.method != request.method:
         raise UnprocessableEntity(
             detail=_("Idempotency-Key %(key)r was first used for %(method)s %(path)s.")
@@ -96,11 +121,6 @@ def _claim(*, client: str, key: str, request: Request, fingerprint: str) -> Idem
             detail=_("Idempotency-Key %(key)r was first used with a different request body on %(method)s %(path)s.")
             % {"key": key, "method": existing.method, "path": existing.path},
             code="idempotency_key_reused",
-        )
-    if existing.status_code is None:
-        raise Conflict(
-            detail=_("A request with this Idempotency-Key is still being processed; retry shortly."),
-            code="idempotency_in_progress",
         )
     return _replay(existing)
 
@@ -120,19 +140,34 @@ def idempotent(handler: Callable[..., Response]) -> Callable[..., Response]:
         key = _clean_key(raw_key)
         client = client_key(request)
         fingerprint = request_fingerprint(request)
-        with transaction.atomic():
-            claimed = _claim(client=client, key=key, request=request, fingerprint=fingerprint)
-            if isinstance(claimed, Response):
-                return claimed
-            response = handler(self, request, *args, **kwargs)
-            if 200 <= response.status_code < 300:
-                claimed.status_code = response.status_code
-                claimed.response_body = json.loads(JSONRenderer().render(response.data) or b"null")
-                claimed.save(update_fields=["status_code", "response_body"])
-            else:
-                # Nothing to replay: forget the key together with whatever the handler did.
-                transaction.set_rollback(True)
-            return response
+        try:
+            with transaction.atomic():
+                _wait_for_key(client, key)
+                answered = _answered(client=client, key=key, request=request, fingerprint=fingerprint)
+                if answered is not None:
+                    return answered
+                response = handler(self, request, *args, **kwargs)
+                if not 200 <= response.status_code < 300:
+                    # Nothing to replay: forget the key together with whatever the handler did.
+                    transaction.set_rollback(True)
+                    return response
+                record = IdempotencyRecord(
+                    client=client,
+                    key=key,
+                    method=request.method or "",
+                    path=request.path[:255],
+                    request_hash=fingerprint,
+                    status_code=response.status_code,
+                    response_body=json.loads(JSONRenderer().render(response.data) or b"null"),
+                )
+                insert_rows([record])
+                return response
+        except IntegrityError as exc:
+            # Only where no advisory lock serializes the key (SQLite): a duplicate ran alongside the first
+            # request and lost the race to store its record; everything it did was rolled back.
+            if not _is_key_conflict(exc):
+                raise
+            raise _in_progress() from exc
 
     wrapper.idempotent = True  # type: ignore[attr-defined]
     return wrapper

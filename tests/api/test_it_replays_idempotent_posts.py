@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 from django.db import connection, transaction
 
+from asmcredit.idempotency import LOCK_WAIT_MS, lock_id
 from asmcredit.models import IdempotencyRecord
 from buyers.models import Settlement
 from installments.models import Remittance, Withholding
@@ -117,16 +119,14 @@ def test_it_works_for_staff_actions_too(officer_api, orex) -> None:
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_it_answers_409_while_the_first_request_is_still_running(orex) -> None:
-    """Another connection holds the key's row in an open transaction — the first request, mid-flight."""
+    """Another connection holds the key in an open transaction — the first request, mid-flight."""
     inserted, release = threading.Event(), threading.Event()
     client_key = f"buyer:{orex.buyer.pk}"
 
     def first_request() -> None:
         try:
-            with transaction.atomic():
-                IdempotencyRecord.objects.create(
-                    client=client_key, key="slow", method="POST", path="/api/v1/settlements/", request_hash="x"
-                )
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [lock_id(client_key, "slow")])
                 inserted.set()
                 release.wait(timeout=10)
                 transaction.set_rollback(True)
@@ -147,6 +147,43 @@ def test_it_answers_409_while_the_first_request_is_still_running(orex) -> None:
     # The first one gave up (rolled back): the retry now goes through.
     retry = _post(orex.client, "/api/v1/settlements/", settlement_body(orex.supplier, "L-9"), "slow")
     assert retry.status_code == 201
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_duplicate_waits_briefly_for_the_first_request_and_answers_from_its_outcome(orex) -> None:
+    """The first request (another connection) finishes within the wait: the duplicate reads what it stored
+    — here a record of another body, so 422 — instead of running again."""
+    locked = threading.Event()
+    client_key = f"buyer:{orex.buyer.pk}"
+
+    def first_request() -> None:
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [lock_id(client_key, "quick")])
+                locked.set()
+                time.sleep(LOCK_WAIT_MS / 1000 / 3)
+                IdempotencyRecord.objects.create(
+                    client=client_key,
+                    key="quick",
+                    method="POST",
+                    path="/api/v1/settlements/",
+                    request_hash="another body",
+                    status_code=201,
+                    response_body={},
+                )
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=first_request)
+    thread.start()
+    try:
+        assert locked.wait(timeout=10)
+        response = _post(orex.client, "/api/v1/settlements/", settlement_body(orex.supplier, "L-8"), "quick")
+    finally:
+        thread.join()
+    assert response.status_code == 422, response.content
+    assert response.json()["error"]["code"] == "idempotency_key_reused"
+    assert not Settlement.objects.filter(lot_code="L-8").exists()
 
 
 def test_every_post_endpoint_honours_the_key() -> None:
