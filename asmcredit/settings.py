@@ -51,6 +51,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # An ETag on every GET answer (a hash of its body) and 304 for a matching If-None-Match: an
+    # integration polling a list or a statement downloads it again only when it changed.
+    "django.middleware.http.ConditionalGetMiddleware",
     "asmcredit.middleware.MalformedSessionCookieMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "asmcredit.middleware.UserLanguageMiddleware",
@@ -202,7 +205,8 @@ REST_FRAMEWORK = {
 SPECTACULAR_SETTINGS = {
     "TITLE": "ASM Credit API",
     "DESCRIPTION": "Ore settlements, withholdings and remittances for buyer companies; lending operations "
-    "for the lender's systems.",
+    "for the lender's systems. Every GET answer carries an ETag; sent back in If-None-Match, an unchanged "
+    "answer is a 304 Not Modified without a body.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",

@@ -199,3 +199,16 @@ def test_the_answer_renders_as_drf_renders_the_declared_fields(orex, officer, ap
     assert set(expected) == set(SettlementSerializer().fields)
     assert fast == expected
     assert posted == expected
+
+
+def test_a_list_polled_again_unchanged_is_a_304(orex) -> None:
+    orex.client.post("/api/v1/settlements/", settlement_body(orex.supplier, "L-1"), format="json")
+    first = orex.client.get("/api/v1/settlements/")
+    assert first.status_code == 200 and first["ETag"]
+    again = orex.client.get("/api/v1/settlements/", HTTP_IF_NONE_MATCH=first["ETag"])
+    assert again.status_code == 304
+    assert again.content == b""
+    orex.client.post("/api/v1/settlements/", settlement_body(orex.supplier, "L-2"), format="json")
+    changed = orex.client.get("/api/v1/settlements/", HTTP_IF_NONE_MATCH=first["ETag"])
+    assert changed.status_code == 200
+    assert changed.json()["count"] == 2
