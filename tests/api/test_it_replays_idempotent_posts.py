@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import pytest
 from django.db import connection, transaction
@@ -117,60 +119,18 @@ def test_it_works_for_staff_actions_too(officer_api, orex) -> None:
     assert second.json() == first.json()
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_it_answers_409_while_the_first_request_is_still_running(orex) -> None:
-    """Another connection holds the key in an open transaction — the first request, mid-flight."""
-    inserted, release = threading.Event(), threading.Event()
-    client_key = f"buyer:{orex.buyer.pk}"
+@contextmanager
+def first_request_in_flight(client_key: str, key: str, work: Callable[[threading.Event], None]) -> Iterator[None]:
+    """Another connection holds the key's lock in an open transaction — the first request, mid-flight —
+    and does ``work`` in it (given an event set when the with-block ends) before its transaction ends."""
+    locked, block_done = threading.Event(), threading.Event()
 
     def first_request() -> None:
         try:
             with transaction.atomic(), connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [lock_id(client_key, "slow")])
-                inserted.set()
-                release.wait(timeout=10)
-                transaction.set_rollback(True)
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=first_request)
-    thread.start()
-    try:
-        assert inserted.wait(timeout=10)
-        response = _post(orex.client, "/api/v1/settlements/", settlement_body(orex.supplier, "L-9"), "slow")
-        assert response.status_code == 409
-        assert response.json()["error"]["code"] == "idempotency_in_progress"
-        assert not Settlement.objects.filter(lot_code="L-9").exists()
-    finally:
-        release.set()
-        thread.join()
-    # The first one gave up (rolled back): the retry now goes through.
-    retry = _post(orex.client, "/api/v1/settlements/", settlement_body(orex.supplier, "L-9"), "slow")
-    assert retry.status_code == 201
-
-
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_a_duplicate_waits_briefly_for_the_first_request_and_answers_from_its_outcome(orex) -> None:
-    """The first request (another connection) finishes within the wait: the duplicate reads what it stored
-    — here a record of another body, so 422 — instead of running again."""
-    locked = threading.Event()
-    client_key = f"buyer:{orex.buyer.pk}"
-
-    def first_request() -> None:
-        try:
-            with transaction.atomic(), connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [lock_id(client_key, "quick")])
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [lock_id(client_key, key)])
                 locked.set()
-                time.sleep(LOCK_WAIT_MS / 1000 / 3)
-                IdempotencyRecord.objects.create(
-                    client=client_key,
-                    key="quick",
-                    method="POST",
-                    path="/api/v1/settlements/",
-                    request_hash="another body",
-                    status_code=201,
-                    response_body={},
-                )
+                work(block_done)
         finally:
             connection.close()
 
@@ -178,9 +138,48 @@ def test_a_duplicate_waits_briefly_for_the_first_request_and_answers_from_its_ou
     thread.start()
     try:
         assert locked.wait(timeout=10)
-        response = _post(orex.client, "/api/v1/settlements/", settlement_body(orex.supplier, "L-8"), "quick")
+        yield
     finally:
+        block_done.set()
         thread.join()
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_it_answers_409_while_the_first_request_is_still_running(orex) -> None:
+    def runs_until_told_then_gives_up(block_done: threading.Event) -> None:
+        block_done.wait(timeout=10)
+        transaction.set_rollback(True)
+
+    with first_request_in_flight(f"buyer:{orex.buyer.pk}", "slow", runs_until_told_then_gives_up):
+        response = _post(orex.client, "/api/v1/settlements/", settlement_body(orex.supplier, "L-9"), "slow")
+        assert response.status_code == 409
+        assert response.json()["error"]["code"] == "idempotency_in_progress"
+        assert not Settlement.objects.filter(lot_code="L-9").exists()
+    # The first one gave up (rolled back): the retry now goes through.
+    retry = _post(orex.client, "/api/v1/settlements/", settlement_body(orex.supplier, "L-9"), "slow")
+    assert retry.status_code == 201
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_duplicate_waits_briefly_for_the_first_request_and_answers_from_its_outcome(orex) -> None:
+    """The first request finishes within the wait: the duplicate reads what it stored — here a record
+    of another body, so 422 — instead of running again."""
+    client_key = f"buyer:{orex.buyer.pk}"
+
+    def finishes_quickly(_block_done: threading.Event) -> None:
+        time.sleep(LOCK_WAIT_MS / 1000 / 3)
+        IdempotencyRecord.objects.create(
+            client=client_key,
+            key="quick",
+            method="POST",
+            path="/api/v1/settlements/",
+            request_hash="another body",
+            status_code=201,
+            response_body={},
+        )
+
+    with first_request_in_flight(client_key, "quick", finishes_quickly):
+        response = _post(orex.client, "/api/v1/settlements/", settlement_body(orex.supplier, "L-8"), "quick")
     assert response.status_code == 422, response.content
     assert response.json()["error"]["code"] == "idempotency_key_reused"
     assert not Settlement.objects.filter(lot_code="L-8").exists()
