@@ -205,15 +205,30 @@ async def open_loop(port: int, requests: list[bytes], rate: float) -> list[tuple
 
 def cpu_seconds(pid: int) -> float:
     """User plus system CPU of a process and its children that are still running (gunicorn's workers)."""
+    pids = [pid, *(int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split())]
+    return sum(_process_cpu(each) for each in pids)
+
+
+def postgres_cpu_seconds() -> float:
+    """CPU of every PostgreSQL process on the machine (backends and background workers); 0 where it
+    runs elsewhere. Other databases' activity counts too: run on an otherwise idle server."""
     total = 0.0
-    tick = os.sysconf("SC_CLK_TCK")
-    pids = [pid]
-    for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
-        pids.append(int(child))
-    for each in pids:
-        fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
-        total += (int(fields[11]) + int(fields[12])) / tick
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().startswith("postgres"):
+                    total += _process_cpu(int(entry.name))
+            except OSError:
+                continue  # ended meanwhile
     return total
+
+
+def _process_cpu(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def withheld(content: bytes) -> bool:
@@ -292,11 +307,12 @@ def main() -> None:
             for n in range(total)
         ]
         load_before = load_average()
-        cpu_before = cpu_seconds(server.pid)
+        cpu_before, postgres_before = cpu_seconds(server.pid), postgres_cpu_seconds()
         started = time.perf_counter()
         results = asyncio.run(open_loop(args.port, requests, args.rate))
         elapsed = time.perf_counter() - started
         server_cpu = cpu_seconds(server.pid) - cpu_before
+        postgres_cpu = postgres_cpu_seconds() - postgres_before
         load_after = load_average()
         latencies = [seconds for _status, seconds, _content in results]
         statuses: dict[int, int] = {}
@@ -318,7 +334,8 @@ def main() -> None:
         print(f"  statuses: {statuses}; {with_withholding} responses withheld something")
         print(f"  load average before {load_before}, after {load_after} (1, 5, 15 min; {os.cpu_count()} CPUs)")
         print(
-            f"  gunicorn CPU {server_cpu / len(results) * 1000:.1f} ms per request"
+            f"  CPU per request: gunicorn {server_cpu / len(results) * 1000:.1f} ms, "
+            f"PostgreSQL {postgres_cpu / len(results) * 1000:.1f} ms"
             f"{' (with an Idempotency-Key each)' if args.idempotency_keys else ''}"
         )
         print(
