@@ -268,9 +268,10 @@ def _books_write(books: list[_LoanBook], entry_ids: dict[int, int] | None = None
         return
     entry_ids = entry_ids or {}
     # A book whose new entries all followed its log (nothing replayed again since it was read) only adds
-    # allocations: those of the saved entries are the ones the replay that wrote them stored (every
-    # write goes through here, and the nightly ``loan_recompute`` compares them all). Only a book that
-    # was replayed again is compared with what is stored.
+    # allocations: those of the saved entries are the ones the replay that wrote them stored, since
+    # every write of allocations goes through here. Only a book that was replayed again is compared with
+    # what is stored and repaired where it differs — as ``loan_recompute`` does for the whole log on a
+    # payment, a void, or on demand (the ``installments.tasks.loan_recompute`` task).
     stored = _stored_allocations([book for book in books if not book.appends_only])
     rewrite: list[int] = []
     appended: list[tuple[_LoanBook, list[tuple[int, int, int, str, Decimal]]]] = []
