@@ -12,6 +12,7 @@ from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from django.db import connection, models
+from django.db.models.fields import NOT_PROVIDED
 
 
 def placeholders(values: Collection[Any]) -> str:
@@ -38,7 +39,13 @@ def insert_rows(objs: Sequence[models.Model]) -> None:
         return
     model = type(objs[0])
     meta = model._meta
-    fields = [f for f in meta.concrete_fields if not (f.primary_key and f.get_internal_type().endswith("AutoField"))]
+    fields = [
+        f
+        for f in meta.concrete_fields
+        if not (f.primary_key and f.get_internal_type().endswith("AutoField")) and not getattr(f, "generated", False)
+    ]
+    if any(getattr(f, "db_default", NOT_PROVIDED) is not NOT_PROVIDED for f in fields):
+        raise NotImplementedError(f"{model.__name__} has a db_default field: use bulk_create, which knows them.")
     relations = [f for f in fields if isinstance(f, models.ForeignKey)]
     params: list[Any] = []
     for obj in objs:
