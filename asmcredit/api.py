@@ -143,6 +143,12 @@ def request_buyer(request: Request) -> Any:
     return buyer
 
 
+def for_requesting_buyer(queryset: Any, request: Request) -> Any:
+    """``queryset`` (of rows with a ``buyer``) cut to the requesting buyer's own; staff see every row."""
+    buyer = request_buyer(request)
+    return queryset.filter(buyer=buyer) if buyer is not None else queryset
+
+
 def client_key(request: Request) -> str:
     """``buyer:<id>`` or ``user:<id>``: the scope of idempotency keys and of the throttle."""
     buyer = request_buyer(request)

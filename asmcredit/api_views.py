@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from rest_framework import status
+from rest_framework import mixins, status, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from asmcredit.api import actor_for, model_save_audited
+from asmcredit.api import ApiViewMixin, actor_for, model_save_audited
 from asmcredit.idempotency import idempotent
 
 
@@ -35,3 +35,18 @@ class AuditedMasterDataMixin:
 
     def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return self._save(request, self.get_object(), "update")  # type: ignore[attr-defined]
+
+
+class MasterDataViewSet(
+    AuditedMasterDataMixin,
+    ApiViewMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Master data over the API: list, read, create, and correct with PATCH (no PUT, no DELETE: records
+    other rows point at are never replaced or removed)."""
+
+    http_method_names = ["get", "post", "patch", "head", "options"]

@@ -45,7 +45,7 @@ def insert_rows(objs: Sequence[models.Model]) -> None:
         if not (f.primary_key and f.get_internal_type().endswith("AutoField")) and not getattr(f, "generated", False)
     ]
     if any(getattr(f, "db_default", NOT_PROVIDED) is not NOT_PROVIDED for f in fields):
-        raise NotImplementedError(f"{model.__name__} has a db_default field: use bulk_create, which knows them.")
+        raise ValueError(f"{model.__name__} has a db_default field: use bulk_create, which knows them.")
     relations = [f for f in fields if isinstance(f, models.ForeignKey)]
     params: list[Any] = []
     for obj in objs:

@@ -35,7 +35,6 @@ import statistics
 import subprocess
 import sys
 import time
-import urllib.error
 import urllib.request
 import uuid
 from decimal import Decimal
@@ -138,24 +137,6 @@ def settlement(miner: int, lot: str, wet_tonnes: str = "1.5") -> dict[str, objec
         "reagents_usd_tms": "30.26",
         "freight_usd_tms": "22",
     }
-
-
-def post(url: str, key: str, body: object, timeout: float = 60) -> tuple[int, float, bytes]:
-    data = json.dumps(body).encode()
-    request = urllib.request.Request(  # noqa: S310 - loopback http only
-        url,
-        data=data,
-        method="POST",
-        headers={"Authorization": f"Api-Key {key}", "Content-Type": "application/json"},
-    )
-    started = time.perf_counter()
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
-            content = response.read()
-            status = response.status
-    except urllib.error.HTTPError as exc:
-        status, content = exc.code, b""
-    return status, time.perf_counter() - started, content
 
 
 def http_request(port: int, path: str, key: str, body: object, idempotency_key: str | None = None) -> bytes:
@@ -283,7 +264,7 @@ def main() -> None:
         cwd=ROOT,
         env=env,
     )
-    base = f"http://127.0.0.1:{args.port}/api/v1"
+    path = "/api/v1/settlements/"
     try:
         for _ in range(100):
             try:
@@ -292,14 +273,15 @@ def main() -> None:
             except OSError:
                 time.sleep(0.2)
         # Warm both workers (imports, connections) before measuring.
-        for n in range(20):
-            post(f"{base}/settlements/", key, settlement(miners[n % len(miners)], f"W-{uuid.uuid4().hex[:10]}", tonnes))
+        lots = [settlement(miners[n % len(miners)], f"W-{uuid.uuid4().hex[:10]}", tonnes) for n in range(20)]
+        warm = [http_request(args.port, path, key, lot) for lot in lots]
+        asyncio.run(open_loop(args.port, warm, rate=10))
 
         total = int(args.rate * args.seconds)
         requests = [
             http_request(
                 args.port,
-                "/api/v1/settlements/",
+                path,
                 key,
                 settlement(miners[n % len(miners)], f"B-{uuid.uuid4().hex[:12]}", tonnes),
                 idempotency_key=uuid.uuid4().hex if args.idempotency_keys else None,
@@ -323,7 +305,8 @@ def main() -> None:
         bulk_status, bulk_seconds, bulk_withheld = 0, 0.0, 0
         if args.bulk:
             rows = [settlement(miners[n % len(miners)], f"K-{uuid.uuid4().hex[:12]}", tonnes) for n in range(args.bulk)]
-            bulk_status, bulk_seconds, content = post(f"{base}/settlements/bulk/", key, {"rows": rows}, timeout=300)
+            bulk = http_request(args.port, f"{path}bulk/", key, {"rows": rows})
+            bulk_status, bulk_seconds, content = asyncio.run(send(args.port, bulk))
             if bulk_status == 201:
                 bulk_withheld = sum(Decimal(s["withholding"]["amount"]) > 0 for s in json.loads(content)["settlements"])
 

@@ -37,10 +37,11 @@ from asmcredit.api import (
     ApiViewMixin,
     BoundOnceRepresentation,
     actor_for,
+    for_requesting_buyer,
     model_save_audited,
     request_buyer,
 )
-from asmcredit.api_views import AuditedMasterDataMixin
+from asmcredit.api_views import MasterDataViewSet
 from asmcredit.fields import Currency
 from asmcredit.idempotency import idempotent
 from buyers.imports import MAX_BULK_ROWS, settlements_post_bulk
@@ -128,21 +129,12 @@ TAG_BUYERS = ["staff: buyers"]
     create=extend_schema(summary="Register a buyer company (lender admin)", tags=TAG_BUYERS),
     partial_update=extend_schema(summary="Change a buyer company (lender admin)", tags=TAG_BUYERS),
 )
-class BuyerViewSet(
-    AuditedMasterDataMixin,
-    ApiViewMixin,
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.CreateModelMixin,
-    mixins.UpdateModelMixin,
-    viewsets.GenericViewSet,
-):
+class BuyerViewSet(MasterDataViewSet):
     queryset = Buyer.objects.order_by("id")
     serializer_class = BuyerSerializer
     filterset_fields = ["ruc", "region", "kind", "is_active"]
     write_roles = (roles.LENDER_ADMIN,)
     action_roles = {"revoke_api_key": (roles.LENDER_ADMIN,)}
-    http_method_names = ["get", "post", "patch", "head", "options"]
 
     audit_name = "buyer"
 
@@ -298,8 +290,7 @@ class SupplierViewSet(
 
     def get_queryset(self) -> QuerySet[SupplierRelationship]:
         queryset = SupplierRelationship.objects.select_related("miner", "buyer").order_by("id")
-        buyer = request_buyer(self.request)
-        return queryset.filter(buyer=buyer) if buyer is not None else queryset
+        return for_requesting_buyer(queryset, self.request)
 
     def get_serializer_context(self) -> dict[str, Any]:
         return {**super().get_serializer_context(), "buyer": request_buyer(self.request)}
@@ -644,8 +635,7 @@ class SettlementViewSet(ApiViewMixin, mixins.ListModelMixin, mixins.RetrieveMode
 
     def get_queryset(self) -> QuerySet[Settlement]:
         queryset = settlement_queryset().order_by("-settled_on", "-id")
-        buyer = request_buyer(self.request)
-        return queryset.filter(buyer=buyer) if buyer is not None else queryset
+        return for_requesting_buyer(queryset, self.request)
 
     @extend_schema(
         summary="Post a settlement: recomputed value, fair-price check and what to withhold",
@@ -842,8 +832,7 @@ class RemittanceViewSet(ApiViewMixin, mixins.ListModelMixin, mixins.RetrieveMode
 
     def get_queryset(self) -> QuerySet[Any]:
         queryset = remittance_queryset().order_by("-paid_on", "-id")
-        buyer = request_buyer(self.request)
-        return queryset.filter(buyer=buyer) if buyer is not None else queryset
+        return for_requesting_buyer(queryset, self.request)
 
     @extend_schema(
         summary="Record a remittance: the answer is its reconciliation",

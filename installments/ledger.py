@@ -55,7 +55,7 @@ from decimal import Decimal
 
 from asmcredit.money import ZERO, money
 from installments.allocation import COMPONENTS, InstallmentDue, allocate_in_order, moratory_interest
-from loans.schedule import INSURANCE_PERIOD_DAYS, period_rate, reschedule_after_prepayment
+from loans.schedule import INSURANCE_PERIOD_DAYS, ScheduleLine, period_rate, reschedule_after_prepayment
 
 DISBURSEMENT = "disbursement"
 PAYMENT = "payment"
@@ -94,21 +94,9 @@ class LedgerTerms:
     fee_per_installment: Decimal = Decimal(0)
 
 
-@dataclass(frozen=True)
-class PlannedLine:
-    """One installment as the cronograma states it (the figures, not what was paid)."""
-
-    number: int
-    due_on: date
-    days: int
-    opening_balance: Decimal
-    principal: Decimal
-    interest: Decimal
-    insurance: Decimal
-    fees: Decimal
-    total: Decimal
-    closing_balance: Decimal
-    capitalized: Decimal = ZERO
+# One installment as the cronograma states it (the figures, not what was paid): the schedule module's
+# own line, so a cronograma rebuilt after a prepayment is replayed as it comes.
+PlannedLine = ScheduleLine
 
 
 @dataclass(frozen=True)
@@ -452,25 +440,7 @@ class _Replay:
             line.superseded = True
         self.version += 1
         self.versions.append(VersionInfo(self.version, day, installment, entry.id, mode))
-        self.lines.extend(
-            _Line(
-                self.version,
-                PlannedLine(
-                    number=plan.number,
-                    due_on=plan.due_on,
-                    days=plan.days,
-                    opening_balance=plan.opening_balance,
-                    principal=plan.principal,
-                    interest=plan.interest,
-                    insurance=plan.insurance,
-                    fees=plan.fees,
-                    total=plan.total,
-                    closing_balance=plan.closing_balance,
-                    capitalized=plan.capitalized,
-                ),
-            )
-            for plan in new_plan
-        )
+        self.lines.extend(_Line(self.version, plan) for plan in new_plan)
 
     def result(self, as_of: date) -> LedgerState:
         moratory_tea = Decimal(self.terms.moratory_tea)

@@ -46,6 +46,7 @@ from installments.models import (
 )
 from installments.selectors import (
     ENTRY_COLUMNS,
+    PLAN_COLUMNS,
     ledger_entry,
     loan_ledger_state,
     loan_ledger_terms,
@@ -59,18 +60,8 @@ from miners.models import Miner
 
 FLAG_DECLARED_PAYABLE_DIFFERS = "declared_payable_differs"
 
-LINE_FIGURES = [
-    "due_on",
-    "days",
-    "opening_balance",
-    "principal",
-    "interest",
-    "insurance",
-    "fees",
-    "total",
-    "closing_balance",
-    "capitalized",
-]
+# The figures of a cronograma row the write-back compares (its number is part of its key).
+LINE_FIGURES = [name for name in PLAN_COLUMNS if name != "number"]
 LINE_DERIVED = [
     "is_current",
     "paid_principal",

@@ -26,7 +26,7 @@ from asmcredit.api import (
     ApiViewMixin,
     staff_actor,
 )
-from asmcredit.api_views import AuditedMasterDataMixin
+from asmcredit.api_views import MasterDataViewSet
 from asmcredit.idempotency import idempotent
 from asmcredit.money import pct_to_rate
 from loans import services
@@ -100,20 +100,11 @@ PRODUCT_EXAMPLE = {
     ),
     partial_update=extend_schema(summary="Change a loan product (lender admin)", tags=["staff: products"]),
 )
-class LoanProductViewSet(
-    AuditedMasterDataMixin,
-    ApiViewMixin,
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.CreateModelMixin,
-    mixins.UpdateModelMixin,
-    viewsets.GenericViewSet,
-):
+class LoanProductViewSet(MasterDataViewSet):
     queryset = LoanProduct.objects.order_by("id")
     serializer_class = LoanProductSerializer
     filterset_fields = ["purpose", "currency", "is_active", "code"]
     write_roles = (roles.LENDER_ADMIN,)
-    http_method_names = ["get", "post", "patch", "head", "options"]
 
     audit_name = "product"
 

@@ -7,10 +7,10 @@ from typing import Any
 
 import django_filters
 from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
-from rest_framework import mixins, serializers, viewsets
+from rest_framework import serializers
 
-from asmcredit.api import ApiModelSerializer, ApiViewMixin
-from asmcredit.api_views import AuditedMasterDataMixin
+from asmcredit.api import ApiModelSerializer
+from asmcredit.api_views import MasterDataViewSet
 from miners.models import Miner
 
 MINER_EXAMPLE = {
@@ -82,18 +82,9 @@ class MinerFilter(django_filters.FilterSet):
     ),
     partial_update=extend_schema(summary="Correct a miner's data", tags=["staff: miners"]),
 )
-class MinerViewSet(
-    AuditedMasterDataMixin,
-    ApiViewMixin,
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.CreateModelMixin,
-    mixins.UpdateModelMixin,
-    viewsets.GenericViewSet,
-):
+class MinerViewSet(MasterDataViewSet):
     queryset = Miner.objects.order_by("id")
     serializer_class = MinerSerializer
     filterset_class = MinerFilter
-    http_method_names = ["get", "post", "patch", "head", "options"]
 
     audit_name = "miner"
