@@ -1,3 +1,1 @@
-from .celery import app as celery_app
-
-__all__ = ["celery_app"]
+"""The kernel: money, audit, jobs, idempotency, throttling, roles, errors and SQL helpers. It imports no app."""

@@ -36,6 +36,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from asmcredit import roles
+from asmcredit.errors import TransitionError
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 
@@ -79,8 +80,6 @@ def _flatten(detail: Any, prefix: str = "") -> dict[str, list[str]]:
 
 def _convert(exc: Exception) -> Exception:
     """Domain and database exceptions → the API exception a client should see."""
-    from loans.services import TransitionError
-
     if isinstance(exc, TransitionError):
         return Conflict(detail=" ".join(str(m) for m in exc.messages), code="invalid_transition")
     if isinstance(exc, DjangoValidationError):
@@ -123,24 +122,29 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
 def request_buyer(request: Request) -> Any:
     """The buyer company a request acts for, or None for the lender's staff.
 
-    A buyer's API key always acts for its buyer; so does a login linked to a buyer (BuyerUser), so a
-    buyer's staff signed in on the web can never reach the lender's side of the API.
+    A buyer's API key always acts for its buyer; so does a login linked to a buyer (the ``buyer_link``
+    of a user), so a buyer's staff signed in on the web can never reach the lender's side of the API.
+    The kernel knows the buyer only by those two attributes, so it imports no app.
     """
     cached = getattr(request, "_asm_buyer", False)
     if cached is not False:
         return cached
-    from buyers.authentication import BuyerPrincipal
-    from buyers.models import BuyerUser
-
-    user = request.user
+    user: Any = request.user
     buyer = None
-    if isinstance(user, BuyerPrincipal):
+    if is_buyer_key(user):
         buyer = user.buyer
     elif user is not None and user.is_authenticated:
-        link = BuyerUser.objects.select_related("buyer").filter(user=user).first()
-        buyer = link.buyer if link else None
+        # The reverse one-to-one from buyers.BuyerUser, read with its buyer in one query.
+        link_model = user._meta.get_field("buyer_link").related_model
+        link = link_model.objects.select_related("buyer").filter(user=user).first()
+        buyer = link.buyer if link is not None else None
     request._asm_buyer = buyer  # type: ignore[attr-defined]
     return buyer
+
+
+def is_buyer_key(user: Any) -> bool:
+    """Whether the request's user is a buyer's API key (``buyers.authentication.BuyerPrincipal``)."""
+    return bool(getattr(user, "is_buyer_key", False))
 
 
 def for_requesting_buyer(queryset: Any, request: Request) -> Any:
@@ -159,16 +163,12 @@ def client_key(request: Request) -> str:
 
 def staff_actor(request: Request) -> Any:
     """The User to record as actor: the staff user, a buyer's linked login, or None for a buyer key."""
-    from buyers.authentication import BuyerPrincipal
-
-    return None if isinstance(request.user, BuyerPrincipal) else request.user
+    return None if is_buyer_key(request.user) else request.user
 
 
 def actor_for(request: Request) -> Any:
     """What services record as the actor: a User, or ``buyer-key:<ruc>:<name>`` for an API key."""
-    from buyers.authentication import BuyerPrincipal
-
-    if isinstance(request.user, BuyerPrincipal):
+    if is_buyer_key(request.user):
         return str(request.user)
     return request.user
 

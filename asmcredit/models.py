@@ -30,9 +30,7 @@ class AuditEvent(models.Model):
         verbose_name_plural = _("audit events")
 
     def __str__(self) -> str:
-        return (
-            f"{self.at:%Y-%m-%d %H:%M} {self.actor_label} {self.action} {self.object_type}#{self.object_id}"
-        )
+        return f"{self.at:%Y-%m-%d %H:%M} {self.actor_label} {self.action} {self.object_type}#{self.object_id}"
 
 
 class JobRun(models.Model):
@@ -81,9 +79,7 @@ class IdempotencyRecord(models.Model):
     created = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["client", "key"], name="idempotency_unique_client_key")
-        ]
+        constraints = [models.UniqueConstraint(fields=["client", "key"], name="idempotency_unique_client_key")]
 
     def __str__(self) -> str:
         return f"{self.client} {self.key}"

@@ -1,6 +1,6 @@
 """Helpers for the statements written as SQL on the settlement post's path (``installments.services``,
-``buyers.imports``): a buyer's system posts one settlement per request, and for those few rows the
-ORM spent more CPU building and compiling each statement than the database spent running it.
+``buyers.settlement_input``): a buyer's system posts one settlement per request, and for those few rows
+the ORM spent more CPU building and compiling each statement than the database spent running it.
 
 Portable between PostgreSQL and the demo's SQLite (``%s`` placeholders; a row lock, and ``::type``
 casts, only on PostgreSQL).
@@ -13,6 +13,18 @@ from typing import Any
 
 from django.db import connection, models
 from django.db.models.fields import NOT_PROVIDED
+
+
+def is_postgres() -> bool:
+    """Whether the connection is PostgreSQL (production, tests) rather than the demo's SQLite."""
+    return connection.vendor == "postgresql"
+
+
+def days_between(later: str, earlier: str) -> str:
+    """SQL for the whole days from ``earlier`` to ``later`` (two date expressions)."""
+    if is_postgres():
+        return f"({later} - {earlier})"
+    return f"CAST(julianday({later}) - julianday({earlier}) AS INTEGER)"
 
 
 def placeholders(values: Collection[Any]) -> str:

@@ -42,7 +42,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "asmcredit.settings")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 
 SCENARIOS = {
@@ -64,8 +64,9 @@ def setup(miners: int, scenario: str = "arrears") -> tuple[str, list[int]]:
 
     from buyers.models import Buyer, SupplierRelationship
     from buyers.services import api_key_issue
+    from installments.services import loan_disburse
     from loans.models import LoanProduct
-    from loans.services import application_approve, application_create, application_submit, loan_disburse
+    from loans.services import application_approve, application_create, application_submit
     from miners.identity import ruc_check_digit
     from miners.models import Miner
 
@@ -249,7 +250,7 @@ def main() -> None:
             sys.executable,
             "-m",
             "gunicorn",
-            "asmcredit.wsgi",
+            "config.wsgi",
             "-w",
             str(args.workers),
             "--threads",

@@ -326,7 +326,7 @@ def main() -> None:
         url = _database_url(f"asm_reports_bench_{args.loans}")
     os.environ["DATABASE_URL"] = url
     os.environ.setdefault("SECRET_KEY", "bench-only")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "asmcredit.settings")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     os.environ.setdefault("ALLOWED_HOSTS", "localhost")
 
     if args.regenerate and url.endswith(f"asm_reports_bench_{args.loans}"):

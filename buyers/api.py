@@ -44,10 +44,11 @@ from asmcredit.api import (
 from asmcredit.api_views import MasterDataViewSet
 from asmcredit.fields import Currency
 from asmcredit.idempotency import idempotent
-from buyers.imports import MAX_BULK_ROWS, settlements_post_bulk
 from buyers.models import ApiKey, Buyer, Settlement, SupplierRelationship
 from buyers.services import api_key_issue, api_key_revoke
+from buyers.settlement_input import MAX_BULK_ROWS
 from buyers.valuation import convert, oz_tc_to_g_t
+from installments.services.settlement_batches import settlements_post_bulk
 from miners.models import Miner
 
 MONEY: dict[str, Any] = {"max_digits": 16, "decimal_places": 2}
@@ -331,7 +332,7 @@ class SupplierViewSet(
 
 class SettlementInputSerializer(serializers.Serializer):
     """One settlement as a buyer sends it (DOMAIN.md §4). Documentation of the fields; the values are
-    validated by ``buyers.imports`` — the same rules for the API, the bulk API and CSV uploads."""
+    validated by ``buyers.settlement_input`` — the same rules for the API, the bulk API and CSV uploads."""
 
     buyer = serializers.CharField(required=False, help_text="Staff only: the buyer's id or RUC.")
     miner = serializers.IntegerField(required=False, help_text="The miner's id — or give miner_document.")

@@ -15,6 +15,8 @@ from buyers.models import ApiKey, Buyer, hash_api_key
 class BuyerPrincipal(AnonymousUser):
     """The request's user when a buyer's key authenticated it: not a staff user, but authenticated."""
 
+    is_buyer_key = True  # how the kernel (asmcredit.api) tells it from a User without importing this app
+
     def __init__(self, api_key: ApiKey) -> None:
         super().__init__()
         self.api_key = api_key

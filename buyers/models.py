@@ -38,9 +38,7 @@ class Buyer(TimestampedModel):
         verbose_name = _("buyer")
         verbose_name_plural = _("buyers")
         constraints = [
-            models.CheckConstraint(
-                condition=Q(ruc__regex=r"^(10|15|17|20)[0-9]{9}$"), name="buyer_ruc_shape"
-            ),
+            models.CheckConstraint(condition=Q(ruc__regex=r"^(10|15|17|20)[0-9]{9}$"), name="buyer_ruc_shape"),
             models.CheckConstraint(
                 condition=Q(terms_payable_share_pct__isnull=True)
                 | Q(terms_payable_share_pct__gte=0, terms_payable_share_pct__lte=100),
@@ -76,9 +74,7 @@ class SupplierRelationship(TimestampedModel):
     class Meta:
         verbose_name = _("supplier relationship")
         verbose_name_plural = _("supplier relationships")
-        constraints = [
-            models.UniqueConstraint(fields=["buyer", "miner"], name="relationship_unique_buyer_miner")
-        ]
+        constraints = [models.UniqueConstraint(fields=["buyer", "miner"], name="relationship_unique_buyer_miner")]
 
     def __str__(self) -> str:
         return f"{self.miner} → {self.buyer}"
@@ -99,12 +95,9 @@ class MaquilaScale(models.Model):
         verbose_name = _("maquila band")
         verbose_name_plural = _("maquila scale")
         constraints = [
+            models.CheckConstraint(condition=Q(min_grade_oz_tc__gte=0), name="maquila_min_grade_non_negative"),
             models.CheckConstraint(
-                condition=Q(min_grade_oz_tc__gte=0), name="maquila_min_grade_non_negative"
-            ),
-            models.CheckConstraint(
-                condition=Q(max_grade_oz_tc__isnull=True)
-                | Q(max_grade_oz_tc__gt=models.F("min_grade_oz_tc")),
+                condition=Q(max_grade_oz_tc__isnull=True) | Q(max_grade_oz_tc__gt=models.F("min_grade_oz_tc")),
                 name="maquila_band_ordered",
             ),
             models.CheckConstraint(condition=Q(maquila_usd_tc__gte=0), name="maquila_non_negative"),
@@ -178,12 +171,8 @@ class Settlement(TimestampedModel):
                 condition=Q(moisture_pct__gte=0, moisture_pct__lt=100), name="settlement_moisture_pct_range"
             ),
             models.CheckConstraint(condition=Q(grade_oz_tc__gte=0), name="settlement_grade_non_negative"),
-            models.CheckConstraint(
-                condition=Q(recovery__gt=0, recovery__lte=1), name="settlement_recovery_range"
-            ),
-            models.CheckConstraint(
-                condition=Q(exchange_rate__gt=0), name="settlement_exchange_rate_positive"
-            ),
+            models.CheckConstraint(condition=Q(recovery__gt=0, recovery__lte=1), name="settlement_recovery_range"),
+            models.CheckConstraint(condition=Q(exchange_rate__gt=0), name="settlement_exchange_rate_positive"),
             models.CheckConstraint(
                 condition=Q(
                     gold_price_usd_oz__gte=0,

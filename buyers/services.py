@@ -1,14 +1,19 @@
-"""Buyer-side writes: API keys."""
+"""Buyer-side writes: API keys and supplier relationships."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
-from asmcredit.audit import audit_record
-from buyers.models import ApiKey, Buyer
+from asmcredit.audit import audit_record, snapshot
+from buyers.models import ApiKey, Buyer, SupplierRelationship
+from miners.imports import require_officer
+from miners.models import Miner
 
 
 @transaction.atomic
@@ -32,3 +37,18 @@ def api_key_revoke(*, key: ApiKey, actor: Any = None) -> ApiKey:
         key.save(update_fields=["revoked_at", "updated"])
         audit_record(actor=actor, action="api_key.revoke", obj=key)
     return key
+
+
+@transaction.atomic
+def relationship_add(
+    *, miner: Miner, buyer: Any, since: dt.date, actor: Any, agreement_kind: str = "supply_contract"
+) -> Any:
+    """Record that ``miner`` sells ore to ``buyer`` (the channel installments are withheld through)."""
+    require_officer(actor)
+    if SupplierRelationship.objects.filter(buyer=buyer, miner=miner).exists():
+        raise ValidationError({"buyer": _("This miner is already a supplier of this buyer.")})
+    relationship = SupplierRelationship(buyer=buyer, miner=miner, since=since, agreement_kind=agreement_kind)
+    relationship.full_clean()
+    relationship.save()
+    audit_record(actor=actor, action="relationship.create", obj=relationship, after=snapshot(relationship))
+    return relationship

@@ -1,8 +1,8 @@
 """The buyer company's web page: upload a CSV of settlements (for buyers without an integration).
 
-Same rules and service as the bulk API (``buyers.imports``): every row is checked first and nothing is
-saved unless all rows are valid. "Check only" computes everything — values and withholdings — and
-saves nothing, so the buyer can see what it would withhold before posting.
+Same rules and service as the bulk API (``installments.services.settlement_batches``): every row is
+checked first and nothing is saved unless all rows are valid. "Check only" computes everything — values
+and withholdings — and saves nothing, so the buyer can see what it would withhold before posting.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 
-from buyers.imports import settlements_import_csv
 from buyers.models import Buyer, BuyerUser
+from installments.services.settlement_batches import settlements_import_csv
 
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 

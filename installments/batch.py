@@ -23,19 +23,16 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-import traceback
-import zlib
-from collections.abc import Iterator
-from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
 
 from django.db import connection, transaction
 from django.utils import timezone
 
-from asmcredit.audit import audit_record
+from asmcredit.jobs import job_run
 from asmcredit.models import JobRun
 from asmcredit.money import round_half_up
+from asmcredit.sql import days_between, is_postgres
 from installments import risk
 from installments.models import PortfolioRating
 
@@ -56,36 +53,26 @@ RATING_WORK_MEM = "128MB"
 # --- Vendor helpers ---------------------------------------------------------------------------------
 
 
-def _pg() -> bool:
-    return connection.vendor == "postgresql"
-
-
 def _day(param: str) -> str:
-    return f"CAST(%({param})s AS DATE)" if _pg() else f"%({param})s"
-
-
-def _days_between(later: str, earlier: str) -> str:
-    if _pg():
-        return f"({later} - {earlier})"
-    return f"CAST(julianday({later}) - julianday({earlier}) AS INTEGER)"
+    return f"CAST(%({param})s AS DATE)" if is_postgres() else f"%({param})s"
 
 
 def _minus_days(day: str, days: str) -> str:
-    if _pg():
+    if is_postgres():
         return f"({day} - {days})"
     return f"date({day}, '-' || {days} || ' days')"
 
 
 def _greatest(a: str, b: str) -> str:
-    return f"GREATEST({a}, {b})" if _pg() else f"MAX({a}, {b})"
+    return f"GREATEST({a}, {b})" if is_postgres() else f"MAX({a}, {b})"
 
 
 def _distinct(a: str, b: str) -> str:
-    return f"({a} IS DISTINCT FROM {b})" if _pg() else f"({a} IS NOT {b})"
+    return f"({a} IS DISTINCT FROM {b})" if is_postgres() else f"({a} IS NOT {b})"
 
 
 def _json(expr: str) -> str:
-    return f"CAST({expr} AS jsonb)" if _pg() else expr
+    return f"CAST({expr} AS jsonb)" if is_postgres() else expr
 
 
 def _date_param(day: dt.date) -> Any:
@@ -109,44 +96,6 @@ def _fetchall(sql: str, params: dict[str, Any] | None = None) -> list[tuple[Any,
 
 
 # --- Job runs ------------------------------------------------------------------------------------------
-
-
-@contextmanager
-def job_run(name: str, *, as_of: dt.date | None, task_id: str = "") -> Iterator[JobRun]:
-    """Record a run of ``name`` (JobRun: started, finished, rows touched, errors), one at a time."""
-    key = zlib.crc32(name.encode())
-    if _pg():
-        _execute("SELECT pg_advisory_lock(%(key)s)", {"key": key})
-    try:
-        if _pg():
-            # We hold the job's lock, so any run still marked running lost its worker.
-            JobRun.objects.filter(name=name, status=JobRun.Status.RUNNING).update(
-                status=JobRun.Status.FAILED,
-                finished_at=timezone.now(),
-                error="Abandoned: the worker stopped before finishing; a later run redid the work.",
-            )
-        run = JobRun.objects.create(name=name, as_of=as_of, task_id=task_id[:64])
-        try:
-            yield run
-        except Exception:
-            run.status = JobRun.Status.FAILED
-            run.error = traceback.format_exc()[-4000:]
-            run.finished_at = timezone.now()
-            run.save(update_fields=["status", "error", "finished_at"])
-            raise
-        run.status = JobRun.Status.SUCCEEDED
-        run.progress = 100
-        run.finished_at = timezone.now()
-        run.save(update_fields=["status", "progress", "finished_at", "rows_touched", "detail"])
-        audit_record(
-            actor=f"job:{name}",
-            action=f"job.{name}",
-            obj=run,
-            after={"as_of": as_of, "rows_touched": run.rows_touched, "detail": run.detail},
-        )
-    finally:
-        if _pg():
-            _execute("SELECT pg_advisory_unlock(%(key)s)", {"key": key})
 
 
 def _progress(run: JobRun, done: int, total: int, rows: int) -> None:
@@ -173,7 +122,7 @@ def _unpaid_scheduled(alias: str) -> str:
         f" - {a}.paid_principal - {a}.paid_interest - {a}.paid_insurance - {a}.paid_fees)"
     )
     # SQLite keeps decimals as floats, so a paid installment can leave 1e-13 behind and look unpaid.
-    return expression if _pg() else f"ROUND({expression}, 2)"
+    return expression if is_postgres() else f"ROUND({expression}, 2)"
 
 
 def accrue_batch(*, as_of: dt.date, low: int, high: int) -> int:
@@ -182,9 +131,9 @@ def accrue_batch(*, as_of: dt.date, low: int, high: int) -> int:
     alone (the state never goes backwards)."""
     day = _day("day")
     base_on = "COALESCE(sl.moratory_base_on, sl.due_on)"
-    late_days = _days_between(day, base_on)
+    late_days = days_between(day, base_on)
     params = {"day": _date_param(as_of), "low": low, "high": high}
-    if _pg():
+    if is_postgres():
         _execute(
             "SELECT id FROM loans_loan WHERE id BETWEEN %(low)s AND %(high)s AND status = 'active' "
             "ORDER BY id FOR UPDATE",
@@ -213,7 +162,7 @@ def accrue_batch(*, as_of: dt.date, low: int, high: int) -> int:
         params,
     )
     unpaid = _unpaid_scheduled("sl")
-    oldest_late_days = _days_between(day, f"MIN(CASE WHEN {unpaid} > 0 AND sl.due_on < {day} THEN sl.due_on END)")
+    oldest_late_days = days_between(day, f"MIN(CASE WHEN {unpaid} > 0 AND sl.due_on < {day} THEN sl.due_on END)")
     touched += _execute(
         f"""
         UPDATE loans_loan SET days_past_due = a.dpd, overdue_amount = a.overdue,
@@ -281,7 +230,7 @@ def _loan_rows_sql(day: str, unpaid: str) -> str:
     """Per active loan of the batch: outstanding principal and the oldest unpaid due date. On
     PostgreSQL each loan reads its own installments through the (loan, is_current, due_on) index, so a
     batch never scans the whole installment table."""
-    if _pg():
+    if is_postgres():
         return f"""
         SELECT l.id AS loan_id, l.miner_id, l.withholding_buyer_id AS buyer_id,
                l.guarantee_coverage_pct AS coverage_pct, COALESCE(agg.outstanding, 0) AS outstanding,
@@ -306,7 +255,7 @@ def _loan_rows_sql(day: str, unpaid: str) -> str:
 
 def _periods_sql(day: str) -> str:
     """The last completed installment periods of each loan repaid through a buyer."""
-    if _pg():
+    if is_postgres():
         return f"""
         SELECT lr.loan_id, p.due_on, p.days, p.total
         FROM loan_rows lr CROSS JOIN LATERAL (
@@ -333,7 +282,7 @@ def _signals_sql() -> str:
         "SUM(CASE WHEN settled_on > %(volume_split)s THEN tonnes ELSE 0 END) AS last_90, "
         "SUM(CASE WHEN settled_on <= %(volume_split)s THEN tonnes ELSE 0 END) AS prior_90"
     )
-    if _pg():
+    if is_postgres():
         return f"""
     signals AS (
         SELECT miner_id, MAX(settled_on) AS last_on,
@@ -366,8 +315,8 @@ def rating_select_sql() -> str:
     """
     day = _day("day")
     unpaid = _unpaid_scheduled("sl")
-    gap = _days_between("settled_on", "LAG(settled_on) OVER (PARTITION BY miner_id ORDER BY settled_on)")
-    since_last = _days_between(day, "sg.last_on")
+    gap = days_between("settled_on", "LAG(settled_on) OVER (PARTITION BY miner_id ORDER BY settled_on)")
+    since_last = days_between(day, "sg.last_on")
     no_delivery_limit = _greatest(
         str(risk.NO_DELIVERY_MIN_DAYS), f"{risk.NO_DELIVERY_INTERVALS} * COALESCE(sg.median, 0)"
     )
@@ -376,7 +325,7 @@ def rating_select_sql() -> str:
     return f"""
     WITH loan_rows AS ({_loan_rows_sql(day, unpaid)}
     ), rated AS (
-        SELECT loan_rows.*, COALESCE({_days_between(day, "oldest_unpaid")}, 0) AS dpd FROM loan_rows
+        SELECT loan_rows.*, COALESCE({days_between(day, "oldest_unpaid")}, 0) AS dpd FROM loan_rows
     ), graded AS (
         SELECT rated.*, {_severity_case("dpd")} AS severity FROM rated
     ), by_severity AS (
@@ -444,7 +393,7 @@ def rate_batch(*, as_of: dt.date, low: int, high: int) -> int:
     changed = " OR ".join(f"installments_loanrating.{c} <> excluded.{c}" for c in columns)
     changed += " OR " + _distinct("installments_loanrating.warnings", "excluded.warnings")
     params = _rating_params(as_of, low, high)
-    if _pg():
+    if is_postgres():
         # Sorting a batch's half-year of deliveries fits in memory with this, instead of spilling.
         _execute(f"SET LOCAL work_mem = '{RATING_WORK_MEM}'", {})
     touched = _execute(
@@ -463,6 +412,19 @@ def rate_batch(*, as_of: dt.date, low: int, high: int) -> int:
         ON CONFLICT (loan_id, as_of) DO UPDATE SET
             {", ".join(f"{c} = excluded.{c}" for c in [*columns, "warnings"])}
         WHERE {changed}
+        """,  # noqa: S608
+        params,
+    )
+    # The loan carries its latest rating's category (underwriting reads it there); an older date never
+    # overwrites a newer one.
+    _execute(
+        f"""
+        UPDATE loans_loan SET rated_category = r.aligned_category, rated_on = r.as_of
+        FROM installments_loanrating r
+        WHERE r.loan_id = loans_loan.id AND r.as_of = {day}
+          AND loans_loan.miner_id BETWEEN %(low)s AND %(high)s
+          AND (loans_loan.rated_on IS NULL OR loans_loan.rated_on <= r.as_of)
+          AND ({_distinct("loans_loan.rated_on", "r.as_of")} OR loans_loan.rated_category <> r.aligned_category)
         """,  # noqa: S608
         params,
     )
@@ -706,7 +668,7 @@ def match_remittances(*, as_of: dt.date, buyer_range: tuple[int, int], remittanc
 
 
 def _least(a: str, b: str) -> str:
-    return f"LEAST({a}, {b})" if _pg() else f"MIN({a}, {b})"
+    return f"LEAST({a}, {b})" if is_postgres() else f"MIN({a}, {b})"
 
 
 def raise_exceptions(*, as_of: dt.date, buyer_range: tuple[int, int]) -> int:
@@ -773,7 +735,7 @@ def raise_exceptions(*, as_of: dt.date, buyer_range: tuple[int, int]) -> int:
                'open', NULL, NULL, ''
         FROM installments_withholding w JOIN buyers_buyer b ON b.id = w.buyer_id
         WHERE w.buyer_id {in_range} AND w.status IN ('unremitted', 'partial')
-          AND {_days_between(day, "w.withheld_on")} > b.remittance_days
+          AND {days_between(day, "w.withheld_on")} > b.remittance_days
           AND NOT EXISTS (
               SELECT 1 FROM installments_reconciliationexception e
               WHERE e.kind = 'overdue_unremitted' AND e.withholding_id = w.id)
@@ -810,7 +772,7 @@ def raise_exceptions(*, as_of: dt.date, buyer_range: tuple[int, int]) -> int:
 
 
 def reconcile_batch(*, as_of: dt.date, low: int, high: int) -> int:
-    if _pg():
+    if is_postgres():
         _execute(
             "SELECT id FROM buyers_buyer WHERE id BETWEEN %(low)s AND %(high)s ORDER BY id FOR UPDATE",
             {"low": low, "high": high},

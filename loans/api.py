@@ -546,7 +546,7 @@ class LoanApplicationViewSet(
     @action(detail=True, methods=["post"])
     @idempotent
     def disburse(self, request: Request, pk: str | None = None) -> Response:
-        from loans.services import loan_disburse
+        from installments.services import loan_disburse
 
         serializer = DisburseSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)

@@ -334,6 +334,10 @@ class Loan(TimestampedModel):
     days_past_due = models.PositiveIntegerField(_("days past due"), default=0)
     next_due_on = models.DateField(_("next due date"), null=True, blank=True)
     state_as_of = models.DateField(_("state as of"), null=True, blank=True)
+    # The aligned SBS category of the loan's latest nightly rating (installments.batch writes it with the
+    # rating), so origination reads it from the loan without reaching up into servicing's tables.
+    rated_category = models.CharField(_("latest rated category"), max_length=12, blank=True)
+    rated_on = models.DateField(_("latest rating date"), null=True, blank=True)
 
     class Meta:
         ordering = ["disbursed_on", "id"]

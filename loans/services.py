@@ -1,7 +1,7 @@
 """Loan origination: applications from draft to approval (maker–checker).
 
-Disbursement (``loan_disburse``) lives further down, with the servicing engine's help: it turns an
-approved application into a loan with its cronograma and its disbursement transaction.
+Disbursement (``loan_disburse``) is servicing's (``installments.services.disbursement``): it writes the
+installments and the transaction log. Origination ends at an approved application.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 
 from asmcredit import roles
 from asmcredit.audit import audit_record, snapshot
+from asmcredit.errors import TransitionError
 from asmcredit.money import pct_to_rate
 from buyers.models import Buyer
 from loans.models import Equipment, LoanApplication, LoanProduct
@@ -38,10 +39,6 @@ APPLICATION_FIELDS = [
     "decided_at",
     "decision_comment",
 ]
-
-
-class TransitionError(ValidationError):
-    """An illegal state change (approve a draft, decide twice…): a clear error, nothing changed."""
 
 
 def application_schedule_terms(application: LoanApplication) -> ScheduleTerms:
@@ -149,7 +146,7 @@ def application_update(*, application: LoanApplication, actor: Any, **changes: A
     return application
 
 
-def _locked(application: LoanApplication) -> LoanApplication:
+def application_locked(application: LoanApplication) -> LoanApplication:
     return LoanApplication.objects.select_for_update().select_related("product", "miner").get(pk=application.pk)
 
 
@@ -158,7 +155,7 @@ def application_submit(
     *, application: LoanApplication, actor: Any, underwriting: dict[str, Any] | None = None
 ) -> LoanApplication:
     """Send a draft to the credit committee, freezing the underwriting panel as it stood."""
-    application = _locked(application)
+    application = application_locked(application)
     if application.status != LoanApplication.Status.DRAFT:
         raise TransitionError(
             _("Only a draft application can be submitted (it is %(status)s).")
@@ -187,7 +184,7 @@ def application_submit(
 
 
 def _decide(application: LoanApplication, *, approver: Any, approve: bool, comment: str) -> LoanApplication:
-    application = _locked(application)
+    application = application_locked(application)
     if application.status != LoanApplication.Status.SUBMITTED:
         raise TransitionError(
             _("Only a submitted application can be decided (it is %(status)s).")
@@ -227,7 +224,7 @@ def application_reject(*, application: LoanApplication, approver: Any, reason: s
 
 @transaction.atomic
 def application_cancel(*, application: LoanApplication, actor: Any, reason: str = "") -> LoanApplication:
-    application = _locked(application)
+    application = application_locked(application)
     if application.status not in {
         LoanApplication.Status.DRAFT,
         LoanApplication.Status.SUBMITTED,
@@ -249,137 +246,3 @@ def application_cancel(*, application: LoanApplication, actor: Any, reason: str 
 
 
 # --- Disbursement (servicing) ----------------------------------------------------------------------
-
-LOAN_CODE_PREFIX = "AC"
-
-
-def loan_code_for(*, year: int, pk: int) -> str:
-    """``AC-2025-000123``: the year of disbursement and the loan's own id, so two disbursements at the
-    same moment can never draw the same number (no counter to race on)."""
-    return f"{LOAN_CODE_PREFIX}-{year}-{pk:06d}"
-
-
-@transaction.atomic
-def loan_disburse(
-    *, application: LoanApplication, actor: Any, disbursed_on: dt.date | None = None, reference: str = ""
-) -> Any:
-    """Desembolso: an approved application becomes a loan with its cronograma (version 1) and its
-    DISBURSEMENT transaction, in one transaction with one audit row.
-
-    The cronograma is rebuilt from the actual disbursement date (interest runs from the day the money
-    leaves), keeping the approved first due date. Product terms (moratory rate, insurance, fees,
-    withholding share, guarantee coverage) are copied onto the loan so a later product change never
-    alters a running loan. An equipment loan is paid to the equipment supplier, never to the miner.
-    """
-    import dataclasses
-
-    from installments.models import LoanTransaction, ScheduleLine
-    from installments.services import loan_recompute
-    from loans.models import Loan
-
-    if not roles.has_role(actor, roles.LOAN_OFFICER, roles.LENDER_ADMIN):
-        raise PermissionDenied(_("Only loan officers disburse loans."))
-    application = _locked(application)
-    if application.status != LoanApplication.Status.APPROVED:
-        raise TransitionError(
-            _("Only an approved application can be disbursed (it is %(status)s).")
-            % {"status": application.get_status_display()}
-        )
-    disbursed_on = disbursed_on or timezone.localdate()
-    if disbursed_on > timezone.localdate():
-        raise ValidationError({"disbursed_on": _("A disbursement cannot be dated in the future.")})
-    if application.first_due_on <= disbursed_on:
-        raise ValidationError({"disbursed_on": _("The disbursement must come before the first due date.")})
-    product = application.product
-    terms = dataclasses.replace(application_schedule_terms(application), disbursed_on=disbursed_on)
-    try:
-        schedule = build_schedule(terms)
-    except ScheduleError as exc:
-        raise ValidationError({exc.field: exc.message}) from exc
-
-    equipment = application.equipment
-    supplier = equipment.supplier if equipment is not None else None
-    loan = Loan.objects.create(
-        code=f"pending-{application.pk}",
-        application=application,
-        miner=application.miner,
-        product=product,
-        withholding_buyer=application.withholding_buyer,
-        equipment=equipment,
-        currency=product.currency,
-        principal=application.amount,
-        tea_pct=application.tea_pct,
-        moratory_tea_pct=product.moratory_tea_pct,
-        tcea_pct=schedule.tcea,
-        insurance_monthly_rate_pct=product.insurance_monthly_rate_pct,
-        upfront_fees=product.upfront_fee,
-        fee_per_installment=product.fee_per_installment,
-        max_withholding_share_pct=product.max_withholding_share_pct,
-        guarantee_coverage_pct=product.guarantee_fund_coverage_pct,
-        term=application.term,
-        grace_kind=terms.grace_kind.value,
-        grace_periods=application.grace_periods,
-        installment_amount=schedule.installment,
-        disbursed_on=disbursed_on,
-        first_due_on=application.first_due_on,
-        payee=Loan.Payee.SUPPLIER if supplier is not None else Loan.Payee.MINER,
-        payee_supplier=supplier,
-        disbursement_reference=reference,
-        disbursed_by=actor,
-        outstanding_principal=application.amount,
-        next_due_on=application.first_due_on,
-        state_as_of=disbursed_on,
-    )
-    loan.code = loan_code_for(year=disbursed_on.year, pk=loan.pk)
-    loan.save(update_fields=["code", "updated"])
-    ScheduleLine.objects.bulk_create(
-        ScheduleLine(
-            loan=loan,
-            version=1,
-            is_current=True,
-            number=line.number,
-            due_on=line.due_on,
-            days=line.days,
-            opening_balance=line.opening_balance,
-            principal=line.principal,
-            interest=line.interest,
-            insurance=line.insurance,
-            fees=line.fees,
-            total=line.total,
-            closing_balance=line.closing_balance,
-            capitalized=line.capitalized,
-        )
-        for line in schedule.lines
-    )
-    payee = supplier.name if supplier is not None else application.miner.full_name
-    LoanTransaction.objects.create(
-        loan=loan,
-        kind=LoanTransaction.Kind.DISBURSEMENT,
-        value_date=disbursed_on,
-        amount=application.amount,
-        currency=loan.currency,
-        reference=reference,
-        note=(f"Paid to {payee}; upfront fees {product.upfront_fee}")[:255],
-        recorded_by=actor,
-    )
-    before = snapshot(application, APPLICATION_FIELDS)
-    application.status = LoanApplication.Status.DISBURSED
-    application.save(update_fields=["status", "updated"])
-    audit_record(
-        actor=actor,
-        action="loan.disburse",
-        obj=loan,
-        before={"application": before},
-        after={
-            "code": loan.code,
-            "principal": loan.principal,
-            "currency": loan.currency,
-            "disbursed_on": disbursed_on,
-            "payee": loan.payee,
-            "payee_supplier": supplier.pk if supplier is not None else None,
-            "installment": schedule.installment,
-            "tcea_pct": schedule.tcea,
-            "lines": len(schedule.lines),
-        },
-    )
-    return loan_recompute(loan=loan, as_of=disbursed_on)

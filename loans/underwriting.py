@@ -22,7 +22,6 @@ from decimal import Decimal, localcontext
 from typing import Any, Literal
 
 from django.core.exceptions import ValidationError
-from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -333,7 +332,6 @@ def _cpp_check(troubled: Sequence[tuple[str, int]]) -> Check:
 def underwriting_panel(*, application: Any, as_of: dt.date | None = None) -> UnderwritingPanel:
     """The panel for ``application`` as of ``as_of`` (today by default), in four or five queries."""
     from buyers.models import Settlement, SupplierRelationship
-    from installments.models import LoanRating
     from loans.models import Loan
     from loans.services import application_schedule
 
@@ -367,14 +365,10 @@ def underwriting_panel(*, application: Any, as_of: dt.date | None = None) -> Und
         delivery_months = {month_key(day) for buyer_id, day, _p, _r in rows if buyer_id == buyer.pk}
 
     # The latest rating's category, so a loan rated CPP last night counts even if paid this morning.
-    latest_category = (
-        LoanRating.objects.filter(loan_id=OuterRef("pk")).order_by("-as_of").values("aligned_category")[:1]
-    )
     other_loans = list(
         Loan.objects.filter(miner_id=miner.pk, status=Loan.Status.ACTIVE)
         .exclude(application_id=application.pk)
-        .annotate(latest_category=Subquery(latest_category))
-        .values_list("code", "days_past_due", "installment_amount", "currency", "latest_category")
+        .values_list("code", "days_past_due", "installment_amount", "currency", "rated_category")
     )
     troubled = [
         (code, dpd)

@@ -314,7 +314,7 @@ def application_cancel(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @role_required(*OFFICERS)
 def application_disburse(request: HttpRequest, pk: int) -> HttpResponse:
-    from loans.services import loan_disburse  # written with the servicing engine
+    from installments.services import loan_disburse
 
     application = get_object_or_404(LoanApplication, pk=pk)
     form = DisburseForm(request.POST)

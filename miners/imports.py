@@ -27,6 +27,7 @@ from django.utils.translation import gettext as _
 
 from asmcredit import roles
 from asmcredit.audit import actor_label_for, audit_record, snapshot
+from asmcredit.jobs import job_finish, job_progress
 from asmcredit.models import AuditEvent
 from miners.identity import normalize_document
 from miners.models import Miner
@@ -118,7 +119,7 @@ class ImportResult:
 # --- One miner ---------------------------------------------------------------------------------------
 
 
-def _check_actor(actor: Any) -> None:
+def require_officer(actor: Any) -> None:
     if not roles.has_role(actor, roles.LOAN_OFFICER, roles.LENDER_ADMIN):
         raise PermissionDenied(_("Only loan officers register miners."))
 
@@ -134,7 +135,7 @@ def _normalized(values: dict[str, Any]) -> dict[str, Any]:
 @transaction.atomic
 def miner_create(*, actor: Any, **values: Any) -> Miner:
     """A new miner, validated (identifiers, REINFO rules, uniqueness) and audited."""
-    _check_actor(actor)
+    require_officer(actor)
     unknown = set(values) - EDITABLE
     if unknown:
         raise ValidationError({name: _("Unknown field.") for name in unknown})
@@ -147,7 +148,7 @@ def miner_create(*, actor: Any, **values: Any) -> Miner:
 
 @transaction.atomic
 def miner_update(*, miner: Miner, actor: Any, **changes: Any) -> Miner:
-    _check_actor(actor)
+    require_officer(actor)
     unknown = set(changes) - EDITABLE
     if unknown:
         raise ValidationError({name: _("Unknown field.") for name in unknown})
@@ -275,7 +276,7 @@ def miners_import_csv(
     ``progress`` is called with a percentage as rows are checked; it runs outside the saving
     transaction, so a progress bar polled from another connection moves while a large file is checked.
     """
-    _check_actor(actor)
+    require_officer(actor)
     header, rows = read_csv(text)
     result = ImportResult(rows=[], dry_run=dry_run)
     if not header:
@@ -341,35 +342,7 @@ def miners_import_csv(
     return result
 
 
-@transaction.atomic
-def relationship_add(
-    *, miner: Miner, buyer: Any, since: dt.date, actor: Any, agreement_kind: str = "supply_contract"
-) -> Any:
-    """Record that ``miner`` sells ore to ``buyer`` (the channel installments are withheld through)."""
-    from buyers.models import SupplierRelationship
-
-    _check_actor(actor)
-    if SupplierRelationship.objects.filter(buyer=buyer, miner=miner).exists():
-        raise ValidationError({"buyer": _("This miner is already a supplier of this buyer.")})
-    relationship = SupplierRelationship(buyer=buyer, miner=miner, since=since, agreement_kind=agreement_kind)
-    relationship.full_clean()
-    relationship.save()
-    audit_record(actor=actor, action="relationship.create", obj=relationship, after=snapshot(relationship))
-    return relationship
-
-
 # --- Imports as background jobs (a progress bar polls the JobRun) ----------------------------------------
-
-
-def _job_finish(job: Any, *, ok: bool, detail: dict[str, Any], error: str = "") -> None:
-    from django.utils import timezone
-
-    job.status = job.Status.SUCCEEDED if ok else job.Status.FAILED
-    job.progress = 100
-    job.finished_at = timezone.now()
-    job.detail = {**job.detail, **detail}
-    job.error = error
-    job.save(update_fields=["status", "progress", "finished_at", "detail", "error", "rows_touched"])
 
 
 def miners_import_job(*, job_id: int, text: str, actor_id: int) -> None:
@@ -380,36 +353,5 @@ def miners_import_job(*, job_id: int, text: str, actor_id: int) -> None:
 
     job = JobRun.objects.get(pk=job_id)
     actor = get_user_model().objects.get(pk=actor_id)
-
-    def progress(percent: int) -> None:
-        JobRun.objects.filter(pk=job_id).update(progress=min(percent, 99))
-
-    result = miners_import_csv(text=text, actor=actor, progress=progress)
-    job.rows_touched = result.created
-    _job_finish(job, ok=result.ok, detail=result.as_dict())
-
-
-def settlements_import_job(*, job_id: int, text: str, actor_id: int, buyer_id: int) -> None:
-    """Run a confirmed settlements CSV import (buyers.imports) for the JobRun ``job_id``."""
-    from django.contrib.auth import get_user_model
-
-    from asmcredit.models import JobRun
-    from buyers.imports import settlements_import_csv
-    from buyers.models import Buyer
-
-    job = JobRun.objects.get(pk=job_id)
-    actor = get_user_model().objects.get(pk=actor_id)
-    buyer = Buyer.objects.get(pk=buyer_id)
-    JobRun.objects.filter(pk=job_id).update(progress=10)
-    result = settlements_import_csv(buyer=buyer, actor=actor, text=text)
-    job.rows_touched = len(result.outcomes) if result.ok else 0
-    errors = [
-        {"line": line, "errors": [f"{name}: {m}" for name, messages in fields.items() for m in messages]}
-        for line, fields in sorted(result.errors.items())
-    ]
-    withheld = sum((getattr(o, "withholding_amount", 0) or 0 for o in result.outcomes), 0)
-    _job_finish(
-        job,
-        ok=result.ok,
-        detail={"rows": result.rows, "created": job.rows_touched, "row_errors": errors, "withheld": str(withheld)},
-    )
+    result = miners_import_csv(text=text, actor=actor, progress=lambda percent: job_progress(job_id, percent))
+    job_finish(job, ok=result.ok, detail=result.as_dict(), rows_touched=result.created)

@@ -19,6 +19,7 @@ from asmcredit import roles
 from asmcredit.models import JobRun
 from asmcredit.web import LENDER_STAFF, OFFICERS, STAFF, paginate, role_required
 from buyers.models import Buyer, Settlement
+from buyers.services import relationship_add
 from installments.models import LoanRating
 from loans.models import Loan, LoanApplication
 from loans.underwriting import median, month_key, monthly_totals, months_before
@@ -162,7 +163,7 @@ def miner_create(request: HttpRequest) -> HttpResponse:
                 miner = imports.miner_create(actor=request.user, **form.cleaned_data)
                 rel = relationship_form.cleaned_data
                 if rel.get("buyer"):
-                    imports.relationship_add(
+                    relationship_add(
                         miner=miner,
                         buyer=rel["buyer"],
                         since=rel["since"],
@@ -192,7 +193,7 @@ def miner_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 imports.miner_update(miner=miner, actor=request.user, **form.cleaned_data)
                 rel = relationship_form.cleaned_data
                 if rel.get("buyer"):
-                    imports.relationship_add(
+                    relationship_add(
                         miner=miner,
                         buyer=rel["buyer"],
                         since=rel["since"],
@@ -246,8 +247,8 @@ def miners_import(request: HttpRequest) -> HttpResponse:
 
 @role_required(*OFFICERS)
 def settlements_import(request: HttpRequest) -> HttpResponse:
-    from buyers.imports import settlements_import_csv
-    from miners.tasks import import_settlements
+    from installments.services.settlement_batches import settlements_import_csv
+    from installments.tasks import import_settlements
 
     form = SettlementsUploadForm(
         request.POST or None, request.FILES or None, initial={"buyer": request.GET.get("buyer")}

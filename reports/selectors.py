@@ -51,7 +51,9 @@ from django.db.models.functions import Coalesce, Substr, TruncMonth
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
+from asmcredit.audit import jsonable
 from asmcredit.money import ZERO, money, round_half_up
+from asmcredit.sql import days_between, is_postgres
 from buyers.models import Buyer
 from installments.models import Allocation, RemittanceMatch, ScheduleLine, Withholding
 from installments.risk import Category
@@ -264,21 +266,7 @@ class PortfolioSummary:
             data[name] = [dict(asdict(row), par30=row.par30) for row in getattr(self, name)]
         for name in ("categories", "equipment", "trainings", "months"):
             data[name] = [asdict(row) for row in getattr(self, name)]
-        return _jsonable(data)
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, dict):
-        return {key: _jsonable(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(item) for item in value]
-    if isinstance(value, Promise):  # a lazy translation
-        return str(value)
-    return value
+        return jsonable(data)
 
 
 # --- Queries --------------------------------------------------------------------------------------
@@ -301,19 +289,9 @@ def _filtered_loans(
     return loans
 
 
-def _pg() -> bool:
-    return connection.vendor == "postgresql"
-
-
 def _date_sql() -> str:
     """A date parameter in raw SQL (PostgreSQL is told its type; SQLite compares ISO strings)."""
-    return "CAST(%s AS DATE)" if _pg() else "%s"
-
-
-def _days_between_sql(later: str, earlier: str) -> str:
-    if _pg():
-        return f"({later} - {earlier})"
-    return f"CAST(julianday({later}) - julianday({earlier}) AS INTEGER)"
+    return "CAST(%s AS DATE)" if is_postgres() else "%s"
 
 
 def _state_query(loans: QuerySet[Loan], as_of: dt.date, *, narrowed: bool) -> tuple[str, tuple[Any, ...]]:
@@ -381,7 +359,7 @@ def _state_query(loans: QuerySet[Loan], as_of: dt.date, *, narrowed: bool) -> tu
                    CASE WHEN b.r_balance IS NOT NULL THEN b.r_balance
                         ELSE b.s_principal + COALESCE(ln.capitalized, 0) - COALESCE(p.total, 0) END AS balance,
                    CASE WHEN b.r_balance IS NOT NULL THEN b.r_dpd
-                        ELSE COALESCE({_days_between_sql(d, "ln.oldest")}, 0) END AS dpd
+                        ELSE COALESCE({days_between(d, "ln.oldest")}, 0) END AS dpd
             FROM base b
             LEFT JOIN lines ln ON ln.loan_id = b.id
             LEFT JOIN paid p ON p.loan_id = b.id
@@ -499,7 +477,7 @@ def _report_session() -> Iterator[None]:
     """
     nested = connection.in_atomic_block
     with transaction.atomic():
-        if not _pg():
+        if not is_postgres():
             yield
             return
         with connection.cursor() as cursor:

@@ -6,9 +6,9 @@ from typing import Any
 
 from celery import shared_task
 
-from reports import services
-
 
 @shared_task(name="reports.tasks.portfolio_report")
 def portfolio_report(job_run_id: int, params: dict[str, Any]) -> None:
+    from reports import services  # imported here: the service queues this task (no import cycle)
+
     services.portfolio_report_generate(job_run_id=job_run_id, **params)

@@ -25,7 +25,7 @@ def _test_settings(settings):  # type: ignore[no-untyped-def]
 def _tasks_in_process():  # type: ignore[no-untyped-def]
     """Tasks queued by services run in-process unless a test starts a real worker (those tests turn
     this off and mark themselves ``worker``)."""
-    from asmcredit.celery import app
+    from config.celery import app
 
     previous = app.conf.task_always_eager
     app.conf.task_always_eager = True

@@ -16,7 +16,8 @@ from rest_framework.test import APIClient
 
 from buyers.models import Buyer, SupplierRelationship
 from buyers.services import api_key_issue
-from loans.services import application_approve, application_create, application_submit, loan_disburse
+from installments.services import loan_disburse
+from loans.services import application_approve, application_create, application_submit
 from miners.models import Miner
 from tests.factories import BuyerFactory, LoanProductFactory, MinerFactory, RelationshipFactory
 

@@ -50,7 +50,7 @@ class World:
 
 @pytest.fixture
 def world(orex, rival, officer, approver, analyst, admin_user, django_user_model) -> World:  # type: ignore[no-untyped-def]
-    from buyers.imports import settlements_post_bulk
+    from installments.services.settlement_batches import settlements_post_bulk
 
     loan = disbursed_loan(miner=orex.supplier, buyer=orex.buyer, officer=officer, approver=approver)
     own = settlements_post_bulk(buyer=orex.buyer, rows=[settlement_body(orex.supplier, "OREX-1")], actor="test")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pytest
 
@@ -13,9 +14,11 @@ from tests.factories import LoanProductFactory, MinerFactory
 @pytest.fixture
 def application_body(db):  # type: ignore[no-untyped-def]
     start = today() - dt.timedelta(days=5)
+    miner: Any = MinerFactory()
+    product: Any = LoanProductFactory()
     return {
-        "miner": MinerFactory().pk,
-        "product": LoanProductFactory().pk,
+        "miner": miner.pk,
+        "product": product.pk,
         "amount": "10000.00",
         "term": 6,
         "disbursement_date": start.isoformat(),

@@ -188,7 +188,7 @@ def test_a_duplicate_waits_briefly_for_the_first_request_and_answers_from_its_ou
 def test_every_post_endpoint_honours_the_key() -> None:
     from django.urls import get_resolver
 
-    from asmcredit import api_urls
+    from config import api_urls
 
     missing = []
     for pattern in api_urls.urlpatterns:

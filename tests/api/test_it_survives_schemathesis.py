@@ -37,7 +37,7 @@ def test_it_answers_1000_generated_requests_without_5xx_or_schema_violations(
 ) -> None:
     from rest_framework.authtoken.models import Token
 
-    from asmcredit.wsgi import application
+    from config.wsgi import application
     from tests.api.conftest import disbursed_loan, settlement_body
 
     throttle_rate(monkeypatch, "1000000/min")

@@ -27,13 +27,13 @@ def test_it_defines_the_five_services() -> None:
 
 def test_it_serves_the_web_app_with_gunicorn() -> None:
     web = _compose()["services"]["web"]
-    assert "gunicorn asmcredit.wsgi:application" in web["command"]
+    assert "gunicorn config.wsgi:application" in web["command"]
 
 
 def test_it_runs_celery_worker_and_beat_on_our_app() -> None:
     services = _compose()["services"]
-    assert services["worker"]["command"].startswith("celery -A asmcredit worker")
-    assert services["beat"]["command"].startswith("celery -A asmcredit beat")
+    assert services["worker"]["command"].startswith("celery -A config worker")
+    assert services["beat"]["command"].startswith("celery -A config beat")
 
 
 def test_it_gives_web_worker_and_beat_the_same_settings_variables() -> None:

@@ -32,7 +32,12 @@ def test_it_seeds_and_rates_the_demo_book_on_sqlite(tmp_path: Path) -> None:
 
     def manage(*args: str) -> str:
         result = subprocess.run(
-            [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, check=False,
+            [sys.executable, "manage.py", *args],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
             timeout=600,
         )
         assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]

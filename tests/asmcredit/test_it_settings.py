@@ -24,7 +24,7 @@ def _load_settings(**env: str) -> subprocess.CompletedProcess[str]:
             "settings.LANGUAGE_CODE)",
         ],
         cwd=ROOT,
-        env={**clean, "DJANGO_SETTINGS_MODULE": "asmcredit.settings"},
+        env={**clean, "DJANGO_SETTINGS_MODULE": "config.settings"},
         capture_output=True,
         text=True,
         check=False,

@@ -1,4 +1,4 @@
-"""buyers.imports and the buyer's upload page: CSV settlements, all or nothing, errors per line."""
+"""Settlement batches and the buyer's upload page: CSV settlements, all or nothing, errors per line."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
-from buyers.imports import settlements_import_csv
 from buyers.models import BuyerUser, Settlement
+from installments.services.settlement_batches import settlements_import_csv
 from tests.factories import BuyerFactory, MinerFactory, RelationshipFactory
 
 HEADER = (

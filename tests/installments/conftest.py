@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from buyers.models import Buyer
+from installments.services import loan_disburse
 from loans.models import Loan, LoanApplication, LoanProduct
-from loans.services import loan_disburse
 from miners.models import Miner
 from tests.factories import BuyerFactory, MinerFactory
 

@@ -21,15 +21,14 @@ from installments import ledger
 from installments.models import Allocation, ScheduleLine
 from installments.selectors import loan_entries, loan_ledger_terms, loan_planned_lines
 from installments.services import (
-    LINE_DERIVED,
-    LOAN_DERIVED,
-    _allocation_breakdown,
     loan_recompute,
     payment_record,
     settlement_post,
     settlement_post_many,
     settlement_void,
 )
+from installments.services.settlements import _allocation_breakdown
+from installments.services.writeback import LINE_DERIVED, LOAN_DERIVED
 from loans.models import Loan
 from miners.models import Miner
 from tests.installments.conftest import DISBURSED, DOMAIN_LOT, disburse

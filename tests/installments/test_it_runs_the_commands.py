@@ -48,8 +48,10 @@ def test_it_refuses_a_bad_date_with_a_message(db, command):
 
 def test_it_gives_the_beat_tasks_today_in_lima_when_no_date_is_sent(db, monkeypatch):
     seen = {}
+    import installments.services
+
     monkeypatch.setattr(
-        tasks.services, "nightly_servicing", lambda **kw: seen.update(kw) or JobRun.objects.create(name="x")
+        installments.services, "nightly_servicing", lambda **kw: seen.update(kw) or JobRun.objects.create(name="x")
     )
 
     tasks.nightly_servicing.apply(kwargs={})

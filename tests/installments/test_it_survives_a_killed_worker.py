@@ -50,7 +50,7 @@ def start_worker(queue: str) -> subprocess.Popen[bytes]:
 
 
 def send_rating(queue: str, **kwargs: Any) -> None:
-    from asmcredit.celery import app
+    from config.celery import app
     from installments.tasks import rate_portfolio
 
     with app.connection_for_write(REDIS_URL) as conn:
@@ -103,7 +103,7 @@ def rating_state() -> tuple[list[tuple[Any, ...]], tuple[Any, ...]]:
 @pytest.mark.worker
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_it_rates_the_same_after_the_worker_is_killed_mid_run(officer, product, monkeypatch):
-    from asmcredit.celery import app
+    from config.celery import app
 
     monkeypatch.setattr(app.conf, "task_always_eager", False)
     for n in range(12):

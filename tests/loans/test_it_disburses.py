@@ -8,10 +8,11 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import PermissionDenied
 
+from asmcredit.errors import TransitionError
 from asmcredit.models import AuditEvent
 from installments.models import LoanTransaction, ScheduleLine
+from installments.services import loan_disburse
 from loans.models import LoanApplication
-from loans.services import TransitionError, loan_disburse
 from tests.factories import EquipmentFactory
 from tests.installments.conftest import disburse, make_product, orex, product, rosa  # noqa: F401
 

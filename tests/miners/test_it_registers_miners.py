@@ -9,7 +9,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 
 from asmcredit.models import AuditEvent
 from buyers.models import SupplierRelationship
-from miners.imports import miner_create, miner_update, relationship_add
+from buyers.services import relationship_add
+from miners.imports import miner_create, miner_update
 from tests.factories import BuyerFactory
 
 pytestmark = pytest.mark.django_db

@@ -118,7 +118,8 @@ def application(world, officer):  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 def loan(application, officer, approver):  # type: ignore[no-untyped-def]
-    from loans.services import application_approve, application_submit, loan_disburse
+    from installments.services import loan_disburse
+    from loans.services import application_approve, application_submit
 
     application_submit(application=application, actor=officer)
     application_approve(application=application, approver=approver)

@@ -12,7 +12,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from loans.services import application_approve, application_create, application_submit, loan_disburse
+from installments.services import loan_disburse
+from loans.services import application_approve, application_create, application_submit
 from tests.factories import RelationshipFactory
 
 pytestmark = pytest.mark.django_db

@@ -6,8 +6,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
-from asmcredit.demo import DEMO_PASSWORD, USERS, seed
 from buyers.models import BuyerUser
+from config.demo import DEMO_PASSWORD, USERS, seed
 
 
 class Command(BaseCommand):

@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "loans",
     "installments",
     "reports",
+    "config",
 ]
 
 MIDDLEWARE = [
@@ -66,8 +67,8 @@ MIDDLEWARE = [
     "axes.middleware.AxesMiddleware",
 ]
 
-ROOT_URLCONF = "asmcredit.urls"
-WSGI_APPLICATION = "asmcredit.wsgi.application"
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
 
 TEMPLATES = [
     {

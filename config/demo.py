@@ -374,13 +374,12 @@ def _settlement_fields(rng: random.Random, miner: Miner, day: dt.date, today: dt
 
 def seed(*, today: dt.date, stdout: Any = None) -> SeedResult:
     """Create the demo book once; a second run finds it and changes nothing."""
-    from installments.services import portfolio_rate, remittance_record, settlement_post
+    from installments.services import loan_disburse, portfolio_rate, remittance_record, settlement_post
     from loans.services import (
         application_approve,
         application_create,
         application_reject,
         application_submit,
-        loan_disburse,
     )
 
     def say(message: str) -> None:

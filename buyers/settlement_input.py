@@ -1,10 +1,8 @@
-"""Settlements in batches: the bulk API, the buyer's CSV upload and the officers' historical imports.
+"""A settlement row as buyers send it: its fields and bounds, checked once for every way in.
 
-All-or-nothing: every row is validated first (types, ranges, the miner is one of the buyer's suppliers,
-the lot code is new); only if all are valid are the rows posted, in order, through
-``installments.services.settlement_post_many`` (``settlement_post`` for a batch: it values each lot and
-withholds installments), all inside one transaction. If any row fails — in validation or when posted —
-nothing is saved and the result carries the errors of every bad row, field by field.
+The bulk API, the buyer's CSV upload and the officers' historical imports validate each row here (types,
+ranges, the miner is one of the buyer's suppliers, the lot code is new); servicing
+(``installments.services.settlement_batches``) posts the valid rows, all or nothing.
 
 Row fields (CSV header names or JSON keys; DOMAIN.md §4):
 ``miner`` (id) or ``miner_document`` (DNI / CE number, with ``miner_document_type`` when ambiguous),
@@ -27,8 +25,7 @@ from decimal import Decimal
 from typing import IO, Any
 
 from django import forms
-from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import connection
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -143,16 +140,12 @@ class ImportResult:
         }
 
 
-class _Rollback(Exception):
-    """Raised inside a dry run's transaction to undo it."""
-
-
 def _decimal(max_digits: int, places: int, *, required: bool = True, **kwargs: Any) -> forms.DecimalField:
     return forms.DecimalField(max_digits=max_digits, decimal_places=places, required=required, **kwargs)
 
 
 class SettlementRowForm(forms.Form):
-    """One row's types and ranges; the lookups (miner, supplier, lot codes) come from ``_Context``."""
+    """One row's types and ranges; the lookups (miner, supplier, lot codes) come from ``SettlementContext``."""
 
     miner = forms.IntegerField(required=False, min_value=1, max_value=2**62)
     miner_document = forms.CharField(required=False, max_length=12)
@@ -215,7 +208,7 @@ def _lookup_text(value: Any, max_length: int) -> str:
 
 
 @dataclass
-class _Context:
+class SettlementContext:
     """Everything the rows of one batch look up, loaded with a fixed number of queries: the miners they
     name among the buyer's current suppliers, and the lot codes the buyer already used."""
 
@@ -225,7 +218,7 @@ class _Context:
     existing_lots: set[str]
 
     @classmethod
-    def load(cls, buyer: Buyer, rows: Sequence[Mapping[str, Any]]) -> _Context:
+    def load(cls, buyer: Buyer, rows: Sequence[Mapping[str, Any]]) -> SettlementContext:
         ids, documents, lots = set(), set(), set()
         for row in rows:
             value = _lookup_text(row.get("miner"), 18)
@@ -307,7 +300,7 @@ def _scalar_or_error(value: Any) -> tuple[str, str | None]:
 
 
 def validate_row(
-    row: Any, context: _Context, seen_lots: set[str]
+    row: Any, context: SettlementContext, seen_lots: set[str]
 ) -> tuple[dict[str, Any] | None, dict[str, list[str]]]:
     """A raw row → the keyword arguments of ``settlement_post``, or the row's field errors."""
     if not isinstance(row, Mapping):
@@ -357,66 +350,6 @@ def validate_row(
     return kwargs, {}
 
 
-def _service_errors(exc: ValidationError) -> dict[str, list[str]]:
-    if hasattr(exc, "error_dict"):
-        return {name: [str(m) for m in messages] for name, messages in exc.message_dict.items()}
-    return {"non_field_errors": [str(m) for m in exc.messages]}
-
-
-def settlements_post_bulk(
-    *,
-    buyer: Buyer,
-    rows: Sequence[Any],
-    actor: Any,
-    source: str = Settlement.Source.API,
-    dry_run: bool = False,
-    row_numbers: Sequence[int] | None = None,
-) -> ImportResult:
-    """Post ``rows`` (raw mappings: JSON objects or CSV records) for ``buyer``, all or nothing.
-
-    ``row_numbers`` names the rows in errors (CSV line numbers); by default their 0-based positions.
-    With ``dry_run`` everything is computed, withholdings included, and then rolled back.
-    """
-    from installments.services import SettlementBatchError, settlement_post_many
-
-    numbers = list(row_numbers) if row_numbers is not None else list(range(len(rows)))
-    result = ImportResult(rows=len(rows), dry_run=dry_run)
-    if not rows:
-        result.errors[numbers[0] if numbers else 0] = {"non_field_errors": [_("There are no settlements to post.")]}
-        return result
-    context = _Context.load(buyer, [row for row in rows if isinstance(row, Mapping)])
-    seen_lots: set[str] = set()
-    validated: list[dict[str, Any]] = []
-    for number, row in zip(numbers, rows, strict=True):
-        kwargs, errors = validate_row(row, context, seen_lots)
-        if errors:
-            result.errors[number] = errors
-        elif kwargs is not None:
-            validated.append({**kwargs, "source": source})
-    if result.errors:
-        return result
-
-    def post() -> None:
-        try:
-            # One batch: the miners' loans are locked and replayed once, every row is written at the end.
-            result.outcomes = settlement_post_many(buyer=buyer, actor=actor, settlements=validated)
-        except SettlementBatchError as exc:
-            for index, error in exc.errors.items():
-                result.errors[numbers[index]] = _service_errors(error)
-
-    if not dry_run:
-        post()  # one transaction of its own: every row is saved or none
-        return result
-    try:
-        with transaction.atomic():
-            post()
-            raise _Rollback
-    except _Rollback:
-        if result.errors:
-            result.outcomes = []
-    return result
-
-
 def _normalize_header(name: str) -> str:
     key = re.sub(r"[\s\-/]+", "_", name.strip().lower().lstrip("\ufeff"))
     key = key.replace("ó", "o").replace("é", "e").replace("í", "i").replace("á", "a").replace("ú", "u")
@@ -426,7 +359,7 @@ def _normalize_header(name: str) -> str:
 _DECIMAL_COMMA = re.compile(r"^-?\d+,\d+$")
 
 
-def _read_text(file: IO[Any] | None, text: str | None) -> str:
+def read_csv_text(file: IO[Any] | None, text: str | None) -> str:
     if text is not None:
         return text
     if file is None:
@@ -484,24 +417,3 @@ def parse_settlements_csv(content: str) -> tuple[list[dict[str, str]], list[int]
     if not records:
         return [], [], {HEADER_ROW: {"file": [_("The file has a header but no settlements.")]}}
     return records, numbers, {}
-
-
-def settlements_import_csv(
-    *,
-    buyer: Buyer,
-    actor: Any,
-    file: IO[Any] | None = None,
-    text: str | None = None,
-    dry_run: bool = False,
-    source: str = Settlement.Source.CSV,
-) -> ImportResult:
-    """Import a CSV of settlements for ``buyer`` (the upload page, officers' historical imports).
-
-    Nothing is saved unless every row is valid and posts; errors are keyed by the file's line numbers.
-    """
-    records, numbers, errors = parse_settlements_csv(_read_text(file, text))
-    if errors:
-        return ImportResult(rows=len(records), errors=errors, dry_run=dry_run)
-    return settlements_post_bulk(
-        buyer=buyer, rows=records, actor=actor, source=source, dry_run=dry_run, row_numbers=numbers
-    )

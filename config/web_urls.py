@@ -3,7 +3,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from asmcredit import views
+from config import views
 
 urlpatterns = [
     path(

@@ -1,0 +1,175 @@
+"""Direct payments at a branch, adelantos and pagos anticipados (DOMAIN.md §3)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from asmcredit.audit import audit_record, snapshot
+from asmcredit.errors import TransitionError
+from asmcredit.money import ZERO
+from installments import ledger
+from installments.models import (
+    LoanTransaction,
+)
+from installments.selectors import (
+    loan_ledger_state,
+    loan_ledger_terms,
+    loan_state_on,
+)
+from installments.services.common import actor_user, amount_input, not_future, require_staff, servicing_today
+from installments.services.settlements import (
+    _allocation_breakdown,
+)
+from installments.services.writeback import (
+    loan_recompute,
+)
+from loans.models import Loan
+from loans.schedule import classify_prepayment
+
+# --- Direct payments and prepayments ---------------------------------------------------------------
+
+
+def _payment_kind(state: ledger.LedgerState, amount: Decimal) -> str:
+    """Adelanto de cuotas or pago anticipado (DOMAIN.md §3): what exceeds the exigible amount is
+    compared with the next two installments' worth."""
+    excess = amount - state.exigible()
+    if excess <= 0:
+        return "adelanto"
+    return classify_prepayment(excess, state.upcoming_totals())
+
+
+def _max_payment(loan: Loan, state: ledger.LedgerState, kind: str) -> Decimal:
+    if kind == "anticipado":
+        return state.payoff_amount(loan_ledger_terms(loan))
+    return state.exigible() + sum(state.upcoming_totals(), ZERO)
+
+
+def payment_record(
+    *,
+    loan: Loan,
+    amount: Any,
+    paid_on: dt.date,
+    actor: Any,
+    reference: str = "",
+    prepayment_mode: str | None = None,
+) -> LoanTransaction:
+    """A payment the miner made directly (at a branch or by transfer), recorded by staff.
+
+    Allocated like a withholding. Up to two installments beyond what is exigible it is an adelanto de
+    cuotas (paid into the next installments); beyond that it is a pago anticipado applied to principal
+    with the cronograma regenerated, by the client's choice of shorter term (default) or lower
+    installment. Payments may be dated in the past: the loan is recomputed from its whole log. More
+    than the loan's payoff is refused.
+    """
+    require_staff(actor, _("Only loan officers record payments."))
+    amount = amount_input("amount", amount)
+    not_future("paid_on", paid_on)
+    if prepayment_mode not in (None, "", *LoanTransaction.PrepaymentMode.values):
+        raise ValidationError({"prepayment_mode": _("Choose a shorter term or a lower installment.")})
+    with transaction.atomic():
+        loan = Loan.objects.select_for_update().get(pk=loan.pk)
+        if loan.status != Loan.Status.ACTIVE:
+            raise TransitionError(_("Payments can only be recorded on an active loan."))
+        if paid_on < loan.disbursed_on:
+            raise ValidationError({"paid_on": _("The payment cannot predate the disbursement.")})
+        state = loan_state_on(loan=loan, on=paid_on)
+        kind = _payment_kind(state, amount)
+        limit = _max_payment(loan, state, kind)
+        if amount > limit:
+            raise ValidationError(
+                {"amount": _("The amount exceeds what the loan owes on that date (%(limit)s).") % {"limit": limit}}
+            )
+        anticipado = kind == "anticipado"
+        txn = LoanTransaction.objects.create(
+            loan=loan,
+            kind=LoanTransaction.Kind.PREPAYMENT if anticipado else LoanTransaction.Kind.PAYMENT,
+            value_date=paid_on,
+            amount=amount,
+            currency=loan.currency,
+            prepayment_mode=(prepayment_mode or LoanTransaction.PrepaymentMode.REDUCE_TERM) if anticipado else "",
+            reference=reference[:80],
+            recorded_by=actor_user(actor),
+        )
+        version_before = loan.schedule_version
+        loan = loan_recompute(loan=loan, as_of=max(servicing_today(), paid_on))
+        audit_record(
+            actor=actor,
+            action="payment.prepayment" if anticipado else "payment.record",
+            obj=txn,
+            after={
+                **snapshot(txn),
+                "kind_rule": kind,
+                "schedule_version": [version_before, loan.schedule_version],
+                "allocations": _allocation_breakdown(txn.pk),
+            },
+        )
+    return txn
+
+
+def _preview_lines(state: ledger.LedgerState) -> list[dict[str, Any]]:
+    return [
+        {
+            "number": line.number,
+            "due_on": line.due_on,
+            "principal": line.plan.principal,
+            "interest": line.plan.interest,
+            "insurance": line.plan.insurance,
+            "fees": line.plan.fees,
+            "total": line.plan.total,
+            "balance": line.plan.closing_balance,
+        }
+        for line in state.current_lines
+    ]
+
+
+def prepayment_options(*, loan: Loan, amount: Any, paid_on: dt.date) -> dict[str, Any]:
+    """What a payment of ``amount`` on ``paid_on`` would do, before staff record it.
+
+    ``kind`` is "adelanto" (next installments paid in advance, interest unchanged) or "anticipado"
+    (principal reduced); for an anticipado both choices are previewed with their new cronograma:
+    ``reduce_term`` (same installment, fewer of them) and ``reduce_installment`` (same dates, lower
+    installment), with the interest each saves against the current cronograma.
+    """
+    amount = amount_input("amount", amount)
+    state = loan_state_on(loan=loan, on=paid_on)
+    kind = _payment_kind(state, amount)
+    result: dict[str, Any] = {
+        "kind": kind,
+        "amount": amount,
+        "paid_on": paid_on,
+        "exigible": state.exigible(),
+        "next_installments": state.upcoming_totals()[:2],
+        "payoff": state.payoff_amount(loan_ledger_terms(loan)),
+        "maximum": _max_payment(loan, state, kind),
+    }
+    if kind != "anticipado":
+        return result
+    interest_now = sum((line.plan.interest - line.paid_interest for line in state.current_lines), ZERO)
+    for mode in LoanTransaction.PrepaymentMode.values:
+        preview = loan_ledger_state(
+            loan=loan,
+            as_of=paid_on,
+            until=paid_on,
+            extra=[
+                ledger.Entry(id=2**62, kind=ledger.PREPAYMENT, value_date=paid_on, amount=amount, prepayment_mode=mode)
+            ],
+        )
+        lines = _preview_lines(preview)
+        interest_after = sum((line.plan.interest - line.paid_interest for line in preview.current_lines), ZERO) + sum(
+            (a.amount for a in preview.allocations_for(2**62) if a.component == "interest"), ZERO
+        )
+        result[mode] = {
+            "installment": preview.installment,
+            "installments_left": len(lines),
+            "last_due_on": lines[-1]["due_on"] if lines else None,
+            "outstanding_principal": preview.outstanding_principal,
+            "interest_saved": interest_now - interest_after,
+            "lines": lines,
+        }
+    return result

@@ -1,0 +1,219 @@
+"""The buyer's remittances and the reconciliation exceptions they raise or close (DOMAIN.md §5)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from asmcredit.audit import audit_record, snapshot
+from asmcredit.errors import TransitionError
+from asmcredit.fields import Currency
+from asmcredit.money import ZERO
+from buyers.models import Buyer, Settlement
+from installments import batch
+from installments.models import (
+    ReconciliationException,
+    Remittance,
+    RemittanceMatch,
+    Withholding,
+)
+from installments.services.common import (
+    actor_user,
+    amount_input,
+    not_future,
+    queue_reconciliation,
+    require_staff,
+    servicing_today,
+)
+
+# --- Remittances and reconciliation ------------------------------------------------------------------
+
+
+@dataclass
+class RemittanceOutcome:
+    remittance: Remittance
+    matches: list[RemittanceMatch] = field(default_factory=list)
+    exceptions: list[ReconciliationException] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        r = self.remittance
+        return {
+            "remittance_id": r.pk,
+            "reference": r.reference,
+            "amount": str(r.amount),
+            "currency": r.currency,
+            "paid_on": r.paid_on.isoformat(),
+            "unmatched_amount": str(r.unmatched_amount),
+            "matches": [
+                {
+                    "withholding_id": m.withholding_id,
+                    "settlement_id": m.withholding.settlement_id,
+                    "amount": str(m.amount),
+                }
+                for m in self.matches
+            ],
+            "exceptions": [
+                {"id": e.pk, "kind": e.kind, "amount": str(e.amount), "detail": e.detail} for e in self.exceptions
+            ],
+        }
+
+
+def remittance_record(
+    *,
+    buyer: Buyer,
+    reference: str,
+    amount: Any,
+    currency: str,
+    paid_on: dt.date,
+    actor: Any,
+    settlement_ids: list[int] | None = None,
+) -> RemittanceOutcome:
+    """A transfer from the buyer for withholdings it made, matched at once.
+
+    With ``settlement_ids`` the money goes to those settlements' open withholdings only: listed ids that
+    are not this buyer's settlements raise an "unknown settlement" exception, less money than they owe
+    a "short remittance", more an "over remittance". Without a list it pays the buyer's oldest open
+    withholdings in that currency first; what is left over is an "over remittance" (credit the hourly
+    reconciliation applies to later withholdings). A full reconciliation for the buyer is queued after
+    commit.
+    """
+    reference = (reference or "").strip()
+    if not reference:
+        raise ValidationError({"reference": _("The bank reference is required.")})
+    amount = amount_input("amount", amount)
+    if currency not in Currency.values:
+        raise ValidationError({"currency": _("Unsupported currency.")})
+    not_future("paid_on", paid_on)
+    today = servicing_today()
+    with transaction.atomic():
+        Buyer.objects.select_for_update().get(pk=buyer.pk)
+        if Remittance.objects.filter(buyer=buyer, reference=reference).exists():
+            raise ValidationError({"reference": _("This bank reference was already recorded.")})
+        remittance = Remittance.objects.create(
+            buyer=buyer,
+            reference=reference,
+            amount=amount,
+            currency=currency,
+            paid_on=paid_on,
+            unmatched_amount=amount,
+            created_by=actor_user(actor),
+        )
+        exceptions: list[ReconciliationException] = []
+        if settlement_ids:
+            wanted = {int(pk) for pk in settlement_ids}
+            known = list(Settlement.objects.filter(buyer=buyer, pk__in=wanted).order_by("id"))
+            remittance.settlements.set(known)
+            for missing in sorted(wanted - {s.pk for s in known}):
+                exceptions.append(
+                    ReconciliationException.objects.create(
+                        buyer=buyer,
+                        kind=ReconciliationException.Kind.UNKNOWN_SETTLEMENT,
+                        remittance=remittance,
+                        detail=f"Settlement #{missing} is not one of this buyer's settlements."[:255],
+                        detected_on=today,
+                    )
+                )
+            owed = _match_listed(remittance, known)
+            remittance.refresh_from_db()
+            if owed > amount:
+                exceptions.append(
+                    ReconciliationException.objects.create(
+                        buyer=buyer,
+                        kind=ReconciliationException.Kind.SHORT,
+                        remittance=remittance,
+                        amount=owed - amount,
+                        detail="The listed settlements' withholdings exceed the remittance.",
+                        detected_on=today,
+                    )
+                )
+        else:
+            batch.match_remittances(as_of=paid_on, buyer_range=(buyer.pk, buyer.pk), remittance_id=remittance.pk)
+            remittance.refresh_from_db()
+        if remittance.unmatched_amount > 0:
+            exceptions.append(
+                ReconciliationException.objects.create(
+                    buyer=buyer,
+                    kind=ReconciliationException.Kind.OVER,
+                    remittance=remittance,
+                    amount=remittance.unmatched_amount,
+                    detail="The remittance exceeds the open withholdings it could be matched to.",
+                    detected_on=today,
+                )
+            )
+        matches = list(remittance.matches.select_related("withholding").order_by("id"))
+        audit_record(
+            actor=actor,
+            action="remittance.record",
+            obj=remittance,
+            after={
+                **snapshot(remittance),
+                "matches": [(m.withholding_id, m.amount) for m in matches],
+                "exceptions": [(e.kind, e.amount) for e in exceptions],
+            },
+        )
+        queue_reconciliation(buyer_id=buyer.pk)
+    return RemittanceOutcome(remittance=remittance, matches=matches, exceptions=exceptions)
+
+
+def _match_listed(remittance: Remittance, settlements: list[Settlement]) -> Decimal:
+    """Pay the listed settlements' open withholdings, oldest first; returns what they owed."""
+    open_rows = list(
+        Withholding.objects.select_for_update()
+        .filter(
+            settlement__in=settlements,
+            currency=remittance.currency,
+            status__in=[Withholding.Status.UNREMITTED, Withholding.Status.PARTIAL],
+        )
+        .order_by("id")
+    )
+    owed = sum((w.amount - w.remitted_amount for w in open_rows), ZERO)
+    left = remittance.amount
+    for withholding in sorted(open_rows, key=lambda w: (w.withheld_on, w.pk)):
+        applied = min(withholding.amount - withholding.remitted_amount, left)
+        if applied <= 0:
+            break
+        RemittanceMatch.objects.create(remittance=remittance, withholding=withholding, amount=applied)
+        withholding.remitted_amount += applied
+        withholding.status = (
+            Withholding.Status.REMITTED
+            if withholding.remitted_amount == withholding.amount
+            else Withholding.Status.PARTIAL
+        )
+        withholding.save(update_fields=["remitted_amount", "status", "updated"])
+        left -= applied
+    remittance.unmatched_amount = left
+    remittance.reconciled_at = timezone.now() if left == 0 else None
+    remittance.save(update_fields=["unmatched_amount", "reconciled_at", "updated"])
+    return owed
+
+
+@transaction.atomic
+def exception_resolve(*, exception: ReconciliationException, actor: Any, note: str) -> ReconciliationException:
+    """A person looked at a reconciliation exception and closed it, saying why."""
+    require_staff(actor, _("Only lender staff resolve reconciliation exceptions."))
+    if not (note or "").strip():
+        raise ValidationError({"note": _("Say how the exception was resolved.")})
+    exception = ReconciliationException.objects.select_for_update().get(pk=exception.pk)
+    if exception.status != ReconciliationException.Status.OPEN:
+        raise TransitionError(_("This exception is already resolved."))
+    before = snapshot(exception, ["status", "resolved_by_id", "resolved_at", "resolution_note"])
+    exception.status = ReconciliationException.Status.RESOLVED
+    exception.resolved_by = actor_user(actor)
+    exception.resolved_at = timezone.now()
+    exception.resolution_note = note.strip()
+    exception.save(update_fields=["status", "resolved_by", "resolved_at", "resolution_note", "updated"])
+    audit_record(
+        actor=actor,
+        action="reconciliation_exception.resolve",
+        obj=exception,
+        before=before,
+        after=snapshot(exception, ["status", "resolved_by_id", "resolved_at", "resolution_note"]),
+    )
+    return exception

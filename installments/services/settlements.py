@@ -1,0 +1,602 @@
+"""Ore settlements and their withholdings: what to withhold, posting (one or a batch) and voids."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from asmcredit.audit import audit_event, audit_record, snapshot
+from asmcredit.errors import TransitionError
+from asmcredit.fields import Currency
+from asmcredit.models import AuditEvent
+from asmcredit.money import ZERO, money, pct_to_rate, round_half_up
+from asmcredit.sql import insert_rows
+from buyers.models import Buyer, Settlement
+from buyers.valuation import SettlementError, SettlementTerms, convert, declared_difference, value_settlement
+from installments import ledger
+from installments.models import (
+    Allocation,
+    LoanTransaction,
+    ReconciliationException,
+    Remittance,
+    RemittanceMatch,
+    Withholding,
+)
+from installments.selectors import (
+    loan_state_on,
+)
+from installments.services.common import actor_user, decimal_input, not_future, queue_reconciliation, servicing_today
+from installments.services.writeback import (
+    PROVISIONAL_ID,
+    LoanBook,
+    book_derive,
+    books_write,
+    loan_books,
+    loan_recompute,
+    loans_locked_for_withholding,
+)
+from loans.models import Loan
+from miners.models import Miner
+
+FLAG_DECLARED_PAYABLE_DIFFERS = "declared_payable_differs"
+
+
+@dataclass(frozen=True)
+class LoanDue:
+    """What a buyer should withhold for one loan from a settlement dated ``as_of`` (before the cap)."""
+
+    loan: Loan
+    currency: str
+    amount_due: Decimal
+    next_due_on: dt.date | None
+
+
+def _active_loans(miner: Miner, on: dt.date) -> Any:
+    return Loan.objects.filter(miner=miner, status=Loan.Status.ACTIVE, disbursed_on__lte=on)
+
+
+def miner_amount_due(*, miner: Miner, as_of: dt.date) -> list[LoanDue]:
+    """Per active loan, oldest first: overdue + what falls due by the next due date − already paid,
+    plus moratory interest accrued to ``as_of`` (DOMAIN.md §5)."""
+    dues = []
+    for loan in _active_loans(miner, as_of).order_by("disbursed_on", "id"):
+        state = loan_state_on(loan=loan, on=as_of)
+        dues.append(LoanDue(loan, loan.currency, state.amount_due(), state.next_due_on))
+    return dues
+
+
+def _convert(amount: Decimal, source: str, target: str, rate: Decimal) -> Decimal:
+    """Between PEN and US$ at the settlement's rate (PEN per US$), to the céntimo."""
+    if source == target:
+        return amount
+    if source == Currency.USD:
+        return convert(amount, rate)
+    return money(amount / rate)
+
+
+@dataclass
+class SettlementOutcome:
+    """What ``settlement_post`` answers the buyer with."""
+
+    settlement: Settlement
+    withholdings: list[Withholding] = field(default_factory=list)
+    withholding_amount: Decimal = ZERO
+    withholding_currency: str = ""
+    net_to_miner: Decimal = ZERO
+    breakdown: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        s = self.settlement
+        return {
+            "settlement_id": s.pk,
+            "lot_code": s.lot_code,
+            "settled_on": s.settled_on.isoformat(),
+            "currency": s.currency,
+            "exchange_rate": str(s.exchange_rate),
+            "dry_tonnes": str(s.dry_tonnes),
+            "payable_usd": str(s.payable_usd),
+            "declared_payable_usd": None if s.declared_payable_usd is None else str(s.declared_payable_usd),
+            "fair_price_share": str(s.fair_price_share),
+            "fair_price_flags": list(s.fair_price_flags),
+            "withholding_amount": str(self.withholding_amount),
+            "withholding_currency": self.withholding_currency,
+            "net_to_miner": str(self.net_to_miner),
+            "breakdown": [
+                {
+                    **item,
+                    "amount": str(item["amount"]),
+                    "installments": [
+                        {
+                            key: (value.isoformat() if isinstance(value, dt.date) else str(value))
+                            if key != "number"
+                            else value
+                            for key, value in row.items()
+                        }
+                        for row in item["installments"]
+                    ],
+                }
+                for item in self.breakdown
+            ],
+        }
+
+
+def _allocation_breakdown(transaction_id: int) -> list[dict[str, Any]]:
+    rows: dict[int, dict[str, Any]] = {}
+    allocations = (
+        Allocation.objects.filter(transaction_id=transaction_id)
+        .select_related("schedule_line")
+        .order_by("schedule_line__due_on", "schedule_line__number", "id")
+    )
+    for allocation in allocations:
+        line = allocation.schedule_line
+        row = rows.setdefault(
+            line.pk,
+            {
+                "number": line.number,
+                "due_on": line.due_on,
+                "moratory": ZERO,
+                "interest": ZERO,
+                "insurance": ZERO,
+                "fees": ZERO,
+                "principal": ZERO,
+            },
+        )
+        row[allocation.component] += allocation.amount
+    return list(rows.values())
+
+
+def _state_breakdown(state: ledger.LedgerState, entry_id: int) -> list[dict[str, Any]]:
+    """``_allocation_breakdown`` of an entry, read off the replayed state instead of the database."""
+    due_on = {(line.version, line.number): line.due_on for line in state.lines}
+    rows: dict[tuple[int, int], dict[str, Any]] = {}
+    allocations = sorted(state.allocations_for(entry_id), key=lambda a: (due_on[(a.version, a.number)], a.number))
+    for allocation in allocations:
+        row = rows.setdefault(
+            (allocation.version, allocation.number),
+            {
+                "number": allocation.number,
+                "due_on": due_on[(allocation.version, allocation.number)],
+                "moratory": ZERO,
+                "interest": ZERO,
+                "insurance": ZERO,
+                "fees": ZERO,
+                "principal": ZERO,
+            },
+        )
+        row[allocation.component] += allocation.amount
+    return list(rows.values())
+
+
+class SettlementBatchError(ValidationError):
+    """Some settlements of a batch cannot be posted: ``errors`` maps their positions to the
+    ValidationError each would have raised alone. Nothing of the batch was saved."""
+
+    def __init__(self, errors: dict[int, ValidationError]) -> None:
+        super().__init__([message for error in errors.values() for message in error.messages])
+        self.errors = errors
+
+
+@dataclass
+class _SettlementDraft:
+    """A settlement validated and valued, not yet saved."""
+
+    settlement: Settlement
+    payable_usd: Decimal
+
+
+def _settlement_draft(
+    *,
+    buyer: Buyer,
+    miner: Miner,
+    actor: Any,
+    source: str = "api",
+    lot_code: str,
+    settled_on: dt.date,
+    currency: str,
+    exchange_rate: Any,
+    wet_tonnes: Any,
+    moisture_pct: Any,
+    grade_oz_tc: Any,
+    recovery: Any,
+    gold_price_usd_oz: Any,
+    commercial_deduction_usd_oz: Any = 0,
+    maquila_usd_tc: Any = 0,
+    reagents_usd_tms: Any = 0,
+    freight_usd_tms: Any = 0,
+    other_usd_tms: Any = 0,
+    declared_payable_usd: Any = None,
+    gold_price_on: dt.date | None = None,
+    gold_price_source: str = "",
+) -> _SettlementDraft:
+    lot_code = (lot_code or "").strip()
+    if not lot_code:
+        raise ValidationError({"lot_code": _("The lot code is required.")})
+    if currency not in Currency.values:
+        raise ValidationError({"currency": _("Unsupported currency.")})
+    not_future("settled_on", settled_on)
+    rate = decimal_input("exchange_rate", exchange_rate)
+    if rate <= 0:
+        raise ValidationError({"exchange_rate": _("The exchange rate must be positive.")})
+    buyer_share = buyer.terms_payable_share_pct
+    numbers = {
+        "wet_tonnes": wet_tonnes,
+        "moisture_pct": moisture_pct,
+        "grade_oz_tc": grade_oz_tc,
+        "recovery": recovery,
+        "gold_price_usd_oz": gold_price_usd_oz,
+        "commercial_deduction_usd_oz": commercial_deduction_usd_oz,
+        "maquila_usd_tc": maquila_usd_tc,
+        "reagents_usd_tms": reagents_usd_tms,
+        "freight_usd_tms": freight_usd_tms,
+        "other_usd_tms": other_usd_tms,
+    }
+    values = {name: decimal_input(name, value) for name, value in numbers.items()}
+    declared = (
+        None if declared_payable_usd in (None, "") else decimal_input("declared_payable_usd", declared_payable_usd)
+    )
+    try:
+        value = value_settlement(
+            SettlementTerms(**values, buyer_terms_share=None if buyer_share is None else pct_to_rate(buyer_share))
+        )
+    except SettlementError as exc:
+        raise ValidationError({exc.field: exc.message}) from exc
+    if value.dry_tonnes <= 0:
+        raise ValidationError({"wet_tonnes": _("The lot has no dry tonnage.")})
+    flags = list(value.fair_price_flags)
+    if declared is not None and declared_difference(value.payable, declared) != 0:
+        flags.append(FLAG_DECLARED_PAYABLE_DIFFERS)
+    settlement = Settlement(
+        buyer=buyer,
+        miner=miner,
+        lot_code=lot_code,
+        settled_on=settled_on,
+        currency=currency,
+        exchange_rate=rate,
+        gold_price_on=gold_price_on,
+        gold_price_source=gold_price_source or "LBMA PM",
+        dry_tonnes=value.dry_tonnes,
+        value_per_tms=round_half_up(value.value_per_tms, 4),
+        payable_usd=value.payable,
+        declared_payable_usd=declared,
+        contained_gold_usd=value.contained_gold_usd,
+        fair_price_share=value.fair_price_share,
+        fair_price_flags=flags,
+        source=source,
+        created_by=actor_user(actor),
+        **values,
+    )
+    return _SettlementDraft(settlement=settlement, payable_usd=value.payable)
+
+
+def settlement_post(
+    *,
+    buyer: Buyer,
+    miner: Miner,
+    actor: Any,
+    source: str = "api",
+    lot_code: str,
+    settled_on: dt.date,
+    currency: str,
+    exchange_rate: Any,
+    wet_tonnes: Any,
+    moisture_pct: Any,
+    grade_oz_tc: Any,
+    recovery: Any,
+    gold_price_usd_oz: Any,
+    commercial_deduction_usd_oz: Any = 0,
+    maquila_usd_tc: Any = 0,
+    reagents_usd_tms: Any = 0,
+    freight_usd_tms: Any = 0,
+    other_usd_tms: Any = 0,
+    declared_payable_usd: Any = None,
+    gold_price_on: dt.date | None = None,
+    gold_price_source: str = "",
+) -> SettlementOutcome:
+    """Record an ore settlement (liquidación) and withhold the miner's installments from it.
+
+    Only loans this buyer collects count (the loan names it as withholding buyer, or names none).
+    The settlement is valued by ``buyers.valuation`` (a declared payable that differs is flagged, as
+    are payments below the buyer's terms or the Fairtrade reference). For each active loan of the miner,
+    oldest first, the withholding is what is due (``miner_amount_due``), capped at the loan's maximum
+    share of the settlement's payable in the loan's currency — the cap counts what earlier loans
+    already took from the same settlement, so the miner always keeps at least (100 − share)% — and
+    never above the payable left or the loan's payoff. Each withholding is the miner's payment dated
+    the settlement date (a WITHHOLDING transaction, allocated oldest installment first) and a debt of
+    the buyer to the lender (a Withholding row) until remitted.
+    """
+    draft = _settlement_draft(
+        buyer=buyer,
+        miner=miner,
+        actor=actor,
+        source=source,
+        lot_code=lot_code,
+        settled_on=settled_on,
+        currency=currency,
+        exchange_rate=exchange_rate,
+        wet_tonnes=wet_tonnes,
+        moisture_pct=moisture_pct,
+        grade_oz_tc=grade_oz_tc,
+        recovery=recovery,
+        gold_price_usd_oz=gold_price_usd_oz,
+        commercial_deduction_usd_oz=commercial_deduction_usd_oz,
+        maquila_usd_tc=maquila_usd_tc,
+        reagents_usd_tms=reagents_usd_tms,
+        freight_usd_tms=freight_usd_tms,
+        other_usd_tms=other_usd_tms,
+        declared_payable_usd=declared_payable_usd,
+        gold_price_on=gold_price_on,
+        gold_price_source=gold_price_source,
+    )
+    try:
+        [outcome] = _settlements_record(buyer=buyer, actor=actor, drafts=[draft])
+    except SettlementBatchError as exc:
+        raise exc.errors[0] from None
+    return outcome
+
+
+def settlement_post_many(*, buyer: Buyer, actor: Any, settlements: list[dict[str, Any]]) -> list[SettlementOutcome]:
+    """``settlement_post`` for each of ``settlements`` (its keyword arguments but buyer and actor), in
+    order, in one transaction: the same settlements, withholdings, allocations and audit rows as
+    posting them one after the other, with a fixed number of queries for the batch instead of a dozen
+    per settlement. All or nothing: ``SettlementBatchError`` names every settlement that cannot be
+    posted (by position), and then nothing is saved.
+    """
+    drafts: list[_SettlementDraft] = []
+    errors: dict[int, ValidationError] = {}
+    for index, kwargs in enumerate(settlements):
+        try:
+            drafts.append(_settlement_draft(buyer=buyer, actor=actor, **kwargs))
+        except ValidationError as exc:
+            errors[index] = exc
+    if errors:
+        raise SettlementBatchError(errors)
+    return _settlements_record(buyer=buyer, actor=actor, drafts=drafts)
+
+
+def _lot_code_taken() -> ValidationError:
+    return ValidationError({"lot_code": _("This buyer already posted a settlement with this lot code.")})
+
+
+def _is_lot_code_conflict(exc: IntegrityError) -> bool:
+    diag = getattr(exc.__cause__, "diag", None)
+    name = getattr(diag, "constraint_name", None) or str(exc)
+    return "settlement_unique_buyer_lot" in name
+
+
+def _settlements_record(*, buyer: Buyer, actor: Any, drafts: list[_SettlementDraft]) -> list[SettlementOutcome]:
+    try:
+        return _settlements_apply(buyer=buyer, actor=actor, drafts=drafts)
+    except IntegrityError as exc:
+        # A lot code already used (by an earlier or a concurrent request, or twice in the batch): the
+        # unique index refused the insert and the whole batch was rolled back. Name the rows.
+        if not _is_lot_code_conflict(exc):
+            raise
+        lots = [draft.settlement.lot_code for draft in drafts]
+        taken = set(Settlement.objects.filter(buyer=buyer, lot_code__in=lots).values_list("lot_code", flat=True))
+        seen: set[str] = set()
+        errors: dict[int, ValidationError] = {}
+        for index, lot in enumerate(lots):
+            if lot in taken or lot in seen:
+                errors[index] = _lot_code_taken()
+            seen.add(lot)
+        raise SettlementBatchError(errors or {0: _lot_code_taken()}) from exc
+
+
+@dataclass
+class _Pending:
+    """A withholding worked out in memory, saved at the end of the batch."""
+
+    transaction: LoanTransaction
+    withholding: Withholding
+    provisional_id: int
+    installments: list[dict[str, Any]]
+    recompute: dict[str, Any] | None
+
+
+@transaction.atomic
+def _settlements_apply(*, buyer: Buyer, actor: Any, drafts: list[_SettlementDraft]) -> list[SettlementOutcome]:
+    """Save ``drafts`` and withhold from each, in order (see ``settlement_post``).
+
+    Locks the active loans of every miner in the batch in id order first: parallel settlements for one
+    miner queue up here, and two batches can never deadlock. Each loan's log is read and replayed once
+    (``loan_books``); a settlement in date order is applied on top of the replayed state
+    (``ledger.IncrementalReplay``), an out-of-order one replays the log again. Every row is written once
+    at the end: settlements, transactions, withholdings, audit rows in one INSERT each, the loans'
+    schedule rows and cached balances in one UPDATE each.
+    """
+    user = actor_user(actor)
+    as_of_today = servicing_today()
+    miner_ids = {draft.settlement.miner_id for draft in drafts}
+    latest = max(draft.settlement.settled_on for draft in drafts)
+    loans = loans_locked_for_withholding(miner_ids=miner_ids, buyer=buyer, latest=latest)
+    books = loan_books(loans) if loans else {}
+    by_miner: dict[int, list[LoanBook]] = {}
+    for book in sorted(books.values(), key=lambda b: (b.loan.disbursed_on, b.loan.pk)):
+        by_miner.setdefault(book.loan.miner_id, []).append(book)
+
+    settlements = [draft.settlement for draft in drafts]
+    insert_rows(settlements)
+    outcomes: list[SettlementOutcome] = []
+    pending: list[list[_Pending]] = []
+    next_id = PROVISIONAL_ID
+    for draft, settlement in zip(drafts, settlements, strict=True):
+        currency, rate, settled_on = settlement.currency, settlement.exchange_rate, settlement.settled_on
+        as_of = max(as_of_today, settled_on)
+        payable_settlement = _convert(draft.payable_usd, Currency.USD, currency, rate)
+        outcome = SettlementOutcome(settlement=settlement, withholding_currency=currency)
+        withheld_settlement = ZERO
+        row_pending: list[_Pending] = []
+        for book in by_miner.get(settlement.miner_id, []):
+            loan = book.loan
+            if loan.status != Loan.Status.ACTIVE or loan.disbursed_on > settled_on:
+                continue  # paid off by an earlier settlement of the batch, or disbursed after this one
+            payable_loan = _convert(draft.payable_usd, Currency.USD, loan.currency, rate)
+            already = _convert(withheld_settlement, currency, loan.currency, rate)
+            cap = money(pct_to_rate(loan.max_withholding_share_pct) * payable_loan)
+            state = book.replay.state_on(settled_on)
+            amount = min(
+                state.amount_due(),
+                cap - already,
+                payable_loan - already,
+                state.payoff_amount(book.terms),
+            )
+            if amount <= 0:
+                continue
+            amount_settlement = _convert(amount, loan.currency, currency, rate)
+            txn = LoanTransaction(
+                loan=loan,
+                kind=LoanTransaction.Kind.WITHHOLDING,
+                value_date=settled_on,
+                amount=amount,
+                currency=loan.currency,
+                settlement=settlement,
+                reference=settlement.lot_code[:80],
+                recorded_by=user,
+            )
+            withholding = Withholding(
+                settlement=settlement,
+                loan=loan,
+                buyer=buyer,
+                transaction=txn,
+                withheld_on=settled_on,
+                amount=amount,
+                currency=loan.currency,
+                amount_settlement_currency=amount_settlement,
+            )
+            withheld_settlement += amount_settlement
+            next_id += 1
+            book.replay.add(ledger.Entry(id=next_id, kind=ledger.WITHHOLDING, value_date=settled_on, amount=amount))
+            after = book.replay.state(as_of)
+            recompute = book_derive(book, after, as_of)
+            row_pending.append(_Pending(txn, withholding, next_id, _state_breakdown(after, next_id), recompute))
+            outcome.withholdings.append(withholding)
+            outcome.breakdown.append(
+                {"loan": loan.code, "loan_id": loan.pk, "amount": amount, "installments": row_pending[-1].installments}
+            )
+        if outcome.withholdings:
+            outcome.withholding_currency = outcome.withholdings[0].currency
+            outcome.withholding_amount = sum((w.amount for w in outcome.withholdings), ZERO)
+        outcome.net_to_miner = payable_settlement - withheld_settlement
+        outcomes.append(outcome)
+        pending.append(row_pending)
+
+    made = [item for row in pending for item in row]
+    if made:
+        insert_rows([item.transaction for item in made])
+        insert_rows([item.withholding for item in made])
+    books_write(
+        [book for book in books.values() if book.state is not None],
+        {item.provisional_id: item.transaction.pk for item in made},
+    )
+    events: list[AuditEvent] = []
+    for outcome, row_pending in zip(outcomes, pending, strict=True):
+        for item in row_pending:
+            if item.recompute is not None:
+                events.append(
+                    audit_event(actor="servicing", action="loan.recompute", obj=item.withholding.loan, **item.recompute)
+                )
+            events.append(
+                audit_event(
+                    actor=actor,
+                    action="withholding.record",
+                    obj=item.withholding,
+                    after={**snapshot(item.withholding), "installments": item.installments},
+                )
+            )
+        events.append(
+            audit_event(
+                actor=actor,
+                action="settlement.post",
+                obj=outcome.settlement,
+                after={
+                    **snapshot(outcome.settlement),
+                    "withheld": outcome.withholding_amount,
+                    "net_to_miner": outcome.net_to_miner,
+                },
+            )
+        )
+    insert_rows(events)
+    return outcomes
+
+
+@transaction.atomic
+def settlement_void(*, settlement: Settlement, actor: Any, reason: str) -> Settlement:
+    """Anular: the buyer voids a settlement. Its withholdings are reversed (a REVERSAL transaction
+    each, so the loans are recomputed as if they had never been), any remittance money matched to them
+    is released back to the remittance as unmatched credit, and the settlement is marked void."""
+    if not (reason or "").strip():
+        raise ValidationError({"reason": _("A void needs a reason.")})
+    Buyer.objects.select_for_update().get(pk=settlement.buyer_id)
+    settlement = Settlement.objects.select_for_update().get(pk=settlement.pk)
+    if settlement.status == Settlement.Status.VOID:
+        raise TransitionError(_("This settlement is already void."))
+    withholdings = list(
+        Withholding.objects.filter(settlement=settlement).exclude(status=Withholding.Status.REVERSED).order_by("id")
+    )
+    loans = list(Loan.objects.select_for_update().filter(id__in={w.loan_id for w in withholdings}).order_by("id"))
+    withholdings = list(
+        Withholding.objects.select_for_update().filter(pk__in=[w.pk for w in withholdings]).order_by("id")
+    )
+    matches = list(RemittanceMatch.objects.filter(withholding__in=withholdings).order_by("remittance_id", "id"))
+    released = Counter[int]()
+    for match in matches:
+        released[match.remittance_id] += match.amount
+    for remittance in Remittance.objects.select_for_update().filter(pk__in=released).order_by("id"):
+        remittance.unmatched_amount += released[remittance.pk]
+        remittance.reconciled_at = None
+        remittance.save(update_fields=["unmatched_amount", "reconciled_at", "updated"])
+    RemittanceMatch.objects.filter(pk__in=[m.pk for m in matches]).delete()
+    today = servicing_today()
+    for withholding in withholdings:
+        LoanTransaction.objects.create(
+            loan_id=withholding.loan_id,
+            kind=LoanTransaction.Kind.REVERSAL,
+            value_date=today,
+            amount=withholding.amount,
+            currency=withholding.currency,
+            reverses_id=withholding.transaction_id,
+            settlement=settlement,
+            reference=settlement.lot_code[:80],
+            note=reason[:255],
+            recorded_by=actor_user(actor),
+        )
+        withholding.status = Withholding.Status.REVERSED
+        withholding.remitted_amount = ZERO
+        withholding.save(update_fields=["status", "remitted_amount", "updated"])
+    ReconciliationException.objects.filter(
+        withholding__in=withholdings, status=ReconciliationException.Status.OPEN
+    ).update(
+        status=ReconciliationException.Status.RESOLVED,
+        resolved_at=timezone.now(),
+        resolution_note="Settlement voided.",
+        updated=timezone.now(),
+    )
+    before = snapshot(settlement, ["status", "voided_at", "void_reason"])
+    settlement.status = Settlement.Status.VOID
+    settlement.voided_at = timezone.now()
+    settlement.void_reason = reason[:255]
+    settlement.save(update_fields=["status", "voided_at", "void_reason", "updated"])
+    for loan in loans:
+        loan_recompute(loan=loan)
+    audit_record(
+        actor=actor,
+        action="settlement.void",
+        obj=settlement,
+        before=before,
+        after={
+            **snapshot(settlement, ["status", "voided_at", "void_reason"]),
+            "reversed_withholdings": [w.pk for w in withholdings],
+            "released_to_remittances": {str(k): v for k, v in released.items()},
+        },
+    )
+    if released:
+        queue_reconciliation(buyer_id=settlement.buyer_id)
+    return settlement
