@@ -4,13 +4,9 @@ The bulk API, the buyer's CSV upload and the officers' historical imports valida
 ranges, the miner is one of the buyer's suppliers, the lot code is new); servicing
 (``installments.services.settlement_batches``) posts the valid rows, all or nothing.
 
-Row fields (CSV header names or JSON keys; DOMAIN.md §4):
-``miner`` (id) or ``miner_document`` (DNI / CE number, with ``miner_document_type`` when ambiguous),
-``lot_code``, ``settled_on`` (YYYY-MM-DD), ``currency`` (USD or PEN, default USD), ``exchange_rate``
-(PEN per US$), ``wet_tonnes``, ``moisture_pct``, ``grade_oz_tc`` or ``grade_g_t``, ``recovery``
-(fraction), ``gold_price_usd_oz``, ``commercial_deduction_usd_oz``, ``maquila_usd_tc``,
-``reagents_usd_tms``, ``freight_usd_tms``, ``other_usd_tms`` (default 0), optional ``declared_payable``
-(US$), ``gold_price_on``, ``gold_price_source``.
+Row fields (CSV header names or JSON keys; DOMAIN.md §4) and their bounds are declared once, in
+``SETTLEMENT_FIELDS``: the row form, the CSV columns (with their Spanish aliases) and the API's documented
+schema are built from it. A valid row becomes a ``SettlementInput``, what ``settlement_post`` takes.
 """
 
 from __future__ import annotations
@@ -22,7 +18,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import IO, Any
+from typing import IO, Any, Literal
 
 from django import forms
 from django.db import connection
@@ -33,80 +29,192 @@ from django.utils.translation import gettext_lazy
 from asmcredit.sql import placeholders
 from buyers.models import Buyer, Settlement, SupplierRelationship
 from buyers.valuation import g_t_to_oz_tc
+from miners.identity import normalize_identifier
 from miners.models import Miner
 
 MAX_BULK_ROWS = 1000
 MAX_CSV_ROWS = 5000
 EARLIEST_DATE = dt.date(2000, 1, 1)
+DEFAULT_CURRENCY = "USD"
 
-ROW_FIELDS = (
-    "miner",
-    "miner_document",
-    "miner_document_type",
-    "lot_code",
-    "settled_on",
-    "currency",
-    "exchange_rate",
-    "wet_tonnes",
-    "moisture_pct",
-    "grade_oz_tc",
-    "grade_g_t",
-    "recovery",
-    "gold_price_usd_oz",
-    "commercial_deduction_usd_oz",
-    "maquila_usd_tc",
-    "reagents_usd_tms",
-    "freight_usd_tms",
-    "other_usd_tms",
-    "declared_payable",
-    "gold_price_on",
-    "gold_price_source",
-)
-COST_FIELDS = (
-    "commercial_deduction_usd_oz",
-    "maquila_usd_tc",
-    "reagents_usd_tms",
-    "freight_usd_tms",
-    "other_usd_tms",
-)
-NUMERIC_FIELDS = frozenset(
-    {
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One field of a settlement row and the bounds it is held to: the one declaration from which the
+    row form (every way in validates with it), the CSV columns and the API's documented schema
+    (``installments.api.buyers.SettlementInputSerializer``) are built, so the schema shows exactly the
+    bounds enforced."""
+
+    name: str
+    kind: Literal["integer", "text", "choice", "date", "decimal"]
+    required: bool = True
+    min_value: int | Decimal | None = None
+    max_value: int | Decimal | None = None
+    max_digits: int | None = None
+    decimal_places: int | None = None
+    max_length: int | None = None
+    choices: tuple[tuple[str, Any], ...] = ()  # (value, label)
+    default: str | None = None  # what an omitted value means; the field is then optional
+    cost: bool = False  # a deduction in US$ (DOMAIN.md §4): optional, 0 when omitted
+    csv_aliases: tuple[str, ...] = ()  # Spanish column names as buyers' spreadsheets say them
+    help_text: str = ""
+
+    @property
+    def numeric(self) -> bool:
+        return self.kind in ("integer", "decimal")
+
+    def int_bound(self, which: Literal["min", "max"]) -> int | None:
+        bound = self.min_value if which == "min" else self.max_value
+        return None if bound is None else int(bound)
+
+    def form_field(self) -> forms.Field:
+        required = self.required and self.default is None
+        if self.kind == "integer":
+            return forms.IntegerField(
+                required=required, min_value=self.int_bound("min"), max_value=self.int_bound("max")
+            )
+        if self.kind == "decimal":
+            return forms.DecimalField(
+                max_digits=self.max_digits,
+                decimal_places=self.decimal_places,
+                required=required,
+                min_value=self.min_value,
+                max_value=self.max_value,
+            )
+        if self.kind == "choice":
+            return forms.ChoiceField(required=required, choices=list(self.choices))
+        if self.kind == "date":
+            return forms.DateField(required=required, input_formats=["%Y-%m-%d"])
+        return forms.CharField(required=required, max_length=self.max_length)
+
+
+def _money(name: str, *, required: bool = True, cost: bool = False, **kwargs: Any) -> FieldSpec:
+    """An amount in US$ to the cent, never negative."""
+    return FieldSpec(
+        name,
+        "decimal",
+        required=required and not cost,
+        min_value=Decimal(0),
+        max_digits=14,
+        decimal_places=2,
+        cost=cost,
+        **kwargs,
+    )
+
+
+SETTLEMENT_FIELDS: tuple[FieldSpec, ...] = (
+    FieldSpec(
         "miner",
+        "integer",
+        required=False,
+        min_value=1,
+        max_value=2**62,
+        help_text="The miner's id — or give miner_document.",
+    ),
+    FieldSpec(
+        "miner_document",
+        "text",
+        required=False,
+        max_length=12,
+        csv_aliases=("dni", "documento"),
+        help_text="The miner's DNI or CE number.",
+    ),
+    FieldSpec(
+        "miner_document_type",
+        "choice",
+        required=False,
+        choices=tuple(Miner.DocumentType.choices),
+        csv_aliases=("tipo_documento",),
+        help_text="DNI or CE, when a number could be either.",
+    ),
+    FieldSpec("lot_code", "text", max_length=40, csv_aliases=("lote",)),
+    FieldSpec("settled_on", "date", csv_aliases=("fecha",), help_text="YYYY-MM-DD, from 2000-01-01 to tomorrow."),
+    FieldSpec(
+        "currency",
+        "choice",
+        choices=(("USD", "USD"), ("PEN", "PEN")),
+        default=DEFAULT_CURRENCY,
+        csv_aliases=("moneda",),
+        help_text="Currency the miner is paid in.",
+    ),
+    FieldSpec(
         "exchange_rate",
+        "decimal",
+        min_value=Decimal("0.0001"),
+        max_digits=10,
+        decimal_places=4,
+        csv_aliases=("tipo_cambio",),
+        help_text="PEN per US$.",
+    ),
+    FieldSpec(
         "wet_tonnes",
+        "decimal",
+        min_value=Decimal("0.001"),
+        max_digits=12,
+        decimal_places=3,
+        csv_aliases=("tmh",),
+        help_text="TMH.",
+    ),
+    FieldSpec(
         "moisture_pct",
+        "decimal",
+        min_value=Decimal(0),
+        max_value=Decimal("99.99"),
+        max_digits=5,
+        decimal_places=2,
+        csv_aliases=("h2o", "h2o_pct"),
+        help_text="H2O %.",
+    ),
+    FieldSpec(
         "grade_oz_tc",
+        "decimal",
+        required=False,
+        min_value=Decimal(0),
+        max_digits=10,
+        decimal_places=4,
+        csv_aliases=("ley_oz_tc",),
+        help_text="Ley, oz/TC.",
+    ),
+    FieldSpec(
         "grade_g_t",
+        "decimal",
+        required=False,
+        min_value=Decimal(0),
+        max_digits=12,
+        decimal_places=4,
+        csv_aliases=("ley_g_t",),
+        help_text="Or ley in g/t.",
+    ),
+    FieldSpec(
         "recovery",
-        "gold_price_usd_oz",
+        "decimal",
+        min_value=Decimal("0.0001"),
+        max_value=Decimal(1),
+        max_digits=5,
+        decimal_places=4,
+        csv_aliases=("recuperacion",),
+        help_text="Fraction, e.g. 0.84.",
+    ),
+    _money("gold_price_usd_oz", csv_aliases=("inter",), help_text="INTER, US$/oz."),
+    FieldSpec("gold_price_on", "date", required=False),
+    FieldSpec("gold_price_source", "text", required=False, max_length=60),
+    _money("commercial_deduction_usd_oz", cost=True, csv_aliases=("rc",)),
+    _money("maquila_usd_tc", cost=True, csv_aliases=("maquila",)),
+    _money("reagents_usd_tms", cost=True, csv_aliases=("consumos",)),
+    _money("freight_usd_tms", cost=True, csv_aliases=("flete",)),
+    _money("other_usd_tms", cost=True, csv_aliases=("otros",)),
+    _money(
         "declared_payable",
-        *COST_FIELDS,
-    }
+        required=False,
+        csv_aliases=("monto_declarado", "pagable_declarado"),
+        help_text="The payable the buyer computed, US$.",
+    ),
 )
-# Spanish column names as buyers' spreadsheets say them.
-CSV_ALIASES = {
-    "dni": "miner_document",
-    "documento": "miner_document",
-    "tipo_documento": "miner_document_type",
-    "lote": "lot_code",
-    "fecha": "settled_on",
-    "moneda": "currency",
-    "tipo_cambio": "exchange_rate",
-    "tmh": "wet_tonnes",
-    "h2o": "moisture_pct",
-    "h2o_pct": "moisture_pct",
-    "ley_oz_tc": "grade_oz_tc",
-    "ley_g_t": "grade_g_t",
-    "recuperacion": "recovery",
-    "inter": "gold_price_usd_oz",
-    "rc": "commercial_deduction_usd_oz",
-    "maquila": "maquila_usd_tc",
-    "consumos": "reagents_usd_tms",
-    "flete": "freight_usd_tms",
-    "otros": "other_usd_tms",
-    "monto_declarado": "declared_payable",
-    "pagable_declarado": "declared_payable",
-}
+FIELD_SPECS = {spec.name: spec for spec in SETTLEMENT_FIELDS}
+ROW_FIELDS = tuple(FIELD_SPECS)
+COST_FIELDS = tuple(spec.name for spec in SETTLEMENT_FIELDS if spec.cost)
+NUMERIC_FIELDS = frozenset(spec.name for spec in SETTLEMENT_FIELDS if spec.numeric)
+CSV_ALIASES = {alias: spec.name for spec in SETTLEMENT_FIELDS for alias in spec.csv_aliases}
 HEADER_ROW = 1
 
 Errors = dict[int, dict[str, list[str]]]
@@ -140,34 +248,9 @@ class ImportResult:
         }
 
 
-def _decimal(max_digits: int, places: int, *, required: bool = True, **kwargs: Any) -> forms.DecimalField:
-    return forms.DecimalField(max_digits=max_digits, decimal_places=places, required=required, **kwargs)
-
-
 class SettlementRowForm(forms.Form):
-    """One row's types and ranges; the lookups (miner, supplier, lot codes) come from ``SettlementContext``."""
-
-    miner = forms.IntegerField(required=False, min_value=1, max_value=2**62)
-    miner_document = forms.CharField(required=False, max_length=12)
-    miner_document_type = forms.ChoiceField(required=False, choices=Miner.DocumentType.choices)
-    lot_code = forms.CharField(max_length=40)
-    settled_on = forms.DateField(input_formats=["%Y-%m-%d"])
-    currency = forms.ChoiceField(required=False, choices=[("USD", "USD"), ("PEN", "PEN")])
-    exchange_rate = _decimal(10, 4, min_value=Decimal("0.0001"))
-    wet_tonnes = _decimal(12, 3, min_value=Decimal("0.001"))
-    moisture_pct = _decimal(5, 2, min_value=Decimal(0), max_value=Decimal("99.99"))
-    grade_oz_tc = _decimal(10, 4, required=False, min_value=Decimal(0))
-    grade_g_t = _decimal(12, 4, required=False, min_value=Decimal(0))
-    recovery = _decimal(5, 4, min_value=Decimal("0.0001"), max_value=Decimal(1))
-    gold_price_usd_oz = _decimal(14, 2, min_value=Decimal(0))
-    commercial_deduction_usd_oz = _decimal(14, 2, required=False, min_value=Decimal(0))
-    maquila_usd_tc = _decimal(14, 2, required=False, min_value=Decimal(0))
-    reagents_usd_tms = _decimal(14, 2, required=False, min_value=Decimal(0))
-    freight_usd_tms = _decimal(14, 2, required=False, min_value=Decimal(0))
-    other_usd_tms = _decimal(14, 2, required=False, min_value=Decimal(0))
-    declared_payable = _decimal(14, 2, required=False, min_value=Decimal(0))
-    gold_price_on = forms.DateField(required=False, input_formats=["%Y-%m-%d"])
-    gold_price_source = forms.CharField(required=False, max_length=60)
+    """One row's types and ranges (its fields built from ``SETTLEMENT_FIELDS``); the lookups (miner,
+    supplier, lot codes) come from ``SettlementContext``."""
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -196,7 +279,36 @@ class _SharedFields(dict[str, forms.Field]):
         return _SharedFields(self)
 
 
-SettlementRowForm.base_fields = _SharedFields(SettlementRowForm.base_fields)
+SettlementRowForm.base_fields = SettlementRowForm.declared_fields = _SharedFields(
+    {spec.name: spec.form_field() for spec in SETTLEMENT_FIELDS}
+)
+
+
+@dataclass(frozen=True)
+class SettlementInput:
+    """One settlement ready to post (``installments.services.settlement_post``): a row's fields once
+    validated, with the miner resolved (from ``miner`` or ``miner_document``/``miner_document_type``),
+    the grade in oz/TC (``grade_g_t`` converted), the currency and the costs defaulted, and the declared
+    payable named for its currency."""
+
+    miner: Miner
+    lot_code: str
+    settled_on: dt.date
+    currency: str
+    exchange_rate: Decimal
+    wet_tonnes: Decimal
+    moisture_pct: Decimal
+    grade_oz_tc: Decimal
+    recovery: Decimal
+    gold_price_usd_oz: Decimal
+    commercial_deduction_usd_oz: Decimal = Decimal(0)
+    maquila_usd_tc: Decimal = Decimal(0)
+    reagents_usd_tms: Decimal = Decimal(0)
+    freight_usd_tms: Decimal = Decimal(0)
+    other_usd_tms: Decimal = Decimal(0)
+    declared_payable_usd: Decimal | None = None
+    gold_price_on: dt.date | None = None
+    gold_price_source: str = ""
 
 
 def _lookup_text(value: Any, max_length: int) -> str:
@@ -226,7 +338,7 @@ class SettlementContext:
                 ids.add(int(value))
             document = _lookup_text(row.get("miner_document"), 12)
             if document:
-                documents.add(document.upper())
+                documents.add(normalize_identifier("document_number", document))
             lot = _lookup_text(row.get("lot_code"), 40)
             if lot:
                 lots.add(lot)
@@ -279,7 +391,7 @@ class SettlementContext:
             return miner, "", ""
         candidates = [
             m
-            for m in self.miners_by_document.get(data["miner_document"].strip().upper(), [])
+            for m in self.miners_by_document.get(normalize_identifier("document_number", data["miner_document"]), [])
             if not data.get("miner_document_type") or m.document_type == data["miner_document_type"]
         ]
         if not candidates:
@@ -301,8 +413,8 @@ def _scalar_or_error(value: Any) -> tuple[str, str | None]:
 
 def validate_row(
     row: Any, context: SettlementContext, seen_lots: set[str]
-) -> tuple[dict[str, Any] | None, dict[str, list[str]]]:
-    """A raw row → the keyword arguments of ``settlement_post``, or the row's field errors."""
+) -> tuple[SettlementInput | None, dict[str, list[str]]]:
+    """A raw row → the settlement to post, or the row's field errors."""
     if not isinstance(row, Mapping):
         return None, {"non_field_errors": [_("Each row must be an object with the settlement's fields.")]}
     errors: dict[str, list[str]] = {}
@@ -330,24 +442,24 @@ def validate_row(
         return None, {"lot_code": [_("This lot code appears twice in the batch.")]}
     seen_lots.add(lot_code)
     grade = data["grade_oz_tc"] if data["grade_oz_tc"] is not None else g_t_to_oz_tc(data["grade_g_t"])
-    kwargs: dict[str, Any] = {
-        "miner": miner,
-        "lot_code": lot_code,
-        "settled_on": data["settled_on"],
-        "currency": data["currency"] or "USD",
-        "exchange_rate": data["exchange_rate"],
-        "wet_tonnes": data["wet_tonnes"],
-        "moisture_pct": data["moisture_pct"],
-        "grade_oz_tc": grade,
-        "recovery": data["recovery"],
-        "gold_price_usd_oz": data["gold_price_usd_oz"],
-        "declared_payable_usd": data["declared_payable"],
-        "gold_price_on": data["gold_price_on"],
-        "gold_price_source": data["gold_price_source"],
-    }
-    for name in COST_FIELDS:
-        kwargs[name] = data[name] if data[name] is not None else Decimal(0)
-    return kwargs, {}
+    costs = {name: data[name] if data[name] is not None else Decimal(0) for name in COST_FIELDS}
+    settlement = SettlementInput(
+        miner=miner,
+        lot_code=lot_code,
+        settled_on=data["settled_on"],
+        currency=data["currency"] or DEFAULT_CURRENCY,
+        exchange_rate=data["exchange_rate"],
+        wet_tonnes=data["wet_tonnes"],
+        moisture_pct=data["moisture_pct"],
+        grade_oz_tc=grade,
+        recovery=data["recovery"],
+        gold_price_usd_oz=data["gold_price_usd_oz"],
+        declared_payable_usd=data["declared_payable"],
+        gold_price_on=data["gold_price_on"],
+        gold_price_source=data["gold_price_source"],
+        **costs,
+    )
+    return settlement, {}
 
 
 def _normalize_header(name: str) -> str:

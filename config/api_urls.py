@@ -3,8 +3,9 @@
 from django.urls import path
 from rest_framework.routers import DefaultRouter
 
-from buyers.api import BuyerViewSet, RemittanceViewSet, SettlementViewSet, StatementView, SupplierViewSet
-from installments.api import PaymentViewSet, PortfolioView, RatingViewSet
+from buyers.api import BuyerViewSet, SupplierViewSet
+from installments.api.buyers import RemittanceViewSet, SettlementViewSet, StatementView
+from installments.api.loans import PaymentViewSet, PortfolioView, RatingViewSet
 from loans.api import LoanApplicationViewSet, LoanProductViewSet, LoanViewSet, SimulationView
 from miners.api import MinerViewSet
 

@@ -218,12 +218,11 @@ def _rate_case(column: str, *, preferred: bool) -> str:
 
 
 def _severity_case(column: str) -> str:
-    """dpd → severity, with the boundaries read off ``risk.category_for_dpd`` (one source of truth)."""
-    limits = []
-    for category in list(risk.Category)[:-1]:
-        limit = max(d for d in range(0, 400) if risk.category_for_dpd(d) == category)
-        limits.append(f"WHEN {column} <= {limit} THEN {category.severity}")
-    return f"CASE {' '.join(limits)} ELSE {risk.Category.PERDIDA.severity} END"
+    """dpd → severity, from the SBS band table (``risk.dpd_upper_bounds``), as ``risk.category_for_dpd``."""
+    limits = " ".join(
+        f"WHEN {column} <= {limit:d} THEN {category.severity}" for limit, category in risk.dpd_upper_bounds()
+    )
+    return f"CASE {limits} ELSE {risk.worst_band().category.severity} END"
 
 
 def _loan_rows_sql(day: str, unpaid: str) -> str:

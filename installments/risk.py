@@ -9,45 +9,54 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import date
 from decimal import Decimal
-from enum import StrEnum
 from itertools import pairwise
 
 from asmcredit.money import ZERO, money, round_half_up
-
-
-class Category(StrEnum):
-    """Clasificación del deudor (SBS)."""
-
-    NORMAL = "normal"
-    CPP = "cpp"  # con problemas potenciales
-    DEFICIENTE = "deficiente"
-    DUDOSO = "dudoso"
-    PERDIDA = "perdida"
-
-    @property
-    def severity(self) -> int:
-        """0 for Normal up to 4 for Pérdida, so categories compare by risk."""
-        return _SEVERITY[self]
-
-
-_SEVERITY = {category: index for index, category in enumerate(Category)}
-
-# Upper dpd bound of each category but the last (DOMAIN.md §6).
-_DPD_LIMITS = (
-    (8, Category.NORMAL),
-    (30, Category.CPP),
-    (60, Category.DEFICIENTE),
-    (120, Category.DUDOSO),
+from loans.sbs import (
+    DPD_BANDS,
+    PROVISION_RATES,
+    Band,
+    Category,
+    category_for_dpd,
+    dpd_upper_bounds,
+    min_dpd,
+    provision_rate,
+    worst,
+    worst_band,
 )
 
-# (no guarantee, preferred guarantee); Normal's 1% is the generic provision.
-_PROVISION_RATES: dict[Category, tuple[Decimal, Decimal]] = {
-    Category.NORMAL: (Decimal("0.01"), Decimal("0.01")),
-    Category.CPP: (Decimal("0.05"), Decimal("0.025")),
-    Category.DEFICIENTE: (Decimal("0.25"), Decimal("0.125")),
-    Category.DUDOSO: (Decimal("0.60"), Decimal("0.30")),
-    Category.PERDIDA: (Decimal("1.00"), Decimal("0.60")),
-}
+# The SBS rule itself (categories, dpd bands, provision rates) lives in ``loans.sbs``, below servicing,
+# so underwriting reads the same numbers; it is re-exported here with the rest of the rating.
+__all__ = [
+    "ALIGNMENT_MIN_AMOUNT",
+    "ALIGNMENT_MIN_SHARE",
+    "DPD_BANDS",
+    "GUARANTEE_CLAIM_DPD",
+    "NO_DELIVERIES",
+    "NO_DELIVERY_INTERVALS",
+    "NO_DELIVERY_MIN_DAYS",
+    "PROVISION_RATES",
+    "VOLUME_DROP",
+    "VOLUME_DROP_RATIO",
+    "WITHHOLDINGS_AVERAGED",
+    "WITHHOLDING_SHORT",
+    "Band",
+    "Category",
+    "aligned_category",
+    "category_for_dpd",
+    "dpd_upper_bounds",
+    "early_warnings",
+    "guarantee_claim",
+    "guarantee_claimable",
+    "guarantee_coverage",
+    "median_interval_days",
+    "min_dpd",
+    "par",
+    "provision",
+    "provision_rate",
+    "worst",
+    "worst_band",
+]
 
 # Internal alignment ignores worse loans adding up to less than the greater of these (DOMAIN.md §6).
 ALIGNMENT_MIN_AMOUNT = Decimal("100")
@@ -62,25 +71,6 @@ NO_DELIVERY_MIN_DAYS = 30
 NO_DELIVERY_INTERVALS = 3
 VOLUME_DROP_RATIO = Decimal("0.5")
 WITHHOLDINGS_AVERAGED = 3
-
-
-def worst(categories: Iterable[Category]) -> Category:
-    return max(categories, key=lambda category: category.severity)
-
-
-def category_for_dpd(dpd: int) -> Category:
-    """Normal 0–8, CPP 9–30, Deficiente 31–60, Dudoso 61–120, Pérdida beyond 120 days past due."""
-    if dpd < 0:
-        raise ValueError("Days past due must not be negative.")
-    for limit, category in _DPD_LIMITS:
-        if dpd <= limit:
-            return category
-    return Category.PERDIDA
-
-
-def provision_rate(category: Category, *, preferred_guarantee: bool) -> Decimal:
-    without, with_guarantee = _PROVISION_RATES[category]
-    return with_guarantee if preferred_guarantee else without
 
 
 def provision(balance: Decimal, category: Category, covered_share: Decimal = Decimal(0)) -> Decimal:

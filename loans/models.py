@@ -16,6 +16,10 @@ from buyers.models import Buyer
 from miners.identity import validate_ruc
 from miners.models import Miner
 
+# The share of a settlement's net payable a buyer may withhold, unless the product says otherwise
+# (DOMAIN.md §5); a loan copies its product's share when disbursed.
+DEFAULT_MAX_WITHHOLDING_SHARE_PCT = Decimal("30")
+
 
 class GraceKind(models.TextChoices):
     NONE = "none", _("no grace")
@@ -118,7 +122,9 @@ class LoanProduct(TimestampedModel):
     insurance_monthly_rate_pct = PercentField(_("credit-life insurance (% per month)"), default=0)
     upfront_fee = MoneyField(_("upfront fee"), default=0)
     fee_per_installment = MoneyField(_("fee per installment"), default=0)
-    max_withholding_share_pct = PercentField(_("maximum withholding (% of net payable)"), default=Decimal("30"))
+    max_withholding_share_pct = PercentField(
+        _("maximum withholding (% of net payable)"), default=DEFAULT_MAX_WITHHOLDING_SHARE_PCT
+    )
     max_installment_to_capacity_pct = PercentField(
         _("maximum installment / repayment capacity (%)"), default=Decimal("40")
     )
@@ -304,7 +310,9 @@ class Loan(TimestampedModel):
     insurance_monthly_rate_pct = PercentField(_("insurance (% per month)"), default=0)
     upfront_fees = MoneyField(_("upfront fees"), default=0)
     fee_per_installment = MoneyField(_("fee per installment"), default=0)
-    max_withholding_share_pct = PercentField(_("maximum withholding (% of net payable)"), default=Decimal("30"))
+    max_withholding_share_pct = PercentField(
+        _("maximum withholding (% of net payable)"), default=DEFAULT_MAX_WITHHOLDING_SHARE_PCT
+    )
     guarantee_coverage_pct = PercentField(_("guarantee fund coverage (%)"), default=0)
     term = models.PositiveSmallIntegerField(_("term (installments)"))
     grace_kind = models.CharField(_("grace"), max_length=10, choices=GraceKind.choices, default=GraceKind.NONE)

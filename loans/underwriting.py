@@ -26,6 +26,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from asmcredit.money import PRECISION, ZERO, money, round_half_up
+from loans import sbs
 from miners.identity import is_valid_ce, is_valid_dni, is_valid_ruc
 
 Recommendation = Literal["approve", "review", "decline"]
@@ -40,7 +41,7 @@ HIGH_VOLATILITY = Decimal("0.60")
 # An installment this many times over the product's limit is declined outright, not reviewed.
 DECLINE_RATIO_MULTIPLE = Decimal("1.5")
 # Days past due from which a loan is CPP or worse (SBS, DOMAIN.md §6).
-CPP_MIN_DPD = 9
+CPP_MIN_DPD = sbs.min_dpd(sbs.Category.CPP)
 
 CHECK_IDENTITY = "identity"
 CHECK_REINFO = "reinfo"
@@ -373,7 +374,7 @@ def underwriting_panel(*, application: Any, as_of: dt.date | None = None) -> Und
     troubled = [
         (code, dpd)
         for code, dpd, _amount, _currency, category in other_loans
-        if dpd >= CPP_MIN_DPD or (category and category != "normal")
+        if dpd >= CPP_MIN_DPD or (category and category != sbs.Category.NORMAL)
     ]
     other_installments = money(
         sum((amount for _code, _dpd, amount, loan_currency, _cat in other_loans if loan_currency == currency), ZERO)

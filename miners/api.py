@@ -11,6 +11,8 @@ from rest_framework import serializers
 
 from asmcredit.api import ApiModelSerializer
 from asmcredit.api_views import MasterDataViewSet
+from miners.identity import IDENTIFIERS, normalize_identifier
+from miners.imports import miner_create, miner_update
 from miners.models import Miner
 
 MINER_EXAMPLE = {
@@ -27,8 +29,22 @@ MINER_EXAMPLE = {
 }
 
 
+class IdentifierField(serializers.CharField):
+    """A document number, RUC or REINFO code as people type it (``ab12345``, ``45-678-912``), compacted
+    before the field's length and RUC checks, so those judge the value that will be stored. The service
+    (``miners.imports.miner_create`` / ``miner_update``) applies the same normalization again."""
+
+    def to_internal_value(self, data: Any) -> str:
+        return normalize_identifier(self.field_name or "", super().to_internal_value(data))
+
+
 class MinerSerializer(ApiModelSerializer):
     birth_date = serializers.DateField(required=False, allow_null=True)
+
+    def build_standard_field(self, field_name: str, model_field: Any) -> tuple[Any, dict[str, Any]]:
+        # Same arguments (max length, validators, help text), so the schema is unchanged.
+        field_class, field_kwargs = super().build_standard_field(field_name, model_field)
+        return (IdentifierField if field_name in IDENTIFIERS else field_class), field_kwargs
 
     def validate_birth_date(self, value: dt.date | None) -> dt.date | None:
         if value is not None and not dt.date(1900, 1, 1) <= value <= dt.date.today():
@@ -88,3 +104,10 @@ class MinerViewSet(MasterDataViewSet):
     filterset_class = MinerFilter
 
     audit_name = "miner"
+
+    # One write path: the same services as the officer's form, so identifiers are stored normalized.
+    def record_create(self, *, obj: Miner, actor: Any, fields: dict[str, Any]) -> Miner:
+        return miner_create(actor=actor, **fields)
+
+    def record_update(self, *, obj: Miner, actor: Any, fields: dict[str, Any]) -> Miner:
+        return miner_update(miner=obj, actor=actor, **fields)

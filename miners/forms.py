@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from buyers.models import Buyer, SupplierRelationship
-from miners.identity import normalize_document
+from miners.identity import normalize_identifier
 from miners.models import Miner
 
 DATE_WIDGET_ATTRS = {"placeholder": "dd/mm/aaaa", "inputmode": "numeric", "autocomplete": "off"}
@@ -53,14 +53,16 @@ class MinerForm(forms.ModelForm):
             "reinfo_code": _("Leave empty for pallaqueras and non-mining activities."),
         }
 
+    # The service (miners.imports.miner_create / miner_update) normalizes again; the form does it first
+    # because the model's validators run on these values when the form is checked.
     def clean_document_number(self) -> str:
-        return normalize_document(self.cleaned_data.get("document_number") or "")
+        return normalize_identifier("document_number", self.cleaned_data.get("document_number") or "")
 
     def clean_ruc(self) -> str:
-        return normalize_document(self.cleaned_data.get("ruc") or "")
+        return normalize_identifier("ruc", self.cleaned_data.get("ruc") or "")
 
     def clean_reinfo_code(self) -> str:
-        return normalize_document(self.cleaned_data.get("reinfo_code") or "")
+        return normalize_identifier("reinfo_code", self.cleaned_data.get("reinfo_code") or "")
 
 
 class RelationshipForm(forms.Form):

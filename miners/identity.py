@@ -59,6 +59,17 @@ def normalize_document(value: str) -> str:
     return "".join(value.split()).upper()
 
 
+IDENTIFIERS = ("document_number", "ruc", "reinfo_code")
+_DASHLESS_IDENTIFIERS = frozenset({"document_number", "ruc"})
+
+
+def normalize_identifier(name: str, value: str) -> str:
+    """A miner's ``document_number``, ``ruc`` or ``reinfo_code`` as stored: no blanks, upper case, and
+    no dashes in a document number or RUC. The form, the API and the CSV import all store this."""
+    value = normalize_document(value)
+    return value.replace("-", "") if name in _DASHLESS_IDENTIFIERS else value
+
+
 def is_valid_dni(value: str) -> bool:
     """DNI (Documento Nacional de Identidad): exactly 8 digits."""
     return bool(_DNI_RE.fullmatch(value))

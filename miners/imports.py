@@ -29,7 +29,7 @@ from asmcredit import roles
 from asmcredit.audit import actor_label_for, audit_record, snapshot
 from asmcredit.jobs import job_finish, job_progress
 from asmcredit.models import AuditEvent
-from miners.identity import normalize_document
+from miners.identity import IDENTIFIERS, normalize_identifier
 from miners.models import Miner
 
 MAX_ROWS = 5000
@@ -124,11 +124,13 @@ def require_officer(actor: Any) -> None:
         raise PermissionDenied(_("Only loan officers register miners."))
 
 
+# DNI, CE and RUC are only letters and digits, so the dashes people type between groups ("45-678-912")
+# go with the blanks; a REINFO code keeps its dashes, which are part of the code.
 def _normalized(values: dict[str, Any]) -> dict[str, Any]:
     values = dict(values)
-    for name in ("document_number", "ruc", "reinfo_code"):
+    for name in IDENTIFIERS:
         if isinstance(values.get(name), str):
-            values[name] = normalize_document(values[name])
+            values[name] = normalize_identifier(name, values[name])
     return values
 
 
@@ -214,11 +216,10 @@ def _row_fields(values: dict[str, str]) -> tuple[dict[str, Any], list[str]]:
             errors.append(_("%(column)s is required.") % {"column": name})
     data["first_names"] = values.get("first_names", "")
     data["last_names"] = values.get("last_names", "")
-    data["document_number"] = normalize_document(values.get("document_number", ""))
-    data["ruc"] = normalize_document(values.get("ruc", ""))
+    for name in IDENTIFIERS:
+        data[name] = normalize_identifier(name, values.get(name, ""))
     data["phone"] = values.get("phone", "")
     data["ubigeo"] = values.get("ubigeo", "").strip()
-    data["reinfo_code"] = normalize_document(values.get("reinfo_code", ""))
     conversions: list[tuple[str, Any, dict[str, str] | None, str]] = [
         ("document_type", Miner.DocumentType.choices, None, "DNI"),
         ("gender", Miner.Gender.choices, {"mujer": "F", "hombre": "M", "femenino": "F", "masculino": "M"}, ""),

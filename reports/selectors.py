@@ -56,7 +56,7 @@ from asmcredit.money import ZERO, money, round_half_up
 from asmcredit.sql import days_between, is_postgres
 from buyers.models import Buyer
 from installments.models import Allocation, RemittanceMatch, ScheduleLine, Withholding
-from installments.risk import Category
+from installments.risk import Category, dpd_upper_bounds, worst_band
 from loans.models import Equipment, Loan, LoanProduct
 from miners.identity import DEPARTMENTS
 from miners.models import Miner, Training
@@ -383,6 +383,12 @@ _STOCK_FIELDS = ("n", "borrowers", "women", "pallaqueras", "outstanding", "par1"
 _STOCK_DIMENSIONS = ("gender", "role", "region", "buyer", "product", "category")
 
 
+def _category_case(column: str) -> str:
+    """dpd → SBS category name in SQL, from the band table of ``installments.risk.category_for_dpd``."""
+    limits = " ".join(f"WHEN {column} <= {limit:d} THEN '{category.value}'" for limit, category in dpd_upper_bounds())
+    return f"CASE {limits} ELSE '{worst_band().category.value}' END"
+
+
 def _portfolio_stocks(
     loans: QuerySet[Loan], as_of: dt.date, *, narrowed: bool = False
 ) -> dict[tuple[str, str | None], dict[str, Any]]:
@@ -393,10 +399,7 @@ def _portfolio_stocks(
     GROUP BY over it, joined with UNION ALL.
     """
     state_sql, params = _state_query(loans, as_of, narrowed=narrowed)
-    category = (
-        "COALESCE(r_category, CASE WHEN dpd <= 8 THEN 'normal' WHEN dpd <= 30 THEN 'cpp' "
-        "WHEN dpd <= 60 THEN 'deficiente' WHEN dpd <= 120 THEN 'dudoso' ELSE 'perdida' END)"
-    )
+    category = f"COALESCE(r_category, {_category_case('dpd')})"
     parts = [f"SELECT 'total', NULL, {_STOCK_AGGREGATES} FROM portfolio"]  # noqa: S608
     parts += [
         f"SELECT '{name}', CAST({name} AS VARCHAR(40)), {_STOCK_AGGREGATES} FROM portfolio GROUP BY {name}"  # noqa: S608

@@ -21,6 +21,7 @@ from buyers.models import Buyer, Settlement
 from buyers.settlement_input import (
     ImportResult,
     SettlementContext,
+    SettlementInput,
     parse_settlements_csv,
     read_csv_text,
     validate_row,
@@ -59,20 +60,20 @@ def settlements_post_bulk(
         return result
     context = SettlementContext.load(buyer, [row for row in rows if isinstance(row, Mapping)])
     seen_lots: set[str] = set()
-    validated: list[dict[str, Any]] = []
+    validated: list[SettlementInput] = []
     for number, row in zip(numbers, rows, strict=True):
-        kwargs, errors = validate_row(row, context, seen_lots)
+        settlement, errors = validate_row(row, context, seen_lots)
         if errors:
             result.errors[number] = errors
-        elif kwargs is not None:
-            validated.append({**kwargs, "source": source})
+        elif settlement is not None:
+            validated.append(settlement)
     if result.errors:
         return result
 
     def post() -> None:
         try:
             # One batch: the miners' loans are locked and replayed once, every row is written at the end.
-            result.outcomes = settlement_post_many(buyer=buyer, actor=actor, settlements=validated)
+            result.outcomes = settlement_post_many(buyer=buyer, actor=actor, settlements=validated, source=source)
         except SettlementBatchError as exc:
             for index, error in exc.errors.items():
                 result.errors[numbers[index]] = _service_errors(error)

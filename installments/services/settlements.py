@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, fields
 from decimal import Decimal
 from typing import Any
 
@@ -20,6 +21,7 @@ from asmcredit.models import AuditEvent
 from asmcredit.money import ZERO, money, pct_to_rate, round_half_up
 from asmcredit.sql import insert_rows
 from buyers.models import Buyer, Settlement
+from buyers.settlement_input import SettlementInput
 from buyers.valuation import SettlementError, SettlementTerms, convert, declared_difference, value_settlement
 from installments import ledger
 from installments.models import (
@@ -47,6 +49,8 @@ from loans.models import Loan
 from miners.models import Miner
 
 FLAG_DECLARED_PAYABLE_DIFFERS = "declared_payable_differs"
+# The settlement's numbers the valuation reads, stored on the settlement as they are.
+_VALUED_FIELDS = tuple(f.name for f in fields(SettlementTerms) if f.name != "buyer_terms_share")
 
 
 @dataclass(frozen=True)
@@ -192,56 +196,24 @@ class _SettlementDraft:
     payable_usd: Decimal
 
 
-def _settlement_draft(
-    *,
-    buyer: Buyer,
-    miner: Miner,
-    actor: Any,
-    source: str = "api",
-    lot_code: str,
-    settled_on: dt.date,
-    currency: str,
-    exchange_rate: Any,
-    wet_tonnes: Any,
-    moisture_pct: Any,
-    grade_oz_tc: Any,
-    recovery: Any,
-    gold_price_usd_oz: Any,
-    commercial_deduction_usd_oz: Any = 0,
-    maquila_usd_tc: Any = 0,
-    reagents_usd_tms: Any = 0,
-    freight_usd_tms: Any = 0,
-    other_usd_tms: Any = 0,
-    declared_payable_usd: Any = None,
-    gold_price_on: dt.date | None = None,
-    gold_price_source: str = "",
-) -> _SettlementDraft:
-    lot_code = (lot_code or "").strip()
+def _settlement_draft(*, buyer: Buyer, actor: Any, source: str, data: SettlementInput) -> _SettlementDraft:
+    """``data`` checked and valued. A row from ``buyers.settlement_input`` already passed its bounds; a
+    direct ``settlement_post`` call may carry anything (numbers as text, a blank lot code), so what the
+    valuation needs is checked again here."""
+    lot_code = (data.lot_code or "").strip()
+    currency, settled_on = data.currency, data.settled_on
     if not lot_code:
         raise ValidationError({"lot_code": _("The lot code is required.")})
     if currency not in Currency.values:
         raise ValidationError({"currency": _("Unsupported currency.")})
     not_future("settled_on", settled_on)
-    rate = decimal_input("exchange_rate", exchange_rate)
+    rate = decimal_input("exchange_rate", data.exchange_rate)
     if rate <= 0:
         raise ValidationError({"exchange_rate": _("The exchange rate must be positive.")})
     buyer_share = buyer.terms_payable_share_pct
-    numbers = {
-        "wet_tonnes": wet_tonnes,
-        "moisture_pct": moisture_pct,
-        "grade_oz_tc": grade_oz_tc,
-        "recovery": recovery,
-        "gold_price_usd_oz": gold_price_usd_oz,
-        "commercial_deduction_usd_oz": commercial_deduction_usd_oz,
-        "maquila_usd_tc": maquila_usd_tc,
-        "reagents_usd_tms": reagents_usd_tms,
-        "freight_usd_tms": freight_usd_tms,
-        "other_usd_tms": other_usd_tms,
-    }
-    values = {name: decimal_input(name, value) for name, value in numbers.items()}
-    declared = (
-        None if declared_payable_usd in (None, "") else decimal_input("declared_payable_usd", declared_payable_usd)
-    )
+    values = {name: decimal_input(name, getattr(data, name)) for name in _VALUED_FIELDS}
+    declared_raw = data.declared_payable_usd
+    declared = None if declared_raw in (None, "") else decimal_input("declared_payable_usd", declared_raw)
     try:
         value = value_settlement(
             SettlementTerms(**values, buyer_terms_share=None if buyer_share is None else pct_to_rate(buyer_share))
@@ -255,13 +227,13 @@ def _settlement_draft(
         flags.append(FLAG_DECLARED_PAYABLE_DIFFERS)
     settlement = Settlement(
         buyer=buyer,
-        miner=miner,
+        miner=data.miner,
         lot_code=lot_code,
         settled_on=settled_on,
         currency=currency,
         exchange_rate=rate,
-        gold_price_on=gold_price_on,
-        gold_price_source=gold_price_source or "LBMA PM",
+        gold_price_on=data.gold_price_on,
+        gold_price_source=data.gold_price_source or "LBMA PM",
         dry_tonnes=value.dry_tonnes,
         value_per_tms=round_half_up(value.value_per_tms, 4),
         payable_usd=value.payable,
@@ -312,11 +284,8 @@ def settlement_post(
     the settlement date (a WITHHOLDING transaction, allocated oldest installment first) and a debt of
     the buyer to the lender (a Withholding row) until remitted.
     """
-    draft = _settlement_draft(
-        buyer=buyer,
+    data = SettlementInput(
         miner=miner,
-        actor=actor,
-        source=source,
         lot_code=lot_code,
         settled_on=settled_on,
         currency=currency,
@@ -335,6 +304,7 @@ def settlement_post(
         gold_price_on=gold_price_on,
         gold_price_source=gold_price_source,
     )
+    draft = _settlement_draft(buyer=buyer, actor=actor, source=source, data=data)
     try:
         [outcome] = _settlements_record(buyer=buyer, actor=actor, drafts=[draft])
     except SettlementBatchError as exc:
@@ -342,18 +312,31 @@ def settlement_post(
     return outcome
 
 
-def settlement_post_many(*, buyer: Buyer, actor: Any, settlements: list[dict[str, Any]]) -> list[SettlementOutcome]:
-    """``settlement_post`` for each of ``settlements`` (its keyword arguments but buyer and actor), in
-    order, in one transaction: the same settlements, withholdings, allocations and audit rows as
-    posting them one after the other, with a fixed number of queries for the batch instead of a dozen
-    per settlement. All or nothing: ``SettlementBatchError`` names every settlement that cannot be
-    posted (by position), and then nothing is saved.
+def settlement_post_many(
+    *,
+    buyer: Buyer,
+    actor: Any,
+    settlements: Sequence[SettlementInput | Mapping[str, Any]],
+    source: str = "api",
+) -> list[SettlementOutcome]:
+    """``settlement_post`` for each of ``settlements`` (a validated ``SettlementInput``, or a mapping of
+    ``settlement_post``'s keyword arguments but buyer and actor, ``source`` included), in order, in one
+    transaction: the same settlements, withholdings, allocations and audit rows as posting them one
+    after the other, with a fixed number of queries for the batch instead of a dozen per settlement.
+    All or nothing: ``SettlementBatchError`` names every settlement that cannot be posted (by
+    position), and then nothing is saved.
     """
     drafts: list[_SettlementDraft] = []
     errors: dict[int, ValidationError] = {}
-    for index, kwargs in enumerate(settlements):
+    for index, item in enumerate(settlements):
         try:
-            drafts.append(_settlement_draft(buyer=buyer, actor=actor, **kwargs))
+            if isinstance(item, SettlementInput):
+                data, row_source = item, source
+            else:
+                kwargs = dict(item)
+                row_source = kwargs.pop("source", source)
+                data = SettlementInput(**kwargs)
+            drafts.append(_settlement_draft(buyer=buyer, actor=actor, source=row_source, data=data))
         except ValidationError as exc:
             errors[index] = exc
     if errors:

@@ -184,7 +184,7 @@ def test_the_answer_renders_as_drf_renders_the_declared_fields(orex, officer, ap
     from rest_framework import serializers
 
     from asmcredit.api import BoundOnceRepresentation
-    from buyers.api import SettlementSerializer, settlements_for_output
+    from installments.api.buyers import SettlementSerializer, settlements_for_output
 
     disbursed_loan(miner=orex.supplier, buyer=orex.buyer, officer=officer, approver=approver)
     posted = orex.client.post("/api/v1/settlements/", settlement_body(orex.supplier, "L-1"), format="json").json()

@@ -6,11 +6,13 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from types import SimpleNamespace
 
 import pytest
 from django.db import connection, transaction
 
-from asmcredit.idempotency import LOCK_WAIT_MS, lock_id
+from asmcredit import idempotency
+from asmcredit.idempotency import lock_id
 from asmcredit.models import IdempotencyRecord
 from buyers.models import Settlement
 from installments.models import Remittance, Withholding
@@ -141,7 +143,8 @@ def first_request_in_flight(client_key: str, key: str, work: Callable[[threading
         yield
     finally:
         block_done.set()
-        thread.join()
+        thread.join(timeout=30)
+    assert not thread.is_alive(), "the first request never finished"
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
@@ -161,13 +164,23 @@ def test_it_answers_409_while_the_first_request_is_still_running(orex) -> None:
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_a_duplicate_waits_briefly_for_the_first_request_and_answers_from_its_outcome(orex) -> None:
+def test_a_duplicate_waits_briefly_for_the_first_request_and_answers_from_its_outcome(orex, monkeypatch) -> None:
     """The first request finishes within the wait: the duplicate reads what it stored — here a record
     of another body, so 422 — instead of running again."""
     client_key = f"buyer:{orex.buyer.pk}"
+    duplicate_waiting = threading.Event()
 
-    def finishes_quickly(_block_done: threading.Event) -> None:
-        time.sleep(LOCK_WAIT_MS / 1000 / 3)
+    def sleep(seconds: float) -> None:
+        # The duplicate found the key locked and is about to poll again.
+        duplicate_waiting.set()
+        time.sleep(seconds)
+
+    monkeypatch.setattr(idempotency, "time", SimpleNamespace(monotonic=time.monotonic, sleep=sleep))
+
+    def finishes_once_the_duplicate_waits(_block_done: threading.Event) -> None:
+        # Finish only after the duplicate has started waiting, so it must wait and then read the outcome
+        # (a fixed pause here let a slow test runner send the duplicate after the first had finished).
+        duplicate_waiting.wait(timeout=10)
         IdempotencyRecord.objects.create(
             client=client_key,
             key="quick",
@@ -178,19 +191,18 @@ def test_a_duplicate_waits_briefly_for_the_first_request_and_answers_from_its_ou
             response_body={},
         )
 
-    with first_request_in_flight(client_key, "quick", finishes_quickly):
+    with first_request_in_flight(client_key, "quick", finishes_once_the_duplicate_waits):
         response = _post(orex.client, "/api/v1/settlements/", settlement_body(orex.supplier, "L-8"), "quick")
+    assert duplicate_waiting.is_set()
     assert response.status_code == 422, response.content
     assert response.json()["error"]["code"] == "idempotency_key_reused"
     assert not Settlement.objects.filter(lot_code="L-8").exists()
 
 
 def test_every_post_endpoint_honours_the_key() -> None:
-    from django.urls import get_resolver
-
     from config import api_urls
 
-    missing = []
+    checked, missing = set(), []
     for pattern in api_urls.urlpatterns:
         callback = pattern.callback
         actions = getattr(callback, "actions", None) or {}
@@ -198,6 +210,7 @@ def test_every_post_endpoint_honours_the_key() -> None:
         handler_name = actions.get("post") if actions else ("post" if hasattr(view_class, "post") else None)
         if handler_name is None:
             continue
+        checked.add(str(pattern.pattern))
         handler = getattr(view_class, handler_name)
         # api-keys mixes GET and POST in one action: its POST goes through the decorated _issue_key.
         if handler_name == "api_keys":
@@ -205,4 +218,15 @@ def test_every_post_endpoint_honours_the_key() -> None:
         if not getattr(handler, "idempotent", False):
             missing.append(str(pattern.pattern))
     assert not missing, missing
-    assert get_resolver() is not None
+    # The loop really reached the POST endpoints (a change in how routes are built must not leave it
+    # checking nothing): the buyers' writes, master data, the loan actions.
+    expected = {
+        "^settlements/$",
+        "^settlements/bulk/$",
+        "^settlements/(?P<pk>[^/.]+)/void/$",
+        "^remittances/$",
+        "^miners/$",
+        "^loan-applications/(?P<pk>[^/.]+)/disburse/$",
+        "^loans/(?P<loan_pk>[^/.]+)/payments/$",
+    }
+    assert expected <= checked, expected - checked

@@ -51,6 +51,6 @@ def test_it_points_the_app_at_the_compose_postgres_and_redis() -> None:
 
 
 def test_it_reads_only_variables_that_settings_reads() -> None:
-    settings_source = (ROOT / "asmcredit" / "settings.py").read_text()
+    settings_source = (ROOT / "config" / "settings.py").read_text()
     for name in _compose()["services"]["web"]["environment"]:
         assert f'"{name}"' in settings_source, f"{name} is set in docker-compose.yml but settings never read it"

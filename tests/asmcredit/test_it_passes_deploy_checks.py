@@ -27,6 +27,7 @@ def test_it_reports_only_the_tls_settings_the_readme_explains() -> None:
         capture_output=True,
         text=True,
         check=False,
+        timeout=120,
     )
     output = result.stdout + result.stderr
     reported = sorted({word.strip("():") for word in output.split() if word.startswith("(security.")})

@@ -28,6 +28,7 @@ def _load_settings(**env: str) -> subprocess.CompletedProcess[str]:
         capture_output=True,
         text=True,
         check=False,
+        timeout=120,
     )
 
 

@@ -41,7 +41,7 @@ def start_worker(queue: str) -> subprocess.Popen[bytes]:
     }
     celery = str(Path(sys.executable).with_name("celery"))
     return subprocess.Popen(
-        [celery, "-A", "asmcredit", "worker", "--pool=solo", "-Q", queue, "-n", f"{queue}@%h", "--loglevel=WARNING"],
+        [celery, "-A", "config", "worker", "--pool=solo", "-Q", queue, "-n", f"{queue}@%h", "--loglevel=WARNING"],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,

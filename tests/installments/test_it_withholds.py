@@ -13,6 +13,7 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from asmcredit.models import AuditEvent
+from buyers.models import Settlement
 from installments.models import LoanTransaction, ScheduleLine, Withholding
 from installments.services import miner_amount_due, settlement_post
 from tests.factories import MinerFactory
@@ -178,8 +179,10 @@ def test_it_records_a_settlement_without_withholding_for_a_miner_without_loans(o
 
     outcome = post(orex, miner, officer, "OREX-0500", dt.date(2025, 2, 10))
 
-    assert outcome.settlement.pk is not None
+    stored = Settlement.objects.get(buyer=orex, lot_code="OREX-0500")
+    assert (stored.pk, stored.miner, stored.status) == (outcome.settlement.pk, miner, Settlement.Status.POSTED)
     assert outcome.withholdings == [] and outcome.net_to_miner == D("45798.11")
+    assert not Withholding.objects.filter(settlement=stored).exists()
 
 
 def test_it_refuses_a_lot_code_the_buyer_already_used(officer, orex, rosa):

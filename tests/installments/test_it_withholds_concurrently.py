@@ -58,6 +58,7 @@ def test_it_never_withholds_more_than_is_due_when_twenty_settlements_race(office
     for thread in threads:
         thread.join(timeout=120)
 
+    assert not any(thread.is_alive() for thread in threads), "a settlement never finished"
     assert errors == []
     assert Settlement.objects.filter(miner=rosa).count() == 20
     withheld = dict(Withholding.objects.values_list("loan").annotate(total=Sum("amount")))

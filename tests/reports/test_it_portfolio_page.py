@@ -69,7 +69,7 @@ def test_it_records_a_failed_report(client, officer, monkeypatch, django_capture
     def broken(**kwargs):
         raise RuntimeError("database went away")
 
-    monkeypatch.setattr(services, "portfolio_summary", broken)
+    monkeypatch.setattr("reports.services.portfolio.portfolio_summary", broken)
     client.force_login(officer)
     with pytest.raises(RuntimeError), django_capture_on_commit_callbacks(execute=True):
         client.post(reverse("reports:portfolio"), PARAMS)

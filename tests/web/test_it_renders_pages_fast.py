@@ -1,9 +1,9 @@
-"""Pages cost a fixed number of queries however many rows they show (no N+1), and render fast."""
+"""Pages cost a fixed number of queries however many rows they show (no N+1). (How fast they render is
+measured in bench/, not asserted here: a wall-clock limit fails on a busy machine, not on slow code.)"""
 
 from __future__ import annotations
 
 import datetime as dt
-import time
 from decimal import Decimal
 from typing import Any
 
@@ -81,7 +81,8 @@ def test_it_keeps_list_pages_within_a_query_budget(
     officer_client, loan, url_name, limit, django_assert_max_num_queries
 ) -> None:  # type: ignore[no-untyped-def]
     with django_assert_max_num_queries(limit):
-        officer_client.get(reverse(url_name))
+        response = officer_client.get(reverse(url_name))
+    assert response.status_code == 200, url_name
 
 
 def test_it_keeps_detail_pages_within_a_query_budget(
@@ -95,12 +96,5 @@ def test_it_keeps_detail_pages_within_a_query_budget(
         (reverse("installments:payment", args=[loan.pk]), 8),
     ]:
         with django_assert_max_num_queries(limit):
-            officer_client.get(url)
-
-
-def test_it_renders_the_loan_page_in_under_200_ms(officer_client, loan) -> None:  # type: ignore[no-untyped-def]
-    url = reverse("loans:detail", args=[loan.pk])
-    officer_client.get(url)  # warm the template cache
-    started = time.perf_counter()
-    officer_client.get(url)
-    assert time.perf_counter() - started < 0.2
+            response = officer_client.get(url)
+        assert response.status_code == 200, url

@@ -1,0 +1,2 @@
+"""Servicing in the API: ``buyers`` (settlements, remittances, statements) and ``loans`` (payments,
+ratings, portfolio)."""
