@@ -1,45 +1,88 @@
 """Fixture loans for the report tests.
 
-Loans are built the way disbursement builds them — the cronograma from ``loans.schedule.build_schedule``
-stored as current ScheduleLines — and payments are recorded as a transaction with its allocations and
-the lines marked paid, as the servicing engine leaves them. Helpers take explicit dates so every
-figure in the tests can be computed by hand.
+The fixtures go through the servicing engine, as production does: an application is created, submitted
+and approved (``loans.services``, an approver other than the officer) and disbursed
+(``installments.services.loan_disburse``); payments are ``payment_record``, withholdings
+``settlement_post`` of DOMAIN.md §4's lot, remittances ``remittance_record``. The engine replays each
+loan from its log and writes the allocations, paid lines and balances the reports read. Only the
+nightly rating (``rate_loan``) is written directly: no engine call produces a rating for a chosen
+date with chosen figures. Helpers take explicit dates so every figure in the tests can be computed by
+hand.
+
+One step is not the engine's: origination only knows the fixed-day rule (``loans.schedule.due_dates``:
+02-17, 03-17, 04-17, …), while DOMAIN.md §3's worked example is due 02-17, 03-17, 04-15, 05-15, 06-16
+and 07-15. ``make_loan(due_dates=...)`` therefore re-dates the freshly disbursed version-1 cronograma
+with ``build_schedule`` (as the simulator does with explicit dates) before any payment, and the engine
+services that cronograma from then on.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import shutil
 import subprocess
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 
-from asmcredit.money import ZERO, pct_to_rate
+from asmcredit import roles
+from asmcredit.money import ZERO
 from buyers.models import Buyer, BuyerUser, Settlement
-from installments.models import (
-    Allocation,
-    LoanRating,
-    LoanTransaction,
-    Remittance,
-    RemittanceMatch,
-    ScheduleLine,
-    Withholding,
-)
-from loans.models import Loan, LoanApplication, LoanProduct
-from loans.schedule import GraceKind, ScheduleTerms, build_schedule
+from installments.models import LoanRating, LoanTransaction, Remittance, ScheduleLine, Withholding
+from installments.selectors import PLAN_COLUMNS
+from installments.services.disbursement import loan_disburse
+from installments.services.payments import payment_record
+from installments.services.remittances import remittance_record
+from installments.services.settlements import settlement_post
+from installments.services.writeback import loan_recompute
+from loans.models import Loan, LoanProduct
+from loans.schedule import build_schedule
+from loans.services import application_approve, application_create, application_schedule_terms, application_submit
 from miners.models import Miner, Training
 from tests.factories import BuyerFactory, EquipmentFactory, LoanProductFactory, MinerFactory
+from tests.installments.conftest import DOMAIN_LOT
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "reports"
-
-_counter = {"loan": 0}
 
 WORKED_EXAMPLE_DUE_DATES = tuple(
     dt.date(2025, month, day) for month, day in ((2, 17), (3, 17), (4, 15), (5, 15), (6, 16), (7, 15))
 )
+
+
+def _committee() -> Any:
+    """The credit approver who decides the fixture applications (maker–checker: never the officer)."""
+    user, created = get_user_model().objects.get_or_create(username="comite.reports")
+    if created:
+        user.set_password("correct-horse-battery-9")
+        user.save(update_fields=["password"])
+        user.groups.add(Group.objects.get_or_create(name=roles.CREDIT_APPROVER)[0])
+    return user
+
+
+def _redate(loan: Loan, due_dates: tuple[dt.date, ...]) -> Loan:
+    """Give a just-disbursed loan's version-1 cronograma explicit due dates (origination has no field
+    for them), then let the engine replay the loan from it."""
+    terms = dataclasses.replace(
+        application_schedule_terms(loan.application), disbursed_on=loan.disbursed_on, due_dates=due_dates
+    )
+    schedule = build_schedule(terms)
+    figures = [name for name in PLAN_COLUMNS if name != "number"]
+    lines = {line.number: line for line in ScheduleLine.objects.filter(loan=loan, version=1)}
+    for planned in schedule.lines:
+        for name in figures:
+            setattr(lines[planned.number], name, getattr(planned, name))
+    ScheduleLine.objects.bulk_update(lines.values(), figures)
+    loan.installment_amount = schedule.installment
+    loan.tcea_pct = schedule.tcea
+    loan.next_due_on = schedule.lines[0].due_on
+    loan.save(update_fields=["installment_amount", "tcea_pct", "next_due_on"])
+    return loan_recompute(loan=loan)
 
 
 def make_loan(
@@ -55,114 +98,41 @@ def make_loan(
     equipment=None,
     tea_pct: Decimal | None = None,
     due_dates: tuple[dt.date, ...] | None = None,
+    approved_by=None,
 ) -> Loan:
-    """A disbursed loan with its version-1 cronograma, as ``loan_disburse`` leaves it."""
-    tea_pct = product.tea_pct if tea_pct is None else tea_pct
-    application = LoanApplication.objects.create(
+    """A loan prepared and submitted by ``prepared_by``, approved by a credit approver and disbursed on
+    ``disbursed_on`` through the engine (version-1 cronograma, DISBURSEMENT transaction)."""
+    application = application_create(
         miner=miner,
         product=product,
-        withholding_buyer=buyer,
         amount=amount,
         term=term,
         tea_pct=tea_pct,
         disbursement_date=disbursed_on,
         first_due_on=first_due_on,
-        equipment=equipment,
-        status=LoanApplication.Status.DISBURSED,
         prepared_by=prepared_by,
-    )
-    terms = ScheduleTerms(
-        principal=amount,
-        tea=pct_to_rate(tea_pct),
-        disbursed_on=disbursed_on,
-        first_due_on=first_due_on,
-        installments=term,
-        grace_kind=GraceKind.NONE,
-        insurance_monthly_rate=pct_to_rate(product.insurance_monthly_rate_pct),
-        fee_per_installment=product.fee_per_installment,
-        upfront_fees=product.upfront_fee,
-        due_dates=due_dates,
-    )
-    schedule = build_schedule(terms)
-    _counter["loan"] += 1
-    loan = Loan.objects.create(
-        code=f"PR-{_counter['loan']:06d}-{application.pk}",
-        application=application,
-        miner=miner,
-        product=product,
-        withholding_buyer=buyer,
         equipment=equipment,
-        currency=product.currency,
-        principal=amount,
-        tea_pct=tea_pct,
-        moratory_tea_pct=product.moratory_tea_pct,
-        tcea_pct=schedule.tcea,
-        insurance_monthly_rate_pct=product.insurance_monthly_rate_pct,
-        upfront_fees=product.upfront_fee,
-        fee_per_installment=product.fee_per_installment,
-        term=term,
-        installment_amount=schedule.installment,
-        disbursed_on=disbursed_on,
-        first_due_on=first_due_on,
-        payee=Loan.Payee.MINER if equipment is None else Loan.Payee.SUPPLIER,
-        payee_supplier=equipment.supplier if equipment is not None else None,
-        disbursed_by=prepared_by,
-        outstanding_principal=amount,
-        next_due_on=first_due_on,
+        withholding_buyer=buyer,
     )
-    ScheduleLine.objects.bulk_create(
-        ScheduleLine(
-            loan=loan,
-            number=line.number,
-            due_on=line.due_on,
-            days=line.days,
-            opening_balance=line.opening_balance,
-            principal=line.principal,
-            interest=line.interest,
-            insurance=line.insurance,
-            fees=line.fees,
-            total=line.total,
-            closing_balance=line.closing_balance,
-            capitalized=line.capitalized,
-        )
-        for line in schedule.lines
-    )
-    LoanTransaction.objects.create(
-        loan=loan,
-        kind=LoanTransaction.Kind.DISBURSEMENT,
-        value_date=disbursed_on,
-        amount=amount,
-        currency=loan.currency,
-        recorded_by=prepared_by,
-    )
+    application_submit(application=application, actor=prepared_by, underwriting={})
+    application_approve(application=application, approver=approved_by or _committee())
+    loan = loan_disburse(application=application, actor=prepared_by, disbursed_on=disbursed_on, reference="TRX-1")
+    if due_dates is not None:
+        loan = _redate(loan, due_dates)
     return loan
 
 
-def pay_installments(loan: Loan, count: int, paid_on: dt.date, *, settlement=None) -> LoanTransaction:
-    """Pay the next ``count`` unpaid installments in full on ``paid_on`` (one transaction)."""
+def pay_installments(loan: Loan, count: int, paid_on: dt.date, *, settlement=None, actor=None) -> LoanTransaction:
+    """The miner pays the next ``count`` unpaid installments in full on ``paid_on`` (one payment,
+    recorded by ``actor``, by default the officer who disbursed the loan)."""
+    assert settlement is None, "withholdings go through withhold_installment (settlement_post)"
+    loan.refresh_from_db()
     lines = list(loan.schedule_lines.filter(is_current=True, paid_on__isnull=True).order_by("number")[:count])
     amount = sum((line.total for line in lines), ZERO)
-    transaction = LoanTransaction.objects.create(
-        loan=loan,
-        kind=LoanTransaction.Kind.WITHHOLDING if settlement else LoanTransaction.Kind.PAYMENT,
-        value_date=paid_on,
-        amount=amount,
-        currency=loan.currency,
-        settlement=settlement,
+    transaction = payment_record(
+        loan=loan, amount=amount, paid_on=paid_on, actor=actor or loan.disbursed_by, reference=f"PAGO-{paid_on}"
     )
-    for line in lines:
-        for component in ("interest", "insurance", "fees", "principal"):
-            value = getattr(line, component)
-            if value > 0:
-                Allocation.objects.create(
-                    transaction=transaction, schedule_line=line, component=component, amount=value
-                )
-            setattr(line, f"paid_{component}", value)
-        line.paid_on = paid_on
-        line.status = ScheduleLine.Status.PAID
-        line.save()
-    loan.outstanding_principal = lines[-1].closing_balance if lines else loan.outstanding_principal
-    loan.save(update_fields=["outstanding_principal"])
+    loan.refresh_from_db()
     return transaction
 
 
@@ -260,61 +230,43 @@ def other_buyer_user(django_user_model, other_buyer):
     return user
 
 
-def make_settlement(*, buyer, miner, settled_on: dt.date, lot_code: str) -> Settlement:
-    """An ore settlement with plausible figures; the reports only read its date, lot and payable."""
-    return Settlement.objects.create(
+def withhold_installment(loan: Loan, *, buyer, on: dt.date, lot_code: str, actor=None) -> Withholding:
+    """The buyer posts DOMAIN.md §4's lot settled on ``on`` and withholds what the loan asks for that day
+    (``settlement_post``). On a due date with the earlier installments paid, that is exactly the
+    installment falling due (DOMAIN.md §5: overdue plus what falls due by the next due date, which is
+    that day)."""
+    outcome = settlement_post(
         buyer=buyer,
-        miner=miner,
+        miner=loan.miner,
+        actor=actor or loan.disbursed_by,
+        source=Settlement.Source.SEED,
         lot_code=lot_code,
-        settled_on=settled_on,
+        settled_on=on,
         currency="PEN",
         exchange_rate=Decimal("3.7500"),
-        wet_tonnes=Decimal("10.000"),
-        moisture_pct=Decimal("8.00"),
-        grade_oz_tc=Decimal("0.5000"),
-        recovery=Decimal("0.8400"),
-        gold_price_usd_oz=Decimal("3322.10"),
-        dry_tonnes=Decimal("9.200"),
-        value_per_tms=Decimal("1327.4815"),
-        payable_usd=Decimal("12212.83"),
-        contained_gold_usd=Decimal("16839.47"),
-        fair_price_share=Decimal("0.7253"),
-        source=Settlement.Source.SEED,
+        **DOMAIN_LOT,
     )
+    (withholding,) = [w for w in outcome.withholdings if w.loan_id == loan.pk]
+    loan.refresh_from_db()
+    return withholding
 
 
-def withhold_installment(loan: Loan, *, buyer, on: dt.date, lot_code: str) -> Withholding:
-    """The buyer withholds the next installment from a settlement dated ``on`` (the miner's payment)."""
-    settlement = make_settlement(buyer=buyer, miner=loan.miner, settled_on=on, lot_code=lot_code)
-    transaction = pay_installments(loan, 1, on, settlement=settlement)
-    return Withholding.objects.create(
-        settlement=settlement,
-        loan=loan,
-        buyer=buyer,
-        transaction=transaction,
-        withheld_on=on,
-        amount=transaction.amount,
-        currency=loan.currency,
-        amount_settlement_currency=transaction.amount,
-    )
-
-
-def remit(*, buyer, withholdings, paid_on: dt.date, reference: str, extra: Decimal = ZERO) -> Remittance:
+def remit(*, buyer, withholdings, paid_on: dt.date, reference: str, extra: Decimal = ZERO, actor=None) -> Remittance:
+    """The buyer transfers what it withheld on ``withholdings`` (plus ``extra``), listing their
+    settlements; ``remittance_record`` matches it."""
     total = sum((w.amount for w in withholdings), ZERO)
-    remittance = Remittance.objects.create(
+    outcome = remittance_record(
         buyer=buyer,
         reference=reference,
         amount=total + extra,
         currency="PEN",
         paid_on=paid_on,
-        unmatched_amount=extra,
+        actor=actor,
+        settlement_ids=[w.settlement_id for w in withholdings],
     )
     for withholding in withholdings:
-        RemittanceMatch.objects.create(remittance=remittance, withholding=withholding, amount=withholding.amount)
-        withholding.remitted_amount = withholding.amount
-        withholding.status = Withholding.Status.REMITTED
-        withholding.save(update_fields=["remitted_amount", "status"])
-    return remittance
+        withholding.refresh_from_db()
+    return outcome.remittance
 
 
 AS_OF = dt.date(2025, 6, 30)
@@ -361,6 +313,10 @@ def portfolio(db, officer, product, buyer, other_buyer, miner, equipment) -> Por
     )
     pedro = MinerFactory(first_names="Pedro", last_names="Ccama Flores", gender="M", ubigeo="040112")
 
+    # When Rosa applied the product financed catalogue equipment only; it was opened to loans without
+    # equipment afterwards (origination checks the product's rule when an application is made).
+    product.requires_equipment = True
+    product.save(update_fields=["requires_equipment"])
     rosa_loan = make_loan(
         miner=miner,
         product=product,
@@ -373,11 +329,13 @@ def portfolio(db, officer, product, buyer, other_buyer, miner, equipment) -> Por
         equipment=equipment,
         due_dates=WORKED_EXAMPLE_DUE_DATES,
     )
+    product.requires_equipment = False
+    product.save(update_fields=["requires_equipment"])
     withholdings = [
         withhold_installment(rosa_loan, buyer=buyer, on=due, lot_code=f"OREX-{n}")
         for n, due in enumerate(WORKED_EXAMPLE_DUE_DATES[:4], start=1)
     ]
-    remit(buyer=buyer, withholdings=withholdings[:3], paid_on=dt.date(2025, 5, 20), reference="BCP-0001")
+    remit(buyer=buyer, withholdings=withholdings[:3], paid_on=dt.date(2025, 5, 20), reference="BCP-0001", actor=officer)
 
     mario_loan = make_loan(
         miner=mario,
@@ -420,8 +378,7 @@ def portfolio(db, officer, product, buyer, other_buyer, miner, equipment) -> Por
     )
     for due in (dt.date(2024, 2, 10), dt.date(2024, 3, 10), dt.date(2024, 4, 10)):
         pay_installments(pedro_old_loan, 1, due)
-    pedro_old_loan.status = Loan.Status.PAID_OFF
-    pedro_old_loan.save(update_fields=["status"])
+    assert pedro_old_loan.status == Loan.Status.PAID_OFF  # the engine closes it with the last payment
     dollar_loan = make_loan(
         miner=pedro,
         product=dollars,

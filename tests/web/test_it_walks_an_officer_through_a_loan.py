@@ -137,7 +137,11 @@ def test_it_walks_an_officer_through_a_loan(live_server, browser_page, officer, 
     page.wait_for_selector("#id_equipment")
     page.select_option("#id_withholding_buyer", str(buyer.pk))
     page.select_option("#id_equipment", str(equipment.pk))
-    page.wait_for_function("document.querySelector('#id_amount').value === '24000.00'")
+    from playwright.sync_api import expect
+
+    # A locator assertion, not wait_for_function: the page's CSP (script-src 'self') forbids the eval that
+    # a string predicate needs, as it should.
+    expect(page.locator("#id_amount")).to_have_value("24000.00")
     page.fill("#id_term", "12")
     page.locator("#id_term").dispatch_event("change")
     page.wait_for_selector("#preview :text('TCEA')")
