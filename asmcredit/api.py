@@ -4,10 +4,12 @@ Every error body is ``{"error": {"code": ..., "message": ..., "fields": {field: 
 ``fields`` is present for validation errors (400) and maps each bad field — or, for bulk requests,
 ``rows.<n>.<field>`` — to its messages. Codes used:
 
-- 400 ``invalid`` (fields), ``parse_error`` (malformed JSON)
+- 400 ``invalid`` (fields; also a string no UTF-8 can encode, such as a lone surrogate), ``parse_error``
+  (malformed JSON, or nested deeper than ``asmcredit.parsers.MAX_DEPTH``)
 - 401 ``not_authenticated`` / ``authentication_failed``; 403 ``permission_denied``; 404 ``not_found``
 - 405 ``method_not_allowed``; 409 ``invalid_transition`` (illegal state change), ``conflict`` (a unique
-  value already taken), ``idempotency_in_progress``; 415 ``unsupported_media_type``
+  value already taken), ``idempotency_in_progress``; 413 ``request_too_large`` (a body over
+  ``DATA_UPLOAD_MAX_MEMORY_SIZE``, 2.5 MB); 415 ``unsupported_media_type``
 - 422 ``idempotency_key_reused`` (same Idempotency-Key, different request); 429 ``throttled``
 
 Throttling (``asmcredit.throttling.ClientRateThrottle``): one bucket per client, ``API_THROTTLE_RATE``
@@ -20,6 +22,7 @@ import datetime as dt
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DataError, IntegrityError, models
 from django.http import Http404
@@ -56,6 +59,12 @@ class UnprocessableEntity(exceptions.APIException):
     default_code = "unprocessable"
 
 
+class RequestTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = _("The request body is too large.")
+    default_code = "request_too_large"
+
+
 def _flatten(detail: Any, prefix: str = "") -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     if isinstance(detail, dict):
@@ -86,6 +95,12 @@ def _convert(exc: Exception) -> Exception:
         return exceptions.ValidationError(detail=exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
     if isinstance(exc, Http404):
         return exceptions.NotFound()
+    # Django's own size check (form and multipart bodies); ApiErrorMiddleware catches most earlier.
+    if isinstance(exc, RequestDataTooBig):
+        return RequestTooLarge()
+    # Too many form fields or files (DATA_UPLOAD_MAX_NUMBER_FIELDS/FILES): a bad body, not a 500/HTML 400.
+    if isinstance(exc, SuspiciousOperation):
+        return exceptions.ParseError()
     if isinstance(exc, DjangoPermissionDenied):
         return exceptions.PermissionDenied(detail=str(exc) or None)
     # A unique value taken by a concurrent request, caught by the database rather than the service.

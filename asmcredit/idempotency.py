@@ -15,6 +15,11 @@ leaves neither behind, and the client may retry with the same key. Before the wo
 
 Only successful (2xx) responses are stored: a request rejected with 400 changed nothing, so retrying it
 (corrected) with the same key is allowed.
+
+Records are kept for the replay window, ``IDEMPOTENCY_REPLAY_HOURS`` (72 by default), and then purged by
+a nightly job (``asmcredit.retention.idempotency_purge``, kept apart because this module sits on the API
+layer and jobs must not import it); a key sent again after that is a new request. This module uses
+only the database, never the cache, so it keeps working while the cache is down.
 """
 
 from __future__ import annotations

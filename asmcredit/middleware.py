@@ -2,8 +2,9 @@ import re
 from collections.abc import Callable
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import translation
+from django.utils.translation import gettext
 
 SUPPORTED = ("es", "en")
 _SESSION_KEY = re.compile(r"[a-z0-9]{8,64}")
@@ -60,4 +61,42 @@ class UserLanguageMiddleware:
         request.LANGUAGE_CODE = translation.get_language()  # type: ignore[attr-defined]
         response = self.get_response(request)
         response.headers.setdefault("Content-Language", language)
+        return response
+
+
+def api_error(status: int, code: str, message: str) -> JsonResponse:
+    """A response in the API's error shape (see ``asmcredit.api``), for answers given outside DRF."""
+    return JsonResponse({"error": {"code": code, "message": message}}, status=status)
+
+
+class ApiErrorMiddleware:
+    """Keep the API's error shape for what Django answers before or around DRF.
+
+    - A body longer than ``DATA_UPLOAD_MAX_MEMORY_SIZE`` is refused with a 413 before anything reads
+      it: DRF's JSON parser reads the stream without Django's size check.
+    - A path under ``/api/`` that matches no URL gets a JSON 404 instead of the HTML page (the web
+      app keeps its own).
+    Sits after ``UserLanguageMiddleware`` so its messages speak the API's language.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if not request.path.startswith("/api/"):
+            return self.get_response(request)
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        if limit is not None and length > limit:
+            return api_error(
+                413,
+                "request_too_large",
+                gettext("The request body is larger than %(limit)d bytes.") % {"limit": limit},
+            )
+        response = self.get_response(request)
+        if response.status_code == 404 and not response.get("Content-Type", "").startswith("application/json"):
+            return api_error(404, "not_found", gettext("Not found."))
         return response

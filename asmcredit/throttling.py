@@ -3,11 +3,123 @@ classes while defining APIView, so this module must not import anything built on
 
 from __future__ import annotations
 
-from typing import Any
+import logging
+import threading
+import time
+from typing import Any, Protocol
 
 from rest_framework.request import Request
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
+
+try:
+    from redis.exceptions import RedisError
+except ImportError:  # pragma: no cover - redis is a dependency; the demo's locmem cache never raises
+    RedisError = OSError  # type: ignore[assignment,misc]
+
+logger = logging.getLogger(__name__)
+
+# What a cache that cannot be reached raises: redis-py's errors (its ConnectionError and TimeoutError
+# are not the built-in ones) and socket errors from other backends.
+CACHE_ERRORS: tuple[type[BaseException], ...] = (RedisError, OSError)
+
+
+class _Counters(Protocol):
+    def get_many(self, keys: list[str]) -> dict[str, Any]: ...
+    def add(self, key: str, value: int, timeout: float) -> bool: ...
+    def incr(self, key: str) -> int: ...
+
+
+class LocalCounters:
+    """The cache's ``get_many``/``add``/``incr`` over a dict in this process: the throttle's counters
+    while the shared cache is down. Each worker process then limits on its own, so a client may get
+    up to the rate times the number of workers; that beats refusing every request with a 500."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._counts: dict[str, tuple[int, float]] = {}  # key -> (count, expires at, monotonic)
+        self._next_sweep = 0.0
+
+    def get_many(self, keys: list[str]) -> dict[str, Any]:
+        now = time.monotonic()
+        with self._lock:
+            found = {key: self._counts.get(key) for key in keys}
+        return {key: entry[0] for key, entry in found.items() if entry is not None and entry[1] > now}
+
+    def add(self, key: str, value: int, timeout: float) -> bool:
+        now = time.monotonic()
+        with self._lock:
+            self._sweep(now)
+            entry = self._counts.get(key)
+            if entry is not None and entry[1] > now:
+                return False
+            self._counts[key] = (value, now + timeout)
+            return True
+
+    def incr(self, key: str) -> int:
+        now = time.monotonic()
+        with self._lock:
+            entry = self._counts.get(key)
+            if entry is None or entry[1] <= now:
+                raise ValueError(key)
+            self._counts[key] = (entry[0] + 1, entry[1])
+            return entry[0] + 1
+
+    def clear(self) -> None:
+        with self._lock:
+            self._counts.clear()
+
+    def _sweep(self, now: float) -> None:
+        # Each period leaves a key per client behind; drop the expired ones now and then.
+        if now < self._next_sweep:
+            return
+        self._counts = {key: entry for key, entry in self._counts.items() if entry[1] > now}
+        self._next_sweep = now + 60
+
+
+class CacheOutage:
+    """Whether the shared cache is known to be down, so the warning is logged once per outage and,
+    while it lasts, the cache is tried again at most every ``retry_seconds`` (a cache that times out
+    instead of refusing would otherwise add its timeout to every request)."""
+
+    retry_seconds = 5.0
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.down_since: float | None = None
+        self._retry_at = 0.0
+
+    def worth_trying(self) -> bool:
+        return self.down_since is None or time.monotonic() >= self._retry_at
+
+    def failed(self, exc: BaseException) -> None:
+        now = time.monotonic()
+        with self._lock:
+            self._retry_at = now + self.retry_seconds
+            if self.down_since is not None:
+                return
+            self.down_since = now
+        logger.warning(
+            "API throttle: the cache is unreachable (%s: %s); limiting each worker process on its own "
+            "until it answers again.",
+            type(exc).__name__,
+            exc,
+        )
+
+    def answered(self) -> None:
+        if self.down_since is None:
+            return
+        with self._lock:
+            since, self.down_since = self.down_since, None
+        if since is not None:
+            logger.warning(
+                "API throttle: the cache answers again after %.0f s; back to the shared counters.",
+                time.monotonic() - since,
+            )
+
+
+local_counters = LocalCounters()
+cache_outage = CacheOutage()
 
 
 class ClientRateThrottle(SimpleRateThrottle):
@@ -19,6 +131,10 @@ class ClientRateThrottle(SimpleRateThrottle):
     log is read and rewritten whole on each request, which at a busy integration's rate (thousands a
     minute) meant pickling tens of kilobytes per request through the shared cache. A counter is one
     ``incr``, atomic on Redis, so all workers share it. Only allowed requests are counted.
+
+    When the cache cannot be reached the same window is counted in this process (``LocalCounters``)
+    rather than failing every request: the API keeps serving, each worker still refuses a client past
+    the rate, and the shared counters take over again once the cache answers.
     """
 
     scope = "client"
@@ -44,20 +160,33 @@ class ClientRateThrottle(SimpleRateThrottle):
         if self.rate is None or self.num_requests is None or self.duration is None:
             return True
         key = self.get_cache_key(request, view)
+        if cache_outage.worth_trying():
+            try:
+                allowed = self._count(self.cache, key)
+            except CACHE_ERRORS as exc:
+                cache_outage.failed(exc)
+            else:
+                cache_outage.answered()
+                return allowed
+        return self._count(local_counters, key)
+
+    def _count(self, counters: _Counters, key: str) -> bool:
+        """Whether one more request fits the sliding window kept in ``counters``; counts it if so."""
+        assert self.num_requests is not None and self.duration is not None  # checked by allow_request
         now = self.timer()
         period, elapsed = divmod(now, self.duration)
         current, previous = f"{key}:{int(period)}", f"{key}:{int(period) - 1}"
-        counts = self.cache.get_many([current, previous])
+        counts = counters.get_many([current, previous])
         in_current, in_previous = counts.get(current, 0), counts.get(previous, 0)
         weight = 1 - elapsed / self.duration
         if in_previous * weight + in_current + 1 > self.num_requests:
             self._retry_after = self._seconds_until_room(in_current, in_previous, elapsed)
             return False
-        if not self.cache.add(current, 1, 2 * self.duration):
+        if not counters.add(current, 1, 2 * self.duration):
             try:
-                self.cache.incr(current)
+                counters.incr(current)
             except ValueError:  # expired between add and incr
-                self.cache.add(current, 1, 2 * self.duration)
+                counters.add(current, 1, 2 * self.duration)
         return True
 
     def _seconds_until_room(self, in_current: int, in_previous: int, elapsed: float) -> float:

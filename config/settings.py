@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_htmx",
     "axes",
+    "csp",
     "asmcredit",
     "miners",
     "buyers",
@@ -51,6 +52,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # An ETag on every GET answer (a hash of its body) and 304 for a matching If-None-Match: an
     # integration polling a list or a statement downloads it again only when it changed.
@@ -58,6 +60,7 @@ MIDDLEWARE = [
     "asmcredit.middleware.MalformedSessionCookieMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "asmcredit.middleware.UserLanguageMiddleware",
+    "asmcredit.middleware.ApiErrorMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -93,7 +96,9 @@ if _database_url:
     if urlparse(_database_url).scheme not in {"postgres", "postgresql", "pgsql", "sqlite"}:
         raise ImproperlyConfigured(f"DATABASE_URL scheme not supported: {_database_url.split(':', 1)[0]!r}")
     try:
-        _db = dj_database_url.parse(_database_url, conn_max_age=env_int("DB_CONN_MAX_AGE", 60))
+        # Persistent connections, checked before each request reuses one: a connection that PostgreSQL
+        # or a pooler dropped meanwhile is replaced instead of failing the request with a 500.
+        _db = dj_database_url.parse(_database_url, conn_max_age=env_int("DB_CONN_MAX_AGE", 60), conn_health_checks=True)
     except ValueError as exc:
         raise ImproperlyConfigured(f"DATABASE_URL is malformed: {exc}") from exc
 else:
@@ -103,7 +108,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
@@ -115,10 +120,12 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"
 
-# Lockout after repeated failed logins (django-axes): 5 failures lock the username+IP for 30 minutes.
+# Lockout after repeated failed logins (django-axes): 5 failures lock the account for 30 minutes,
+# whether they came from one address or were spread over many (a botnet guessing one officer's
+# password). Each entry is a separate count: the username alone, and the username from one address.
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = env_int("AXES_COOLOFF_MINUTES", 30) / 60
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_PARAMETERS = ["username", ["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_ENABLED = env_bool("AXES_ENABLED", default=True)
@@ -155,6 +162,33 @@ SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 
+# Sessions end after SESSION_IDLE_MINUTES without a request: every request saves the session and
+# pushes its expiry forward, so an officer's laptop left open at a branch does not stay signed in.
+SESSION_IDLE_MINUTES = env_int("SESSION_IDLE_MINUTES", 30)
+if SESSION_IDLE_MINUTES < 1:
+    raise ImproperlyConfigured("SESSION_IDLE_MINUTES must be at least 1")
+SESSION_COOKIE_AGE = SESSION_IDLE_MINUTES * 60
+SESSION_SAVE_EVERY_REQUEST = True
+
+# Content-Security-Policy on every response (django-csp): scripts, styles, images and fonts only
+# from our own origin, no inline scripts. Inline style attributes remain in the templates (and
+# Swagger UI/Redoc inject styles), hence 'unsafe-inline' for styles only; images may be data: URIs
+# (Swagger UI's icons).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+
 # --- The lender running this deployment (single-tenant), shown on screens and PDFs.
 LENDER_NAME = env_str("LENDER_NAME", "Caja Rural Los Andes (demo)")
 LENDER_RUC = env_str("LENDER_RUC", "20322445564")
@@ -184,6 +218,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "installments.tasks.reconcile_remittances",
         "schedule": crontab(minute=5),
     },
+    "nightly-idempotency-purge": {
+        "task": "asmcredit.tasks.purge_idempotency",
+        "schedule": crontab(hour=3, minute=15),
+    },
 }
 
 # --- REST API
@@ -202,7 +240,17 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_CLASSES": ["asmcredit.throttling.ClientRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {"client": env_str("API_THROTTLE_RATE", "600/min")},
     "EXCEPTION_HANDLER": "asmcredit.api.exception_handler",
+    # DRF's parsers, with a JSON parser that refuses over-deep nesting and unencodable text (400s).
+    "DEFAULT_PARSER_CLASSES": [
+        "asmcredit.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
 }
+# How long an Idempotency-Key's response is kept for replay; older records are purged nightly.
+IDEMPOTENCY_REPLAY_HOURS = env_int("IDEMPOTENCY_REPLAY_HOURS", 72)
+if IDEMPOTENCY_REPLAY_HOURS < 1:
+    raise ImproperlyConfigured(f"IDEMPOTENCY_REPLAY_HOURS must be at least 1, not {IDEMPOTENCY_REPLAY_HOURS}")
 SPECTACULAR_SETTINGS = {
     "TITLE": "ASM Credit API",
     "DESCRIPTION": "Ore settlements, withholdings and remittances for buyer companies; lending operations "
@@ -217,7 +265,13 @@ SPECTACULAR_SETTINGS = {
 }
 
 CACHES = {
-    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": env_str("CACHE_URL")}
+    # Short socket timeouts: a cache host that stops answering costs a request one second, after which the
+    # throttle counts per process (asmcredit.throttling) instead of hanging every request.
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": env_str("CACHE_URL"),
+        "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+    }
     if env_str("CACHE_URL")
     else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
 }

@@ -1,0 +1,3 @@
+"""The API personas, shared with tests/api."""
+
+from tests.api.conftest import _fresh_throttle, officer_api  # noqa: F401
