@@ -6,8 +6,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Any, Protocol
+from typing import Any
 
+from django.core.cache.backends.base import BaseCache
 from rest_framework.request import Request
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
@@ -24,57 +25,13 @@ logger = logging.getLogger(__name__)
 CACHE_ERRORS: tuple[type[BaseException], ...] = (RedisError, OSError)
 
 
-class _Counters(Protocol):
-    def get_many(self, keys: list[str]) -> dict[str, Any]: ...
-    def add(self, key: str, value: int, timeout: float) -> bool: ...
-    def incr(self, key: str) -> int: ...
+def _local_counters() -> Any:
+    """Django's per-process memory cache (thread-safe, same ``get_many``/``add``/``incr``): the throttle's
+    counters while the shared cache is down. Each worker process then limits on its own, so a client may
+    get up to the rate times the number of workers; that beats refusing every request with a 500."""
+    from django.core.cache.backends.locmem import LocMemCache
 
-
-class LocalCounters:
-    """The cache's ``get_many``/``add``/``incr`` over a dict in this process: the throttle's counters
-    while the shared cache is down. Each worker process then limits on its own, so a client may get
-    up to the rate times the number of workers; that beats refusing every request with a 500."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._counts: dict[str, tuple[int, float]] = {}  # key -> (count, expires at, monotonic)
-        self._next_sweep = 0.0
-
-    def get_many(self, keys: list[str]) -> dict[str, Any]:
-        now = time.monotonic()
-        with self._lock:
-            found = {key: self._counts.get(key) for key in keys}
-        return {key: entry[0] for key, entry in found.items() if entry is not None and entry[1] > now}
-
-    def add(self, key: str, value: int, timeout: float) -> bool:
-        now = time.monotonic()
-        with self._lock:
-            self._sweep(now)
-            entry = self._counts.get(key)
-            if entry is not None and entry[1] > now:
-                return False
-            self._counts[key] = (value, now + timeout)
-            return True
-
-    def incr(self, key: str) -> int:
-        now = time.monotonic()
-        with self._lock:
-            entry = self._counts.get(key)
-            if entry is None or entry[1] <= now:
-                raise ValueError(key)
-            self._counts[key] = (entry[0] + 1, entry[1])
-            return entry[0] + 1
-
-    def clear(self) -> None:
-        with self._lock:
-            self._counts.clear()
-
-    def _sweep(self, now: float) -> None:
-        # Each period leaves a key per client behind; drop the expired ones now and then.
-        if now < self._next_sweep:
-            return
-        self._counts = {key: entry for key, entry in self._counts.items() if entry[1] > now}
-        self._next_sweep = now + 60
+    return LocMemCache("asmcredit-throttle-fallback", {"OPTIONS": {"MAX_ENTRIES": 100_000}})
 
 
 class CacheOutage:
@@ -118,7 +75,7 @@ class CacheOutage:
             )
 
 
-local_counters = LocalCounters()
+local_counters = _local_counters()
 cache_outage = CacheOutage()
 
 
@@ -132,7 +89,7 @@ class ClientRateThrottle(SimpleRateThrottle):
     minute) meant pickling tens of kilobytes per request through the shared cache. A counter is one
     ``incr``, atomic on Redis, so all workers share it. Only allowed requests are counted.
 
-    When the cache cannot be reached the same window is counted in this process (``LocalCounters``)
+    When the cache cannot be reached the same window is counted in this process (``local_counters``, a LocMemCache)
     rather than failing every request: the API keeps serving, each worker still refuses a client past
     the rate, and the shared counters take over again once the cache answers.
     """
@@ -170,7 +127,7 @@ class ClientRateThrottle(SimpleRateThrottle):
                 return allowed
         return self._count(local_counters, key)
 
-    def _count(self, counters: _Counters, key: str) -> bool:
+    def _count(self, counters: BaseCache, key: str) -> bool:
         """Whether one more request fits the sliding window kept in ``counters``; counts it if so."""
         assert self.num_requests is not None and self.duration is not None  # checked by allow_request
         now = self.timer()
