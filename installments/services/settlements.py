@@ -132,6 +132,19 @@ class SettlementOutcome:
         }
 
 
+def _breakdown_row(number: int, due_on: dt.date) -> dict[str, Any]:
+    """One installment's line in a withholding's breakdown, before its allocations are added up."""
+    return {
+        "number": number,
+        "due_on": due_on,
+        "moratory": ZERO,
+        "interest": ZERO,
+        "insurance": ZERO,
+        "fees": ZERO,
+        "principal": ZERO,
+    }
+
+
 def _allocation_breakdown(transaction_id: int) -> list[dict[str, Any]]:
     rows: dict[int, dict[str, Any]] = {}
     allocations = (
@@ -141,18 +154,7 @@ def _allocation_breakdown(transaction_id: int) -> list[dict[str, Any]]:
     )
     for allocation in allocations:
         line = allocation.schedule_line
-        row = rows.setdefault(
-            line.pk,
-            {
-                "number": line.number,
-                "due_on": line.due_on,
-                "moratory": ZERO,
-                "interest": ZERO,
-                "insurance": ZERO,
-                "fees": ZERO,
-                "principal": ZERO,
-            },
-        )
+        row = rows.setdefault(line.pk, _breakdown_row(line.number, line.due_on))
         row[allocation.component] += allocation.amount
     return list(rows.values())
 
@@ -163,18 +165,8 @@ def _state_breakdown(state: ledger.LedgerState, entry_id: int) -> list[dict[str,
     rows: dict[tuple[int, int], dict[str, Any]] = {}
     allocations = sorted(state.allocations_for(entry_id), key=lambda a: (due_on[(a.version, a.number)], a.number))
     for allocation in allocations:
-        row = rows.setdefault(
-            (allocation.version, allocation.number),
-            {
-                "number": allocation.number,
-                "due_on": due_on[(allocation.version, allocation.number)],
-                "moratory": ZERO,
-                "interest": ZERO,
-                "insurance": ZERO,
-                "fees": ZERO,
-                "principal": ZERO,
-            },
-        )
+        key = (allocation.version, allocation.number)
+        row = rows.setdefault(key, _breakdown_row(allocation.number, due_on[key]))
         row[allocation.component] += allocation.amount
     return list(rows.values())
 
