@@ -34,9 +34,10 @@ def placeholders(values: Collection[Any]) -> str:
     return ", ".join(["%s"] * len(values))
 
 
-def for_update() -> str:
-    """`` FOR UPDATE`` where the database locks rows (PostgreSQL); nothing on SQLite, which locks the file."""
-    return " FOR UPDATE" if connection.features.has_select_for_update else ""
+def row_lock(mode: str = "UPDATE") -> str:
+    """`` FOR <mode>`` (``"UPDATE"``, ``"NO KEY UPDATE"``, ``"KEY SHARE"``) where the database locks rows
+    (PostgreSQL); nothing on the demo's SQLite, which locks the whole file on the first write."""
+    return f" FOR {mode}" if connection.features.has_select_for_update else ""
 
 
 def insert_rows(objs: Sequence[models.Model]) -> None:

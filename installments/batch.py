@@ -136,7 +136,9 @@ def accrue_batch(*, as_of: dt.date, low: int, high: int) -> int:
     if is_postgres():
         _execute(
             "SELECT id FROM loans_loan WHERE id BETWEEN %(low)s AND %(high)s AND status = 'active' "
-            "ORDER BY id FOR UPDATE",
+            # NO KEY UPDATE, as every servicing write locks loans (installments.services): only their
+            # cached state changes, so foreign-key checks on them need not wait.
+            "ORDER BY id FOR NO KEY UPDATE",
             params,
         )
     fresh = f"(l.state_as_of IS NULL OR l.state_as_of <= {day})"

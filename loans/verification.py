@@ -29,7 +29,7 @@ def loan_verify_equipment(*, loan: Loan, actor: Any, delivered: bool, installed:
     """
     if not roles.has_role(actor, roles.NGO_ANALYST, roles.LENDER_ADMIN):
         raise PermissionDenied(_("Only the NGO partner verifies equipment."))
-    loan = Loan.objects.select_for_update().get(pk=loan.pk)
+    loan = Loan.objects.select_for_update(no_key=True).get(pk=loan.pk)  # FK checks need not wait
     if loan.equipment_id is None:
         raise ValidationError({"equipment": _("This loan does not finance equipment.")})
     if installed and not delivered:

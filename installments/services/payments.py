@@ -73,7 +73,9 @@ def payment_record(
     if prepayment_mode not in (None, "", *LoanTransaction.PrepaymentMode.values):
         raise ValidationError({"prepayment_mode": _("Choose a shorter term or a lower installment.")})
     with transaction.atomic():
-        loan = Loan.objects.select_for_update().get(pk=loan.pk)
+        # Lock order (``installments.services``) step 2, the loan, FOR NO KEY UPDATE: a payment writes no
+        # buyer-scoped row (so it takes no buyer lock), and queues behind a post or a void on this loan.
+        loan = Loan.objects.select_for_update(no_key=True).get(pk=loan.pk)
         if loan.status != Loan.Status.ACTIVE:
             raise TransitionError(_("Payments can only be recorded on an active loan."))
         if paid_on < loan.disbursed_on:

@@ -93,7 +93,10 @@ def remittance_record(
     not_future("paid_on", paid_on)
     today = servicing_today()
     with transaction.atomic():
-        Buyer.objects.select_for_update().get(pk=buyer.pk)
+        # Lock order (``installments.services``) step 1: the buyer, FOR NO KEY UPDATE. It queues the
+        # buyer's remittances, voids and reconciliation one behind the other (the reference check below
+        # and the matching rely on it), without blocking a post's FOR KEY SHARE on the same row.
+        Buyer.objects.select_for_update(no_key=True).get(pk=buyer.pk)
         if Remittance.objects.filter(buyer=buyer, reference=reference).exists():
             raise ValidationError({"reference": _("This bank reference was already recorded.")})
         remittance = Remittance.objects.create(
@@ -164,8 +167,9 @@ def remittance_record(
 
 def _match_listed(remittance: Remittance, settlements: list[Settlement]) -> Decimal:
     """Pay the listed settlements' open withholdings, oldest first; returns what they owed."""
+    # Lock order step 3: the withholdings by id (the caller holds the buyer; this remittance is its own).
     open_rows = list(
-        Withholding.objects.select_for_update()
+        Withholding.objects.select_for_update(no_key=True)
         .filter(
             settlement__in=settlements,
             currency=remittance.currency,
@@ -200,7 +204,10 @@ def exception_resolve(*, exception: ReconciliationException, actor: Any, note: s
     require_staff(actor, _("Only lender staff resolve reconciliation exceptions."))
     if not (note or "").strip():
         raise ValidationError({"note": _("Say how the exception was resolved.")})
-    exception = ReconciliationException.objects.select_for_update().get(pk=exception.pk)
+    # Lock order (``installments.services``): the buyer first, then the exception (step 5), as the void
+    # and the reconciliation, which also close exceptions, take them.
+    Buyer.objects.select_for_update(no_key=True).get(pk=exception.buyer_id)
+    exception = ReconciliationException.objects.select_for_update(no_key=True).get(pk=exception.pk)
     if exception.status != ReconciliationException.Status.OPEN:
         raise TransitionError(_("This exception is already resolved."))
     before = snapshot(exception, ["status", "resolved_by_id", "resolved_at", "resolution_note"])

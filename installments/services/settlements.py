@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -19,7 +19,7 @@ from asmcredit.errors import TransitionError
 from asmcredit.fields import Currency
 from asmcredit.models import AuditEvent
 from asmcredit.money import ZERO, money, pct_to_rate, round_half_up
-from asmcredit.sql import insert_rows
+from asmcredit.sql import insert_rows, row_lock
 from buyers.models import Buyer, Settlement
 from buyers.settlement_input import SettlementInput
 from buyers.valuation import SettlementError, SettlementTerms, convert, declared_difference, value_settlement
@@ -376,13 +376,33 @@ class _Pending:
     recompute: dict[str, Any] | None
 
 
+def _buyer_locked_for_posting(buyer: Buyer) -> None:
+    """Lock order step 1 for a post: the buyer row FOR KEY SHARE, before any loan.
+
+    The post inserts rows that reference the buyer (the settlements, their withholdings), and
+    PostgreSQL checks those foreign keys at commit (Django's are DEFERRABLE INITIALLY DEFERRED) by
+    taking FOR KEY SHARE on the buyer row. Taken only there, it comes last, while the post holds the
+    miner's loans, and any writer that holds the buyer FOR UPDATE and then waits for one of those loans
+    closes a cycle (the void did, until it took FOR NO KEY UPDATE). Taken here, first, it is the same
+    lock in the documented order: a FOR UPDATE on the buyer (the reconciliation job) makes the post wait
+    before it holds any loan. FOR KEY SHARE conflicts only with FOR UPDATE, so posts for one buyer
+    still run side by side, and voids and remittances (FOR NO KEY UPDATE) neither wait for them nor
+    make them wait."""
+    if not connection.features.has_select_for_update:
+        return
+    table = connection.ops.quote_name(Buyer._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT 1 FROM {table} WHERE id = %s{row_lock('KEY SHARE')}", [buyer.pk])  # noqa: S608
+
+
 @transaction.atomic
 def _settlements_apply(*, buyer: Buyer, actor: Any, drafts: list[_SettlementDraft]) -> list[SettlementOutcome]:
     """Save ``drafts`` and withhold from each, in order (see ``settlement_post``).
 
-    Locks the active loans of every miner in the batch in id order first: parallel settlements for one
-    miner queue up here, and two batches can never deadlock. Each loan's log is read and replayed once
-    (``loan_books``); a settlement in date order is applied on top of the replayed state
+    Takes its locks in the order every servicing write uses (``installments.services``): the buyer
+    FOR KEY SHARE, then the active loans of every miner in the batch in id order: parallel settlements
+    for one miner queue up there, and two batches can never deadlock. Each loan's log is read and
+    replayed once (``loan_books``); a settlement in date order is applied on top of the replayed state
     (``ledger.IncrementalReplay``), an out-of-order one replays the log again. Every row is written once
     at the end: settlements, transactions, withholdings, audit rows in one INSERT each, the loans'
     schedule rows and cached balances in one UPDATE each.
@@ -391,6 +411,8 @@ def _settlements_apply(*, buyer: Buyer, actor: Any, drafts: list[_SettlementDraf
     as_of_today = servicing_today()
     miner_ids = {draft.settlement.miner_id for draft in drafts}
     latest = max(draft.settlement.settled_on for draft in drafts)
+    _buyer_locked_for_posting(buyer)
+    # Lock order step 2: the loans by id (FOR NO KEY UPDATE).
     loans = loans_locked_for_withholding(miner_ids=miner_ids, buyer=buyer, latest=latest)
     books = loan_books(loans) if loans else {}
     by_miner: dict[int, list[LoanBook]] = {}
@@ -509,22 +531,33 @@ def settlement_void(*, settlement: Settlement, actor: Any, reason: str) -> Settl
     is released back to the remittance as unmatched credit, and the settlement is marked void."""
     if not (reason or "").strip():
         raise ValidationError({"reason": _("A void needs a reason.")})
-    Buyer.objects.select_for_update().get(pk=settlement.buyer_id)
-    settlement = Settlement.objects.select_for_update().get(pk=settlement.pk)
+    # Lock order (``installments.services``), every lock FOR NO KEY UPDATE: nothing here deletes or
+    # re-keys these rows, and FOR NO KEY UPDATE leaves alone the FOR KEY SHARE that a concurrent post
+    # holds on the buyer (taken first, and again by its foreign-key checks at commit). A FOR UPDATE on
+    # the buyer here made the post, holding the miner's loans, wait at commit for this void, which was
+    # waiting for those loans: a deadlock. Still exclusive against other voids, remittances and the
+    # reconciliation of this buyer.
+    # Step 1: the buyer, then this settlement (a voided lot is not one a concurrent post touches).
+    Buyer.objects.select_for_update(no_key=True).get(pk=settlement.buyer_id)
+    settlement = Settlement.objects.select_for_update(no_key=True).get(pk=settlement.pk)
     if settlement.status == Settlement.Status.VOID:
         raise TransitionError(_("This settlement is already void."))
     withholdings = list(
         Withholding.objects.filter(settlement=settlement).exclude(status=Withholding.Status.REVERSED).order_by("id")
     )
-    loans = list(Loan.objects.select_for_update().filter(id__in={w.loan_id for w in withholdings}).order_by("id"))
+    # Step 2: the loans by id; step 3: the withholdings by id.
+    loans = list(
+        Loan.objects.select_for_update(no_key=True).filter(id__in={w.loan_id for w in withholdings}).order_by("id")
+    )
     withholdings = list(
-        Withholding.objects.select_for_update().filter(pk__in=[w.pk for w in withholdings]).order_by("id")
+        Withholding.objects.select_for_update(no_key=True).filter(pk__in=[w.pk for w in withholdings]).order_by("id")
     )
     matches = list(RemittanceMatch.objects.filter(withholding__in=withholdings).order_by("remittance_id", "id"))
     released = Counter[int]()
     for match in matches:
         released[match.remittance_id] += match.amount
-    for remittance in Remittance.objects.select_for_update().filter(pk__in=released).order_by("id"):
+    # Step 4: the remittances by id (step 5, the open exceptions, is the UPDATE further down).
+    for remittance in Remittance.objects.select_for_update(no_key=True).filter(pk__in=released).order_by("id"):
         remittance.unmatched_amount += released[remittance.pk]
         remittance.reconciled_at = None
         remittance.save(update_fields=["unmatched_amount", "reconciled_at", "updated"])

@@ -15,7 +15,7 @@ from django.db import models, transaction
 from django.utils import timezone
 
 from asmcredit.audit import audit_record, snapshot
-from asmcredit.sql import for_update, insert_rows, placeholders, update_rows
+from asmcredit.sql import insert_rows, placeholders, row_lock, update_rows
 from buyers.models import Buyer
 from installments import ledger
 from installments.models import (
@@ -103,10 +103,13 @@ def loans_locked_for_withholding(*, miner_ids: set[int], buyer: Buyer, latest: d
     """The miners' active loans disbursed by ``latest`` that ``buyer`` collects (named as the loan's
     withholding buyer, or none named), locked in id order."""
     ids = sorted(miner_ids)
+    # Lock order step 2 (``installments.services``): loans by id, FOR NO KEY UPDATE — the post only
+    # updates their balances, so rows elsewhere that reference a loan (FK checks, FOR KEY SHARE) need
+    # not wait for it, while every other servicing write on these loans does.
     sql = (
         f"SELECT * FROM {Loan._meta.db_table} WHERE miner_id IN ({placeholders(ids)}) "  # noqa: S608 - only placeholders
         "AND status = %s AND disbursed_on <= %s "
-        f"AND (withholding_buyer_id IS NULL OR withholding_buyer_id = %s) ORDER BY id{for_update()}"
+        f"AND (withholding_buyer_id IS NULL OR withholding_buyer_id = %s) ORDER BY id{row_lock('NO KEY UPDATE')}"
     )
     return list(Loan.objects.raw(sql, [*ids, Loan.Status.ACTIVE, latest, buyer.pk]))
 
@@ -300,7 +303,8 @@ def loan_recompute(*, loan: Loan, as_of: dt.date | None = None) -> Loan:
     prepayments, the allocation rows, and the loan's cached balances. Only rows that differ are
     written, so recomputing an unchanged loan changes nothing.
     """
-    loan = Loan.objects.select_for_update().get(pk=loan.pk)
+    # Lock order step 2: the loan (a caller that also locks other loans or a buyer has taken them first).
+    loan = Loan.objects.select_for_update(no_key=True).get(pk=loan.pk)
     as_of = as_of or servicing_today()
     book = loan_books([loan])[loan.pk]
     change = book_derive(book, book.replay.state(as_of), as_of)
