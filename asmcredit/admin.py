@@ -6,7 +6,8 @@ from django.contrib import admin
 from django.db import transaction
 
 from asmcredit.audit import audit_record, snapshot
-from asmcredit.models import AuditEvent, IdempotencyRecord, JobRun
+from asmcredit.models import AuditEvent, IdempotencyRecord, JobRun, OutboxMessage, StaffToken
+from asmcredit.tokens import staff_token_revoke
 
 
 class AuditedAdmin(admin.ModelAdmin):
@@ -72,3 +73,29 @@ class JobRunAdmin(ReadOnlyAdmin):
 class IdempotencyRecordAdmin(ReadOnlyAdmin):
     list_display = ["client", "key", "method", "path", "status_code", "created"]
     search_fields = ["client", "key"]
+
+
+@admin.register(OutboxMessage)
+class OutboxMessageAdmin(ReadOnlyAdmin):
+    """Tasks queued with the work that asked for them; a pending row with attempts and an error means
+    the broker was unreachable. ``manage.py drain_outbox`` (or beat, every 30 s) publishes them."""
+
+    list_display = ["id", "task_name", "created", "dispatched_at", "attempts", "last_error"]
+    list_filter = ["task_name", ("dispatched_at", admin.EmptyFieldListFilter)]
+    search_fields = ["task_name"]
+
+
+@admin.register(StaffToken)
+class StaffTokenAdmin(ReadOnlyAdmin):
+    """Tokens are issued by ``manage.py create_api_token`` (the key is printed once there); here they are
+    listed and revoked. Only the hash is stored, so no page can show a key."""
+
+    list_display = ["user", "name", "prefix", "created", "expires_at", "revoked_at", "last_used_at"]
+    list_filter = ["revoked_at"]
+    search_fields = ["user__username", "name", "prefix"]
+    actions = ["revoke"]
+
+    @admin.action(description="Revoke the selected tokens")
+    def revoke(self, request: Any, queryset: Any) -> None:
+        for token in queryset:
+            staff_token_revoke(token=token, actor=request.user)

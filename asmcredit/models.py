@@ -83,3 +83,53 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.client} {self.key}"
+
+
+class OutboxMessage(models.Model):
+    """A task to publish to the broker, written in the same transaction as the work that asks for it
+    (``asmcredit.outbox.outbox_enqueue``). Committed work therefore never loses its follow-up task to
+    a broker outage, and a failed publish never fails the request: the row waits for the next drain."""
+
+    task_name = models.CharField(_("task"), max_length=200)
+    args = models.JSONField(_("arguments"), default=list, blank=True)
+    kwargs = models.JSONField(_("keyword arguments"), default=dict, blank=True)
+    created = models.DateTimeField(_("created"), auto_now_add=True)
+    dispatched_at = models.DateTimeField(_("dispatched"), null=True, blank=True)
+    attempts = models.PositiveIntegerField(_("failed attempts"), default=0)
+    last_error = models.TextField(_("last error"), blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [
+            # The drain reads only pending rows; dispatched ones are kept for a while, for the admin.
+            models.Index(fields=["id"], condition=models.Q(dispatched_at__isnull=True), name="outbox_pending"),
+        ]
+        verbose_name = _("outbox message")
+        verbose_name_plural = _("outbox messages")
+
+    def __str__(self) -> str:
+        return f"{self.task_name} #{self.pk} {'dispatched' if self.dispatched_at else 'pending'}"
+
+
+class StaffToken(models.Model):
+    """A lender user's API token (``Authorization: Token <key>``). Only a SHA-256 hash of the key is
+    stored; the key itself is shown once, when issued (``asmcredit.tokens.staff_token_issue``). A token
+    stops working when it expires or is revoked, whichever comes first."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff_tokens")
+    name = models.CharField(_("name"), max_length=100, default="default")
+    # The first characters of the key, to tell tokens apart in the admin without storing the key.
+    prefix = models.CharField(_("prefix"), max_length=12)
+    hashed_key = models.CharField(max_length=64, unique=True)
+    created = models.DateTimeField(_("created"), auto_now_add=True)
+    expires_at = models.DateTimeField(_("expires at"))
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created", "-id"]
+        verbose_name = _("staff API token")
+        verbose_name_plural = _("staff API tokens")
+
+    def __str__(self) -> str:
+        return f"{self.user} / {self.name} ({self.prefix}…)"

@@ -36,6 +36,7 @@ from asmcredit.api_views import MasterDataViewSet
 from asmcredit.idempotency import idempotent
 from buyers.models import ApiKey, Buyer, SupplierRelationship
 from buyers.services import api_key_issue, api_key_revoke
+from miners.api import mask_identifiers
 from miners.models import Miner
 
 MONEY: dict[str, Any] = {"max_digits": 16, "decimal_places": 2}
@@ -174,6 +175,9 @@ class BuyerViewSet(MasterDataViewSet):
 
 
 class MinerBriefSerializer(serializers.ModelSerializer):
+    def to_representation(self, instance: Miner) -> dict[str, Any]:
+        return mask_identifiers(super().to_representation(instance), self.context.get("request"))
+
     class Meta:
         model = Miner
         fields = ["id", "first_names", "last_names", "document_type", "document_number"]

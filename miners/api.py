@@ -9,11 +9,39 @@ import django_filters
 from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
 from rest_framework import serializers
 
-from asmcredit.api import ApiModelSerializer
+from asmcredit import roles
+from asmcredit.api import ApiModelSerializer, request_buyer
 from asmcredit.api_views import MasterDataViewSet
 from miners.identity import IDENTIFIERS, normalize_identifier
 from miners.imports import miner_create, miner_update
 from miners.models import Miner
+from reports.formatting import mask_document
+
+# Who reads a miner's DNI, CE and RUC whole: as on the web (``asmcredit.templatetags.ui.sees_documents``).
+IDENTITY_ROLES = (roles.LOAN_OFFICER, roles.CREDIT_APPROVER, roles.LENDER_ADMIN)
+MASKED_FIELDS = ("document_number", "ruc")
+
+
+def sees_identity(request: Any) -> bool:
+    """Whether this API client may read miners' document numbers and RUCs whole.
+
+    Officers, approvers and admins may; a buyer reads its own suppliers' (it withholds by them); NGO
+    analysts work with aggregates and get them masked (``*****567``), as on their PDFs. A serializer
+    rendered without a request (the answer to a write, which analysts cannot make) is not masked.
+    """
+    if request is None:
+        return True
+    return request_buyer(request) is not None or roles.has_role(request.user, *IDENTITY_ROLES)
+
+
+def mask_identifiers(data: dict[str, Any], request: Any, fields: tuple[str, ...] = MASKED_FIELDS) -> dict[str, Any]:
+    """``data`` (one rendered row) with ``fields`` masked unless the client ``sees_identity``."""
+    if not sees_identity(request):
+        for name in fields:
+            if data.get(name):
+                data[name] = mask_document(data[name])
+    return data
+
 
 MINER_EXAMPLE = {
     "first_names": "Rosa",
@@ -45,6 +73,9 @@ class MinerSerializer(ApiModelSerializer):
         # Same arguments (max length, validators, help text), so the schema is unchanged.
         field_class, field_kwargs = super().build_standard_field(field_name, model_field)
         return (IdentifierField if field_name in IDENTIFIERS else field_class), field_kwargs
+
+    def to_representation(self, instance: Miner) -> dict[str, Any]:
+        return mask_identifiers(super().to_representation(instance), self.context.get("request"))
 
     def validate_birth_date(self, value: dt.date | None) -> dt.date | None:
         if value is not None and not dt.date(1900, 1, 1) <= value <= dt.date.today():

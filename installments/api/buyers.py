@@ -46,6 +46,7 @@ from buyers.models import Settlement
 from buyers.settlement_input import MAX_BULK_ROWS, SETTLEMENT_FIELDS, FieldSpec
 from buyers.valuation import convert, oz_tc_to_g_t
 from installments.services.settlement_batches import settlements_post_bulk
+from miners.api import mask_identifiers
 
 # --- Settlements --------------------------------------------------------------------------------
 
@@ -197,6 +198,10 @@ class SettlementSerializer(BoundOnceRepresentation, serializers.Serializer):
     source = serializers.CharField()  # type: ignore[assignment]
     created = serializers.DateTimeField()
     updated = serializers.DateTimeField()
+
+    def to_representation(self, instance: Any) -> dict[str, Any]:
+        # The bound-once fields do not see the request; the masking is applied here, per answer.
+        return mask_identifiers(super().to_representation(instance), self.context.get("request"), ("miner_document",))
 
     @extend_schema_field(serializers.DecimalField(max_digits=12, decimal_places=4))
     def get_grade_g_t(self, settlement: Settlement) -> str:

@@ -8,12 +8,12 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from asmcredit import roles
 from asmcredit.money import money
+from asmcredit.outbox import outbox_enqueue
 
 
 def servicing_today() -> dt.date:
@@ -52,8 +52,6 @@ def not_future(name: str, day: dt.date) -> None:
 
 
 def queue_reconciliation(*, buyer_id: int | None = None) -> None:
-    from installments import tasks
-
-    transaction.on_commit(
-        lambda: tasks.reconcile_remittances.delay(as_of=servicing_today().isoformat(), buyer_id=buyer_id)
-    )
+    """Reconcile the buyer's remittances once the caller's transaction commits (through the outbox:
+    a broker outage delays the reconciliation, never the remittance)."""
+    outbox_enqueue("installments.tasks.reconcile_remittances", as_of=servicing_today().isoformat(), buyer_id=buyer_id)

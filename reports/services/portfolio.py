@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -18,6 +16,7 @@ from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from asmcredit.exports import csv_text
 from asmcredit.fields import CURRENCY_SYMBOL
 from asmcredit.jobs import job_finish, job_progress, job_start
 from asmcredit.models import JobRun
@@ -257,25 +256,22 @@ def portfolio_tables(summary: PortfolioSummary) -> dict[str, Table]:
 
 
 def table_csv(table: Table) -> str:
-    """A table as CSV: plain numbers ("1234.50"), so spreadsheets read them as numbers."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(table.headers)
-    for row in table.rows:
-        writer.writerow(["" if value is None else value for value in row])
-    return buffer.getvalue()
+    """A table as CSV: plain numbers ("1234.50"), so spreadsheets read them as numbers; a text that a
+    spreadsheet would run as a formula (a buyer named "=HYPERLINK(…)") is neutralised."""
+    return csv_text(table.headers, table.rows)
 
 
 def portfolio_job_start(*, actor: Any, params: dict[str, Any]) -> JobRun:
-    """Record a portfolio report job and queue it once the record is committed."""
-    from reports import tasks
+    """Record a portfolio report job and queue it, through the outbox, with the record."""
+    from asmcredit.outbox import outbox_enqueue
 
-    job = job_start(
-        name=PORTFOLIO_JOB,
-        as_of=dt.date.fromisoformat(params["as_of"]),
-        detail={"params": params, "requested_by": getattr(actor, "pk", None)},
-    )
-    transaction.on_commit(lambda: tasks.portfolio_report.delay(job.pk, params))
+    with transaction.atomic():  # the job and its message commit together: no job left waiting forever
+        job = job_start(
+            name=PORTFOLIO_JOB,
+            as_of=dt.date.fromisoformat(params["as_of"]),
+            detail={"params": params, "requested_by": getattr(actor, "pk", None)},
+        )
+        outbox_enqueue("reports.tasks.portfolio_report", job.pk, params)
     return job
 
 

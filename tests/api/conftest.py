@@ -11,12 +11,13 @@ from typing import Any
 import pytest
 from django.core.cache import cache
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from asmcredit.tokens import staff_token_issue
 from buyers.models import Buyer, SupplierRelationship
 from buyers.services import api_key_issue
 from installments.services import loan_disburse
+from loans.models import LoanApplication
 from loans.services import application_approve, application_create, application_submit
 from miners.models import Miner
 from tests.factories import BuyerFactory, LoanProductFactory, MinerFactory, RelationshipFactory
@@ -41,9 +42,10 @@ def _fresh_throttle(monkeypatch):  # type: ignore[no-untyped-def]
 
 
 def token_client(user: Any) -> APIClient:
+    """A client sending a freshly issued staff token (``Authorization: Token <key>``) for ``user``."""
     client = APIClient()
-    token, _ = Token.objects.get_or_create(user=user)
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    raw, _ = staff_token_issue(user=user, actor="tests")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {raw}")
     return client
 
 
@@ -152,4 +154,8 @@ def disbursed_loan(
     )
     application_submit(application=application, actor=officer, underwriting={})
     application_approve(application=application, approver=approver)
+    # A loan from the past was approved in the past: a disbursement is never dated before its approval.
+    LoanApplication.objects.filter(pk=application.pk).update(
+        decided_at=timezone.make_aware(dt.datetime.combine(disbursed, dt.time(9)))
+    )
     return loan_disburse(application=application, actor=officer, disbursed_on=disbursed)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rest_framework.test import APIClient
 
+from asmcredit.models import StaffToken
 from buyers.services import api_key_revoke
 from tests.api.conftest import key_client
 
@@ -66,3 +67,55 @@ def test_it_treats_a_login_linked_to_a_buyer_as_that_buyer(orex, rival, django_u
     assert client.get("/api/v1/miners/").status_code == 403
     ids = [row["id"] for row in client.get("/api/v1/suppliers/").json()["results"]]
     assert ids == [orex.relationship.pk]
+
+
+def _staff_client(user, **issue) -> tuple[APIClient, StaffToken]:  # type: ignore[no-untyped-def]
+    from asmcredit.tokens import staff_token_issue
+
+    raw, token = staff_token_issue(user=user, actor="tests", **issue)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {raw}")
+    return client, token
+
+
+def test_it_refuses_an_expired_staff_token(officer) -> None:
+    import datetime as dt
+
+    from django.utils import timezone
+
+    client, token = _staff_client(officer, days=1)
+    token.expires_at = timezone.now() - dt.timedelta(seconds=1)
+    token.save()
+    response = client.get("/api/v1/miners/")
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "authentication_failed"
+    assert "expired" in response.json()["error"]["message"]
+
+
+def test_it_refuses_a_revoked_staff_token(officer) -> None:
+    from asmcredit.tokens import staff_token_revoke
+
+    client, token = _staff_client(officer)
+    assert client.get("/api/v1/miners/").status_code == 200
+    staff_token_revoke(token=token, actor="tests")
+    response = client.get("/api/v1/miners/")
+    assert response.status_code == 401
+    assert "revoked" in response.json()["error"]["message"]
+
+
+def test_it_refuses_a_token_of_an_inactive_user(officer) -> None:
+    client, _ = _staff_client(officer)
+    officer.is_active = False
+    officer.save()
+    assert client.get("/api/v1/miners/").status_code == 401
+
+
+def test_it_refuses_a_plain_text_authtoken_row(officer) -> None:
+    # DRF's authtoken table kept keys in clear; a row written there no longer opens the API.
+    from rest_framework.authtoken.models import Token
+
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=officer).key}")
+    response = client.get("/api/v1/miners/")
+    assert response.status_code == 401
+    assert response.json()["error"] == {"code": "authentication_failed", "message": "Invalid token."}

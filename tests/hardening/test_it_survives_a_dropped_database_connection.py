@@ -15,7 +15,8 @@ import pytest
 from django.core.handlers.wsgi import WSGIHandler
 from django.db import connection
 from django.test.client import RequestFactory
-from rest_framework.authtoken.models import Token
+
+from asmcredit.tokens import staff_token_issue
 
 
 def _wsgi_get(path: str, **headers: str) -> int:
@@ -43,7 +44,7 @@ def test_it_reconnects_after_the_database_drops_the_connection(officer: Any, mon
     assert connection.vendor == "postgresql"
     assert connection.settings_dict["CONN_HEALTH_CHECKS"] is True
     monkeypatch.setitem(connection.settings_dict, "CONN_MAX_AGE", 600)
-    token = Token.objects.create(user=officer).key
+    token = staff_token_issue(user=officer, actor="tests")[0]
     connection.close()  # reopen below with the persistent settings
 
     auth = {"HTTP_AUTHORIZATION": f"Token {token}"}

@@ -4,8 +4,8 @@ all three read reports.selectors.portfolio_summary."""
 from __future__ import annotations
 
 import pytest
-from rest_framework.authtoken.models import Token
 
+from asmcredit.tokens import staff_token_issue
 from reports import formatting, services
 from reports.selectors import portfolio_summary
 from tests.reports.conftest import AS_OF, PERIOD_FROM, pdf_text
@@ -22,10 +22,10 @@ def test_it_shows_the_same_figures_everywhere(portfolio, client, officer, monkey
     document = pdf_text(services.portfolio_pdf(summary, lang="es"), tmp_path)
     assert outstanding in document and par30 in document
 
-    token = Token.objects.create(user=officer)
+    token, _ = staff_token_issue(user=officer, actor="tests")
     api = client.get(
         f"/api/v1/portfolio/?as_of={AS_OF.isoformat()}&from={PERIOD_FROM.isoformat()}",
-        HTTP_AUTHORIZATION=f"Token {token.key}",
+        HTTP_AUTHORIZATION=f"Token {token}",
     ).json()
     assert api["outstanding"] == str(summary.outstanding)
     assert (api["par1"], api["par30"], api["par90"]) == tuple(
