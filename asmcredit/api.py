@@ -301,6 +301,11 @@ ERROR_RESPONSES: dict[int, OpenApiResponse] = {
             ),
         ],
     ),
+    413: OpenApiResponse(
+        ErrorSerializer,
+        description="The body is larger than the server accepts (``DATA_UPLOAD_MAX_MEMORY_SIZE``).",
+        examples=[_error_example("Too large", "request_too_large", "The request body is larger than 2621440 bytes.")],
+    ),
     415: OpenApiResponse(ErrorSerializer, description="Send `application/json`."),
     422: OpenApiResponse(
         ErrorSerializer,
@@ -320,7 +325,7 @@ ERROR_RESPONSES: dict[int, OpenApiResponse] = {
     ),
 }
 READ_ERRORS = (400, 401, 403, 404, 429)
-WRITE_ERRORS = (400, 401, 403, 404, 409, 415, 422, 429)
+WRITE_ERRORS = (400, 401, 403, 404, 409, 413, 415, 422, 429)
 
 IDEMPOTENCY_PARAMETER = OpenApiParameter(
     IDEMPOTENCY_HEADER,

@@ -65,7 +65,7 @@ def setup(miners: int, scenario: str = "arrears") -> tuple[str, list[int]]:
     from buyers.models import Buyer, SupplierRelationship
     from buyers.services import api_key_issue
     from installments.services import loan_disburse
-    from loans.models import LoanProduct
+    from loans.models import LoanApplication, LoanProduct
     from loans.services import application_approve, application_create, application_submit
     from miners.identity import ruc_check_digit
     from miners.models import Miner
@@ -115,6 +115,10 @@ def setup(miners: int, scenario: str = "arrears") -> tuple[str, list[int]]:
         )
         application_submit(application=application, actor=officer, underwriting={})
         application_approve(application=application, approver=approver)
+        # Approved on the day it is paid out: a disbursement may not precede its approval.
+        LoanApplication.objects.filter(pk=application.pk).update(
+            decided_at=timezone.make_aware(dt.datetime.combine(start, dt.time(9)))
+        )
         loan_disburse(application=application, actor=officer, disbursed_on=start)
         ids.append(miner.pk)
     raw, _ = api_key_issue(buyer=buyer, name="bench")

@@ -16,6 +16,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import transaction
+from django.utils import timezone
 
 from asmcredit import roles
 from buyers.models import Buyer, BuyerUser, MaquilaScale, SupplierRelationship
@@ -478,9 +479,18 @@ def seed(*, today: dt.date, stdout: Any = None) -> SeedResult:
                     reason="Entregas irregulares en los últimos 6 meses; volver a evaluar en 90 días.",
                 )
                 continue
-            application_approve(application=application, approver=approver, comment="Aprobado en comité.")
+            application_approve(
+                application=application,
+                approver=approver,
+                comment="Aprobado en comité de créditos: historial de entregas verificado con el comprador.",
+            )
             if state == "approved":
                 continue
+            # The book is replayed from its history: the committee decided on the day the loan was paid
+            # out (a disbursement may not precede its approval).
+            LoanApplication.objects.filter(pk=application.pk).update(
+                decided_at=timezone.make_aware(dt.datetime.combine(disbursed_on, dt.time(9)))
+            )
             loan_disburse(
                 application=application,
                 actor=users["admin"],

@@ -344,6 +344,8 @@ class ApplicationSerializer(ApiModelSerializer):
             "decided_by",
             "decided_at",
             "decision_comment",
+            "approved_as_exception",
+            "exception_justification",
             "underwriting",
             "loan",
             "created",
@@ -383,7 +385,14 @@ class ApplicationInputSerializer(ApiModelSerializer):
 
 
 class DecisionSerializer(serializers.Serializer):
-    comment = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+    comment = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=2000,
+        help_text="Required (at least 20 characters) when the frozen underwriting panel failed an eligibility "
+        "rule: the approval is then recorded and reported as an exception.",
+    )
 
 
 class RejectionSerializer(serializers.Serializer):
@@ -402,7 +411,7 @@ class DisburseSerializer(serializers.Serializer):
 class ApplicationFilter(django_filters.FilterSet):
     class Meta:
         model = LoanApplication
-        fields = ["status", "miner", "product", "withholding_buyer"]
+        fields = ["status", "miner", "product", "withholding_buyer", "approved_as_exception"]
 
 
 APPLICATION_EXAMPLE = {
@@ -428,7 +437,7 @@ TAG_APPLICATIONS = ["staff: loan applications"]
         examples=[OpenApiExample("Application", value=APPLICATION_EXAMPLE, request_only=True)],
     ),
     partial_update=extend_schema(
-        summary="Edit a draft application (loan officer)",
+        summary="Edit a draft application (loan officer); its preparer may edit a submitted one, back to draft",
         tags=TAG_APPLICATIONS,
         request=ApplicationInputSerializer,
         responses={200: ApplicationSerializer},
@@ -448,6 +457,7 @@ class LoanApplicationViewSet(
     http_method_names = ["get", "post", "patch", "head", "options"]
     action_roles = {
         "submit": OFFICERS,
+        "withdraw": OFFICERS,
         "cancel": OFFICERS,
         "disburse": OFFICERS,
         "approve": APPROVERS,
@@ -483,6 +493,18 @@ class LoanApplicationViewSet(
         application = services.application_submit(application=self.get_object(), actor=request.user)
         return Response(ApplicationSerializer(application).data)
 
+    @extend_schema(
+        summary="Withdraw a submitted application to draft (its preparer only) to change it",
+        tags=TAG_APPLICATIONS,
+        request=None,
+        responses={200: ApplicationSerializer},
+    )
+    @action(detail=True, methods=["post"])
+    @idempotent
+    def withdraw(self, request: Request, pk: str | None = None) -> Response:
+        application = services.application_withdraw(application=self.get_object(), actor=request.user)
+        return Response(ApplicationSerializer(application).data)
+
     def _transition(
         self, request: Request, input_serializer: type[serializers.Serializer], service: Any, user_arg: str, text: str
     ) -> Response:
@@ -496,7 +518,7 @@ class LoanApplicationViewSet(
         return Response(ApplicationSerializer(application).data)
 
     @extend_schema(
-        summary="Approve (credit approver, never the preparer)",
+        summary="Approve (credit approver, never the preparer nor anyone who edited it)",
         tags=TAG_APPLICATIONS,
         request=DecisionSerializer,
         responses={200: ApplicationSerializer},

@@ -177,6 +177,18 @@ class LoanProduct(TimestampedModel):
         return self.name
 
 
+class LoanApplicationQuerySet(models.QuerySet["LoanApplication"]):
+    def approval_exceptions(self, date_from: Any = None, date_to: Any = None) -> LoanApplicationQuerySet:
+        """Applications approved against a failed eligibility rule, decided between the two dates
+        (inclusive, Lima days), whatever happened to them since: what an auditor reviews."""
+        rows = self.filter(approved_as_exception=True)
+        if date_from is not None:
+            rows = rows.filter(decided_at__date__gte=date_from)
+        if date_to is not None:
+            rows = rows.filter(decided_at__date__lte=date_to)
+        return rows.order_by("decided_at", "id")
+
+
 class LoanApplication(TimestampedModel):
     class Status(models.TextChoices):
         DRAFT = "draft", _("draft")
@@ -223,6 +235,16 @@ class LoanApplication(TimestampedModel):
     decision_comment = models.TextField(_("decision comment"), blank=True)
     # The underwriting panel as it stood at submission: checklist, capacity, recommendation.
     underwriting = models.JSONField(_("underwriting"), default=dict, blank=True)
+    # Everyone who wrote the application's terms (the preparer and any later editor): none of them may
+    # approve it (DOMAIN.md §7, maker–checker), so an approver cannot edit terms and then approve them.
+    editors = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, verbose_name=_("edited by"), blank=True, related_name="+"
+    )
+    # Approved although the frozen panel failed an eligibility rule, with the approver's written reason.
+    approved_as_exception = models.BooleanField(_("approved as an exception"), default=False)
+    exception_justification = models.TextField(_("exception justification"), blank=True)
+
+    objects = LoanApplicationQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created"]
@@ -240,6 +262,11 @@ class LoanApplication(TimestampedModel):
             models.CheckConstraint(
                 condition=Q(decided_by__isnull=True) | ~Q(decided_by=F("prepared_by")),
                 name="application_maker_checker",
+            ),
+            # An exception approval always carries its written reason.
+            models.CheckConstraint(
+                condition=Q(approved_as_exception=False) | ~Q(exception_justification=""),
+                name="application_exception_justified",
             ),
         ]
         indexes = [models.Index(fields=["status"])]

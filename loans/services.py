@@ -38,7 +38,12 @@ APPLICATION_FIELDS = [
     "decided_by_id",
     "decided_at",
     "decision_comment",
+    "approved_as_exception",
+    "exception_justification",
 ]
+
+# Approving against a failed eligibility rule needs at least this much written reason (DOMAIN.md §7).
+EXCEPTION_JUSTIFICATION_MIN_CHARS = 20
 
 
 def application_schedule_terms(application: LoanApplication) -> ScheduleTerms:
@@ -111,6 +116,7 @@ def application_create(
     application.full_clean()
     application_schedule(application)  # the terms must make a valid cronograma
     application.save()
+    application.editors.add(prepared_by)
     audit_record(actor=prepared_by, action="application.create", obj=application, after=snapshot(application))
     return application
 
@@ -129,25 +135,85 @@ _EDITABLE = {
 
 
 @transaction.atomic
-def application_update(*, application: LoanApplication, actor: Any, **changes: Any) -> LoanApplication:
+def application_update(
+    *, application: LoanApplication, actor: Any, reopen: bool = False, **changes: Any
+) -> LoanApplication:
+    """Change a draft's terms. A submitted application is frozen for the committee: only its preparer
+    may change it, saying so with ``reopen``, and the change takes it back to draft (DOMAIN.md §7).
+    Whoever changes an application is recorded as one of its editors and can never approve it."""
     application = LoanApplication.objects.select_for_update().get(pk=application.pk)
-    if application.status != LoanApplication.Status.DRAFT:
-        raise TransitionError(_("Only a draft application can be edited."))
+    if not roles.has_role(actor, roles.LOAN_OFFICER, roles.LENDER_ADMIN):
+        raise PermissionDenied(_("Only loan officers change applications."))
+    if application.status == LoanApplication.Status.SUBMITTED:
+        _refuse_unless_preparer(application, actor)
+        if not reopen:
+            raise TransitionError(
+                _("A submitted application is frozen for the committee: withdraw it to draft to change it.")
+            )
+    elif application.status != LoanApplication.Status.DRAFT:
+        raise TransitionError(_("Only a draft or submitted application can be edited."))
     unknown = set(changes) - _EDITABLE
     if unknown:
         raise ValidationError({name: _("This field cannot be changed.") for name in unknown})
     before = snapshot(application)
+    changed = {name for name, value in changes.items() if getattr(application, name) != value}
     for name, value in changes.items():
         setattr(application, name, value)
     application.full_clean()
     application_schedule(application)
+    if not changed:
+        return application  # nothing changed: no editor, no audit row, the status stays
+    if application.status == LoanApplication.Status.SUBMITTED:
+        _back_to_draft(application)
     application.save()
+    application.editors.add(actor)
     audit_record(actor=actor, action="application.update", obj=application, before=before, after=snapshot(application))
     return application
 
 
 def application_locked(application: LoanApplication) -> LoanApplication:
     return LoanApplication.objects.select_for_update().select_related("product", "miner").get(pk=application.pk)
+
+
+def _refuse_unless_preparer(application: LoanApplication, actor: Any) -> None:
+    if actor.pk != application.prepared_by_id:
+        raise PermissionDenied(
+            _(
+                "After submission only the officer who prepared an application can change it; "
+                "an approver who disagrees rejects it with a reason."
+            )
+        )
+
+
+@transaction.atomic
+def application_withdraw(*, application: LoanApplication, actor: Any) -> LoanApplication:
+    """Take a submitted application back to draft so its preparer can change it; the committee will
+    see it again, with a new panel, when it is resubmitted."""
+    application = application_locked(application)
+    if application.status != LoanApplication.Status.SUBMITTED:
+        raise TransitionError(
+            _("Only a submitted application can be withdrawn (it is %(status)s).")
+            % {"status": application.get_status_display()}
+        )
+    _refuse_unless_preparer(application, actor)
+    before = snapshot(application, APPLICATION_FIELDS)
+    _back_to_draft(application)
+    application.save(update_fields=["status", "submitted_at", "underwriting", "updated"])
+    audit_record(
+        actor=actor,
+        action="application.withdraw",
+        obj=application,
+        before=before,
+        after=snapshot(application, APPLICATION_FIELDS),
+    )
+    return application
+
+
+def _back_to_draft(application: LoanApplication) -> None:
+    # The frozen panel described the terms the committee was shown; resubmission freezes a new one.
+    application.status = LoanApplication.Status.DRAFT
+    application.submitted_at = None
+    application.underwriting = {}
 
 
 @transaction.atomic
@@ -194,20 +260,54 @@ def _decide(application: LoanApplication, *, approver: Any, approve: bool, comme
         raise PermissionDenied(_("Only credit approvers decide applications."))
     if approver.pk == application.prepared_by_id:
         raise PermissionDenied(_("The person who prepared an application cannot decide it (maker–checker)."))
+    if approve and application.editors.filter(pk=approver.pk).exists():
+        raise PermissionDenied(
+            _("You changed this application's terms, so you cannot approve it (maker–checker): another approver must.")
+        )
     if not approve and not comment.strip():
         raise ValidationError({"reason": _("A rejection needs a reason.")})
+    failed: list[str] = []
+    if approve:
+        from loans.underwriting import failed_eligibility
+
+        failed = failed_eligibility(application.underwriting)
+        if failed and len(comment.strip()) < EXCEPTION_JUSTIFICATION_MIN_CHARS:
+            raise ValidationError(
+                {
+                    "comment": _(
+                        "This application fails an eligibility rule (%(rules)s). Approving it is an exception: "
+                        "write a justification of at least %(n)s characters."
+                    )
+                    % {"rules": "; ".join(failed), "n": EXCEPTION_JUSTIFICATION_MIN_CHARS}
+                }
+            )
     before = snapshot(application, APPLICATION_FIELDS)
     application.status = LoanApplication.Status.APPROVED if approve else LoanApplication.Status.REJECTED
     application.decided_by = approver
     application.decided_at = timezone.now()
     application.decision_comment = comment.strip()
-    application.save(update_fields=["status", "decided_by", "decided_at", "decision_comment", "updated"])
+    application.approved_as_exception = bool(failed)
+    application.exception_justification = comment.strip() if failed else ""
+    application.save(
+        update_fields=[
+            "status",
+            "decided_by",
+            "decided_at",
+            "decision_comment",
+            "approved_as_exception",
+            "exception_justification",
+            "updated",
+        ]
+    )
+    after = snapshot(application, APPLICATION_FIELDS)
+    if failed:
+        after["failed_rules"] = failed
     audit_record(
         actor=approver,
         action="application.approve" if approve else "application.reject",
         obj=application,
         before=before,
-        after=snapshot(application, APPLICATION_FIELDS),
+        after=after,
     )
     return application
 

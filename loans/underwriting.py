@@ -7,7 +7,9 @@ Repayment capacity comes from the miner's ore settlements (liquidaciones), the s
 will withhold installments from: the **median** monthly payable over the last 12 full months (months
 without a delivery count as zero, so side-selling and pauses show) and its **volatility** (coefficient
 of variation). The installment, with the miner's other active loans' installments, is compared with
-that capacity against the product's limit (``max_installment_to_capacity_pct``).
+that capacity against the product's limit (``max_installment_to_capacity_pct``). "Other" installments are
+those of the miner's active loans **and** of applications approved but not yet disbursed (DOMAIN.md §7):
+an approval commits the capacity before the money leaves.
 
 The arithmetic (``monthly_totals``, ``median``, ``coefficient_of_variation``, ``recommend``) is pure;
 ``underwriting_panel`` gathers the data with a fixed, small number of queries.
@@ -22,6 +24,7 @@ from decimal import Decimal, localcontext
 from typing import Any, Literal
 
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -73,7 +76,7 @@ class Capacity:
     median_monthly: Decimal
     mean_monthly: Decimal
     volatility: Decimal | None  # coefficient of variation; None without any payable
-    other_installments: Decimal  # the miner's other active loans, per month
+    other_installments: Decimal  # the miner's other active loans and approved applications, per month
 
     @property
     def available(self) -> Decimal:
@@ -232,6 +235,21 @@ def recommend(
     return "approve", reasons
 
 
+def failed_eligibility(underwriting: dict[str, Any]) -> list[str]:
+    """What a frozen panel (``UnderwritingPanel.as_dict``) failed that an approval would override: each
+    failed hard check, and the decline reasons when the panel recommended declining. Empty when none."""
+    if not underwriting:
+        return []
+    failed = [
+        f"{check.get('label', check.get('code'))}: {check.get('detail', '')}"
+        for check in underwriting.get("checks", [])
+        if check.get("code") in HARD_CHECKS and not check.get("ok")
+    ]
+    if underwriting.get("recommendation") == "decline":
+        failed += [reason for reason in underwriting.get("reasons", []) if reason not in failed]
+    return failed
+
+
 # --- Gathering the data ----------------------------------------------------------------------------
 
 
@@ -333,7 +351,7 @@ def _cpp_check(troubled: Sequence[tuple[str, int]]) -> Check:
 def underwriting_panel(*, application: Any, as_of: dt.date | None = None) -> UnderwritingPanel:
     """The panel for ``application`` as of ``as_of`` (today by default), in four or five queries."""
     from buyers.models import Settlement, SupplierRelationship
-    from loans.models import Loan
+    from loans.models import Loan, LoanApplication
     from loans.services import application_schedule
 
     as_of = as_of or timezone.localdate()
@@ -365,20 +383,29 @@ def underwriting_panel(*, application: Any, as_of: dt.date | None = None) -> Und
         relationship = SupplierRelationship.objects.filter(buyer_id=buyer.pk, miner_id=miner.pk).first()
         delivery_months = {month_key(day) for buyer_id, day, _p, _r in rows if buyer_id == buyer.pk}
 
+    # One query for the miner's other commitments: applications with an active loan, and applications
+    # approved but not disbursed yet, whose installment comes from the terms that were approved.
+    others = list(
+        LoanApplication.objects.filter(miner_id=miner.pk)
+        .filter(Q(loan__status=Loan.Status.ACTIVE) | Q(status=LoanApplication.Status.APPROVED))
+        .exclude(pk=application.pk)
+        .select_related("product", "loan")
+    )
+    other_loans = [other.loan for other in others if other.status != LoanApplication.Status.APPROVED]
     # The latest rating's category, so a loan rated CPP last night counts even if paid this morning.
-    other_loans = list(
-        Loan.objects.filter(miner_id=miner.pk, status=Loan.Status.ACTIVE)
-        .exclude(application_id=application.pk)
-        .values_list("code", "days_past_due", "installment_amount", "currency", "rated_category")
-    )
     troubled = [
-        (code, dpd)
-        for code, dpd, _amount, _currency, category in other_loans
-        if dpd >= CPP_MIN_DPD or (category and category != sbs.Category.NORMAL)
+        (loan.code, loan.days_past_due)
+        for loan in other_loans
+        if loan.days_past_due >= CPP_MIN_DPD or (loan.rated_category and loan.rated_category != sbs.Category.NORMAL)
     ]
-    other_installments = money(
-        sum((amount for _code, _dpd, amount, loan_currency, _cat in other_loans if loan_currency == currency), ZERO)
-    )
+    committed = [loan.installment_amount for loan in other_loans if loan.currency == currency]
+    for other in others:
+        if other.status == LoanApplication.Status.APPROVED and other.product.currency == currency:
+            try:
+                committed.append(max((line.total for line in application_schedule(other).lines), default=ZERO))
+            except ValidationError:
+                continue  # terms that no longer make a cronograma cannot be disbursed either
+    other_installments = money(sum(committed, ZERO))
 
     try:
         schedule = application_schedule(application)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any, cast
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import OuterRef, Q, Subquery
@@ -122,7 +123,7 @@ def _products() -> list[LoanProduct]:
 @role_required(*OFFICERS)
 def application_edit(request: HttpRequest, pk: int) -> HttpResponse:
     application = get_object_or_404(LoanApplication.objects.select_related("miner", "product"), pk=pk)
-    if application.status != LoanApplication.Status.DRAFT:
+    if not _decision_rights(request.user, application)["can_edit"]:
         raise PermissionDenied
     form = _application_form(request, application.miner, application)
     if request.method == "POST" and form.is_valid():
@@ -132,7 +133,8 @@ def application_edit(request: HttpRequest, pk: int) -> HttpResponse:
             form.add_error("product", _("The product of a draft cannot change; cancel it and start a new one."))
         else:
             try:
-                services.application_update(application=application, actor=request.user, **values)
+                # From the edit page the preparer's change to a submitted application reopens it.
+                services.application_update(application=application, actor=request.user, reopen=True, **values)
             except ValidationError as exc:
                 _errors_into(form, exc)
             else:
@@ -204,12 +206,20 @@ def _decision_rights(user: Any, application: LoanApplication) -> dict[str, bool]
     is_officer = roles.has_role(user, *OFFICERS)
     is_approver = roles.has_role(user, *APPROVERS)
     prepared_it = application.prepared_by_id == user.pk
+    submitted = status == LoanApplication.Status.SUBMITTED
+    # Whoever wrote any of the terms may reject but never approve (the service refuses it too).
+    edited_it = is_approver and submitted and not prepared_it and application.editors.filter(pk=user.pk).exists()
+    approved_it = application.decided_by_id == user.pk and not settings.ALLOW_APPROVER_TO_DISBURSE
     return {
-        "can_edit": is_officer and status == LoanApplication.Status.DRAFT,
+        # After submission only the preparer may change it, which sends it back to draft.
+        "can_edit": is_officer and (status == LoanApplication.Status.DRAFT or (submitted and prepared_it)),
         "can_submit": is_officer and status == LoanApplication.Status.DRAFT,
-        "can_decide": is_approver and status == LoanApplication.Status.SUBMITTED and not prepared_it,
-        "maker_blocked": is_approver and status == LoanApplication.Status.SUBMITTED and prepared_it,
-        "can_disburse": is_officer and status == LoanApplication.Status.APPROVED,
+        "can_decide": is_approver and submitted and not prepared_it,
+        "can_approve": is_approver and submitted and not prepared_it and not edited_it,
+        "maker_blocked": is_approver and submitted and prepared_it,
+        "editor_blocked": edited_it,
+        "can_disburse": is_officer and status == LoanApplication.Status.APPROVED and not approved_it,
+        "approver_blocked": is_officer and status == LoanApplication.Status.APPROVED and approved_it,
         "can_cancel": is_officer
         and status in {LoanApplication.Status.DRAFT, LoanApplication.Status.SUBMITTED, LoanApplication.Status.APPROVED},
     }
@@ -235,7 +245,11 @@ def application_detail(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         uw = application.underwriting or None
     loan = Loan.objects.filter(application=application).only("pk", "code").first()
+    from loans.underwriting import failed_eligibility
+
     context = {
+        "failed_rules": failed_eligibility(uw or {}) if application.status == LoanApplication.Status.SUBMITTED else [],
+        "justification_min": services.EXCEPTION_JUSTIFICATION_MIN_CHARS,
         "nav": "applications",
         "application": application,
         "schedule": schedule,

@@ -13,7 +13,8 @@ from tests.factories import LoanProductFactory, MinerFactory
 
 @pytest.fixture
 def application_body(db):  # type: ignore[no-untyped-def]
-    start = today() - dt.timedelta(days=5)
+    # Disbursed on the day it is approved: a disbursement is never dated before its approval.
+    start = today()
     miner: Any = MinerFactory()
     product: Any = LoanProductFactory()
     return {

@@ -7,6 +7,9 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+from django.utils import timezone
+
+from loans.models import LoanApplication
 from tests.api.conftest import key_client, settlement_body, today
 
 
@@ -104,6 +107,10 @@ def test_it_runs_a_loan_from_product_to_statement(admin_api, officer_api, approv
         approver_api.post(
             f"/api/v1/loan-applications/{application['id']}/approve/", {"comment": "Comité 12"}, format="json"
         )
+    )
+    # The story started 75 days ago, so did the committee: no disbursement is dated before its approval.
+    LoanApplication.objects.filter(pk=application["id"]).update(
+        decided_at=timezone.make_aware(dt.datetime.combine(start, dt.time(9)))
     )
     loan = ok(
         officer_api.post(

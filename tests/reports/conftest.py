@@ -30,6 +30,7 @@ from typing import Any
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.utils import timezone
 
 from asmcredit import roles
 from asmcredit.money import ZERO
@@ -41,7 +42,7 @@ from installments.services.payments import payment_record
 from installments.services.remittances import remittance_record
 from installments.services.settlements import settlement_post
 from installments.services.writeback import loan_recompute
-from loans.models import Loan, LoanProduct
+from loans.models import Loan, LoanApplication, LoanProduct
 from loans.schedule import build_schedule
 from loans.services import application_approve, application_create, application_schedule_terms, application_submit
 from miners.models import Miner, Training
@@ -116,6 +117,10 @@ def make_loan(
     )
     application_submit(application=application, actor=prepared_by, underwriting={})
     application_approve(application=application, approver=approved_by or _committee())
+    # A loan from the past was approved in the past: a disbursement is never dated before its approval.
+    LoanApplication.objects.filter(pk=application.pk).update(
+        decided_at=timezone.make_aware(dt.datetime.combine(disbursed_on, dt.time(9)))
+    )
     loan = loan_disburse(application=application, actor=prepared_by, disbursed_on=disbursed_on, reference="TRX-1")
     if due_dates is not None:
         loan = _redate(loan, due_dates)
