@@ -6,6 +6,9 @@
 - Strings with a lone surrogate (``"\\ud800"``): valid JSON, but no UTF-8 encoding exists for them,
   so PostgreSQL, the idempotency hash and the renderer would fail. Refused as a 400 naming the field
   (``rows.<n>.<field>`` inside a list, as validation errors are).
+- Strings with a control character (C0 other than tab, newline and carriage return, or DEL;
+  ``asmcredit.text``): nobody types one, and stored they break CSV lines and logs. Refused the same way,
+  for every endpoint at once; a key with one is a parse error.
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ from typing import Any
 
 from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions, parsers
+
+from asmcredit.text import CONTROL_CHARACTER_MESSAGE, has_control_characters
 
 MAX_DEPTH = 32
 
@@ -31,7 +36,8 @@ def _encodable(text: str) -> bool:
 
 
 def check_parsed_json(data: Any) -> None:
-    """Raise a 400 for nesting deeper than ``MAX_DEPTH`` or a string that UTF-8 cannot encode.
+    """Raise a 400 for nesting deeper than ``MAX_DEPTH``, or a string that UTF-8 cannot encode or that
+    holds a control character.
 
     Iterative, so the check itself cannot exceed the recursion limit.
     """
@@ -41,12 +47,14 @@ def check_parsed_json(data: Any) -> None:
         if isinstance(value, str):
             if not _encodable(value):
                 raise exceptions.ValidationError({_path(parts): [_("The text contains an invalid character.")]})
+            if has_control_characters(value):
+                raise exceptions.ValidationError({_path(parts): [CONTROL_CHARACTER_MESSAGE]})
         elif isinstance(value, dict | list):
             if depth >= MAX_DEPTH:
                 raise exceptions.ParseError(_("JSON parse error - the body is nested too deeply."))
             items = value.items() if isinstance(value, dict) else enumerate(value)
             for key, item in items:
-                if isinstance(key, str) and not _encodable(key):
+                if isinstance(key, str) and (not _encodable(key) or has_control_characters(key)):
                     raise exceptions.ParseError(_("JSON parse error - a key contains an invalid character."))
                 stack.append((item, (*parts, str(key)), depth + 1))
 

@@ -21,14 +21,16 @@ from decimal import Decimal
 from typing import IO, Any, Literal
 
 from django import forms
+from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from asmcredit.sql import placeholders
+from asmcredit.text import validate_no_control_characters
 from buyers.models import Buyer, Settlement, SupplierRelationship
-from buyers.valuation import g_t_to_oz_tc
+from buyers.valuation import g_t_to_oz_tc, oz_tc_to_g_t
 from miners.identity import normalize_identifier
 from miners.models import Miner
 
@@ -36,6 +38,26 @@ MAX_BULK_ROWS = 1000
 MAX_CSV_ROWS = 5000
 EARLIEST_DATE = dt.date(2000, 1, 1)
 DEFAULT_CURRENCY = "USD"
+
+# Upper bounds a real lot stays far within: a value past one is a typo or a unit mixed up (a grade of
+# 999,999 oz/TC was once accepted and valued at US$ 27.6 bn), refused before it reaches a withholding.
+# Gold ore worth a miner's trip is ~0.2–2 oz/TC; bonanza vein ore and hand-picked (pallaqueo) ore reach a few
+# oz/TC, exceptionally 10–20. 50 oz/TC (1,714 g/t, 0.17 % gold) leaves room for those and refuses a grade
+# typed in g/t as oz/TC (×34) or with a misplaced decimal point.
+MAX_GRADE_OZ_TC = Decimal(50)
+MAX_GRADE_G_T = oz_tc_to_g_t(MAX_GRADE_OZ_TC)  # 1714.2850: the same bound, so either unit is held alike
+# An artisanal lot is what a truck or a few animals carry to the plant: tens of wet tonnes, rarely 100+.
+MAX_WET_TONNES = Decimal(1000)
+# Gold has traded between ~US$ 250/oz (1999) and ~US$ 4,500/oz (2025): the range leaves decades of room
+# either way and refuses a price typed in thousands (3.32 for 3,322.10) or with extra digits.
+MIN_GOLD_PRICE_USD_OZ = Decimal(100)
+MAX_GOLD_PRICE_USD_OZ = Decimal(20000)
+# PEN per US$: 2.7–4.1 since 2000; refuses the inverse (0.27) or a rate in céntimos.
+MIN_EXCHANGE_RATE = Decimal(1)
+MAX_EXCHANGE_RATE = Decimal(10)
+# A deduction per TMS, per short ton or per ounce: real ones are tens to a few hundred US$ (RC ~US$ 80/oz,
+# maquila ~US$ 110/TC); US$ 5,000 is above any of them and below a whole ounce's price at the top bound.
+MAX_COST_USD = Decimal(5000)
 
 
 @dataclass(frozen=True)
@@ -85,16 +107,29 @@ class FieldSpec:
             return forms.ChoiceField(required=required, choices=list(self.choices))
         if self.kind == "date":
             return forms.DateField(required=required, input_formats=["%Y-%m-%d"])
-        return forms.CharField(required=required, max_length=self.max_length)
+        # A control character (C0 but tab/newline/CR, DEL) in a lot code or a price source is a field error.
+        return forms.CharField(
+            required=required, max_length=self.max_length, validators=[validate_no_control_characters]
+        )
 
 
-def _money(name: str, *, required: bool = True, cost: bool = False, **kwargs: Any) -> FieldSpec:
-    """An amount in US$ to the cent, never negative."""
+def _money(
+    name: str,
+    *,
+    required: bool = True,
+    cost: bool = False,
+    min_value: Decimal = Decimal(0),
+    max_value: Decimal | None = None,
+    **kwargs: Any,
+) -> FieldSpec:
+    """An amount in US$ to the cent, never negative; a cost (a deduction per TMS, short ton or ounce) is
+    at most ``MAX_COST_USD``."""
     return FieldSpec(
         name,
         "decimal",
         required=required and not cost,
-        min_value=Decimal(0),
+        min_value=min_value,
+        max_value=MAX_COST_USD if cost and max_value is None else max_value,
         max_digits=14,
         decimal_places=2,
         cost=cost,
@@ -128,7 +163,12 @@ SETTLEMENT_FIELDS: tuple[FieldSpec, ...] = (
         help_text="DNI or CE, when a number could be either.",
     ),
     FieldSpec("lot_code", "text", max_length=40, csv_aliases=("lote",)),
-    FieldSpec("settled_on", "date", csv_aliases=("fecha",), help_text="YYYY-MM-DD, from 2000-01-01 to tomorrow."),
+    FieldSpec(
+        "settled_on",
+        "date",
+        csv_aliases=("fecha",),
+        help_text="YYYY-MM-DD, from SETTLEMENT_MAX_AGE_DAYS days ago (400 by default) to tomorrow.",
+    ),
     FieldSpec(
         "currency",
         "choice",
@@ -140,7 +180,8 @@ SETTLEMENT_FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec(
         "exchange_rate",
         "decimal",
-        min_value=Decimal("0.0001"),
+        min_value=MIN_EXCHANGE_RATE,
+        max_value=MAX_EXCHANGE_RATE,
         max_digits=10,
         decimal_places=4,
         csv_aliases=("tipo_cambio",),
@@ -150,6 +191,7 @@ SETTLEMENT_FIELDS: tuple[FieldSpec, ...] = (
         "wet_tonnes",
         "decimal",
         min_value=Decimal("0.001"),
+        max_value=MAX_WET_TONNES,
         max_digits=12,
         decimal_places=3,
         csv_aliases=("tmh",),
@@ -170,6 +212,7 @@ SETTLEMENT_FIELDS: tuple[FieldSpec, ...] = (
         "decimal",
         required=False,
         min_value=Decimal(0),
+        max_value=MAX_GRADE_OZ_TC,
         max_digits=10,
         decimal_places=4,
         csv_aliases=("ley_oz_tc",),
@@ -180,6 +223,7 @@ SETTLEMENT_FIELDS: tuple[FieldSpec, ...] = (
         "decimal",
         required=False,
         min_value=Decimal(0),
+        max_value=MAX_GRADE_G_T,
         max_digits=12,
         decimal_places=4,
         csv_aliases=("ley_g_t",),
@@ -195,7 +239,13 @@ SETTLEMENT_FIELDS: tuple[FieldSpec, ...] = (
         csv_aliases=("recuperacion",),
         help_text="Fraction, e.g. 0.84.",
     ),
-    _money("gold_price_usd_oz", csv_aliases=("inter",), help_text="INTER, US$/oz."),
+    _money(
+        "gold_price_usd_oz",
+        min_value=MIN_GOLD_PRICE_USD_OZ,
+        max_value=MAX_GOLD_PRICE_USD_OZ,
+        csv_aliases=("inter",),
+        help_text="INTER, US$/oz.",
+    ),
     FieldSpec("gold_price_on", "date", required=False),
     FieldSpec("gold_price_source", "text", required=False, max_length=60),
     _money("commercial_deduction_usd_oz", cost=True, csv_aliases=("rc",)),
@@ -216,6 +266,9 @@ COST_FIELDS = tuple(spec.name for spec in SETTLEMENT_FIELDS if spec.cost)
 NUMERIC_FIELDS = frozenset(spec.name for spec in SETTLEMENT_FIELDS if spec.numeric)
 CSV_ALIASES = {alias: spec.name for spec in SETTLEMENT_FIELDS for alias in spec.csv_aliases}
 HEADER_ROW = 1
+# The file-level error of a CSV longer than ``MAX_CSV_ROWS`` is keyed by this name, so the upload page can
+# answer 413 for it (``ImportResult.too_large``) rather than a 400 for a row to fix.
+TOO_MANY_ROWS = "rows"
 
 Errors = dict[int, dict[str, list[str]]]
 
@@ -236,6 +289,11 @@ class ImportResult:
         return not self.errors
 
     @property
+    def too_large(self) -> bool:
+        """The file was refused whole for having more than ``MAX_CSV_ROWS`` rows."""
+        return any(TOO_MANY_ROWS in fields for fields in self.errors.values())
+
+    @property
     def saved(self) -> bool:
         return self.ok and not self.dry_run
 
@@ -254,11 +312,22 @@ class SettlementRowForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
-        latest = timezone.localdate() + dt.timedelta(days=1)
+        today = timezone.localdate()
+        latest = today + dt.timedelta(days=1)
         for name in ("settled_on", "gold_price_on"):
             value = data.get(name)
             if value is not None and not EARLIEST_DATE <= value <= latest:
                 self.add_error(name, gettext_lazy("The date must be between 2000-01-01 and tomorrow."))
+        # A settlement withholds for a loan's current installments; one from long ago is a wrong year or a
+        # replayed file, and would shift withholdings and ratings already reported.
+        max_age = settings.SETTLEMENT_MAX_AGE_DAYS
+        settled_on = data.get("settled_on")
+        if settled_on is not None and "settled_on" not in self.errors and settled_on < today - dt.timedelta(max_age):
+            self.add_error(
+                "settled_on",
+                _("A settlement older than %(days)s days (before %(date)s) cannot be posted.")
+                % {"days": max_age, "date": (today - dt.timedelta(max_age)).isoformat()},
+            )
         has_id = data.get("miner") is not None
         has_document = bool(data.get("miner_document"))
         if has_id == has_document and "miner" not in self.errors and "miner_document" not in self.errors:
@@ -512,7 +581,8 @@ def parse_settlements_csv(content: str) -> tuple[list[dict[str, str]], list[int]
             if not any(value.strip() for value in values):
                 continue
             if len(records) >= MAX_CSV_ROWS:
-                return [], [], {reader.line_num: {"file": [_("At most %(n)s rows per file.") % {"n": MAX_CSV_ROWS}]}}
+                message = _("At most %(n)s rows per file.") % {"n": MAX_CSV_ROWS}
+                return [], [], {reader.line_num: {TOO_MANY_ROWS: [message]}}
             if len(values) > len(columns):
                 return [], [], {reader.line_num: {"file": [_("This line has more values than the header.")]}}
             record = {}

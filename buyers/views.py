@@ -29,7 +29,7 @@ class SettlementUploadForm(forms.Form):
     def clean_file(self) -> Any:
         upload = self.cleaned_data["file"]
         if upload.size > MAX_UPLOAD_BYTES:
-            raise forms.ValidationError(_("The file is larger than 5 MB; split it."))
+            raise forms.ValidationError(_("The file is larger than 5 MB; split it."), code="too_large")
         return upload
 
 
@@ -62,7 +62,13 @@ def settlements_upload(request: HttpRequest) -> HttpResponse:
         if result
         else []
     )
-    status = 400 if result is not None and not result.ok else 200
+    # A file refused for its size (bytes or rows) is a 413, so a script uploading it sees a failure too.
+    if form.has_error("file", code="too_large") or (result is not None and result.too_large):
+        status = 413
+    elif (result is not None and not result.ok) or (request.method == "POST" and form.errors):
+        status = 400
+    else:
+        status = 200
     return render(
         request, "buyers/upload.html", {"buyer": buyer, "form": form, "result": result, "errors": errors}, status=status
     )

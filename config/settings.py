@@ -193,6 +193,9 @@ CONTENT_SECURITY_POLICY = {
 LENDER_NAME = env_str("LENDER_NAME", "Caja Rural Los Andes (demo)")
 LENDER_RUC = env_str("LENDER_RUC", "20322445564")
 LENDER_LOGO = env_str("LENDER_LOGO", str(BASE_DIR / "static" / "img" / "lender-logo.svg"))
+# Segregation of duties: whoever approved an application may not also disburse it, unless a small
+# lender without the staff for it turns this on.
+ALLOW_APPROVER_TO_DISBURSE = env_bool("ALLOW_APPROVER_TO_DISBURSE", default=False)
 
 # --- Celery: Redis broker; without CELERY_BROKER_URL tasks run in-process (demo).
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL") or ""
@@ -208,7 +211,26 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600)}
+# With acks_late on Redis, a task whose worker died is delivered again only once it has been unacked for
+# the visibility timeout. 15 minutes: ~25x the longest job measured (the national-scale rating, 37 s)
+# and the longest report, and well past a queued message's wait with prefetch 1, so a task still
+# running is not delivered twice; a killed scheduled job is queued again sooner by the sweeper below.
+_visibility_timeout = env_int("CELERY_VISIBILITY_TIMEOUT", 900)
+if _visibility_timeout < 1:
+    raise ImproperlyConfigured(
+        f"CELERY_VISIBILITY_TIMEOUT must be a positive number of seconds, not {_visibility_timeout}"
+    )
+# Workers look for such messages every 10 s (kombu's default scan is every 100 s).
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": _visibility_timeout, "unacked_restore_throttle": 1}
+# The outbox's publish after commit (asmcredit.outbox): one attempt, bounded, never raising into a request.
+OUTBOX_PUBLISH_TIMEOUT = 1.0
+# Scheduled jobs the sweeper queues again when their worker died mid-run: JobRun name -> task.
+JOB_REQUEUE_TASKS = {
+    "nightly_servicing": "installments.tasks.nightly_servicing",
+    "accrue_moratory": "installments.tasks.nightly_servicing",
+    "rate_portfolio": "installments.tasks.rate_portfolio",
+    "reconcile_remittances": "installments.tasks.reconcile_remittances",
+}
 CELERY_BEAT_SCHEDULE = {
     "nightly-accrual-and-rating": {
         "task": "installments.tasks.nightly_servicing",
@@ -222,13 +244,24 @@ CELERY_BEAT_SCHEDULE = {
         "task": "asmcredit.tasks.purge_idempotency",
         "schedule": crontab(hour=3, minute=15),
     },
+    # expires: while no worker runs, beat's copies are dropped instead of piling up in the queue.
+    "outbox-drain": {
+        "task": "asmcredit.tasks.drain_outbox",
+        "schedule": 30.0,
+        "options": {"expires": 25},
+    },
+    "abandoned-job-sweep": {
+        "task": "asmcredit.tasks.sweep_abandoned_jobs",
+        "schedule": 120.0,
+        "options": {"expires": 110},
+    },
 }
 
 # --- REST API
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "buyers.authentication.ApiKeyAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
+        "asmcredit.tokens.StaffTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -247,10 +280,20 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.MultiPartParser",
     ],
 }
+# How long a staff API token (``Authorization: Token``) is valid unless issued with ``--days``.
+STAFF_TOKEN_DAYS = env_int("STAFF_TOKEN_DAYS", 90)
+if STAFF_TOKEN_DAYS < 1:
+    raise ImproperlyConfigured(f"STAFF_TOKEN_DAYS must be at least 1, not {STAFF_TOKEN_DAYS}")
 # How long an Idempotency-Key's response is kept for replay; older records are purged nightly.
 IDEMPOTENCY_REPLAY_HOURS = env_int("IDEMPOTENCY_REPLAY_HOURS", 72)
 if IDEMPOTENCY_REPLAY_HOURS < 1:
     raise ImproperlyConfigured(f"IDEMPOTENCY_REPLAY_HOURS must be at least 1, not {IDEMPOTENCY_REPLAY_HOURS}")
+# Settlements dated more than this many days ago are refused (buyers.settlement_input): an old date is a
+# wrong year or a replayed file. 400 covers underwriting's window — the 12 full calendar months before
+# this one, up to 396 days back — so an officer can still import a new miner's year of sales.
+SETTLEMENT_MAX_AGE_DAYS = env_int("SETTLEMENT_MAX_AGE_DAYS", 400)
+if SETTLEMENT_MAX_AGE_DAYS < 1:
+    raise ImproperlyConfigured(f"SETTLEMENT_MAX_AGE_DAYS must be at least 1, not {SETTLEMENT_MAX_AGE_DAYS}")
 SPECTACULAR_SETTINGS = {
     "TITLE": "ASM Credit API",
     "DESCRIPTION": "Ore settlements, withholdings and remittances for buyer companies; lending operations "

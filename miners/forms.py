@@ -110,7 +110,7 @@ class CsvUploadForm(forms.Form):
         upload = data.get("file")
         if upload:
             if upload.size > self.MAX_BYTES:
-                raise forms.ValidationError(_("The file is larger than 5 MB."))
+                raise forms.ValidationError(_("The file is larger than 5 MB."), code="too_large")
             raw = upload.read()
             try:
                 data["text"] = raw.decode("utf-8-sig")

@@ -96,6 +96,7 @@ class ImportResult:
     errors: list[str] = field(default_factory=list)  # file-level problems (header, size)
     created: int = 0
     dry_run: bool = True
+    too_large: bool = False  # over MAX_ROWS: the page answers 413, not a row to fix
 
     @property
     def ok(self) -> bool:
@@ -154,7 +155,7 @@ def miner_update(*, miner: Miner, actor: Any, **changes: Any) -> Miner:
     unknown = set(changes) - EDITABLE
     if unknown:
         raise ValidationError({name: _("Unknown field.") for name in unknown})
-    miner = Miner.objects.select_for_update().get(pk=miner.pk)
+    miner = Miner.objects.select_for_update(no_key=True).get(pk=miner.pk)  # FK checks need not wait
     before = snapshot(miner)
     for name, value in _normalized(changes).items():
         setattr(miner, name, value)
@@ -289,6 +290,7 @@ def miners_import_csv(
         return result
     if len(rows) > MAX_ROWS:
         result.errors.append(_("At most %(n)s rows per file.") % {"n": MAX_ROWS})
+        result.too_large = True
         return result
 
     seen: dict[str, dict[str, int]] = {"document": {}, "ruc": {}, "reinfo_code": {}}

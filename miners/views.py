@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import transaction
 from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
@@ -213,15 +213,28 @@ def miner_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _enqueue(task: Any, *args: Any) -> None:
-    # After commit, so a worker never looks for a JobRun that is not there yet.
-    transaction.on_commit(lambda: task.delay(*args))
+    # Through the outbox: published after commit (a worker never looks for a JobRun that is not there
+    # yet), and kept for the next drain if the broker is down.
+    from asmcredit.outbox import outbox_enqueue
+
+    outbox_enqueue(task.name, *args)
+
+
+def _upload_status(request: HttpRequest, form: CsvUploadForm, *, too_large: bool) -> int:
+    """413 for a file refused for its size (bytes or rows), 400 for a form to fix, else 200: a script
+    or a browser extension uploading the file sees the failure in the status too."""
+    if too_large or form.has_error(NON_FIELD_ERRORS, code="too_large"):
+        return 413
+    if request.method == "POST" and form.is_bound and not form.is_valid():
+        return 400
+    return 200
 
 
 @role_required(*OFFICERS)
 def miners_import(request: HttpRequest) -> HttpResponse:
     from miners.tasks import import_miners
 
-    form = CsvUploadForm(request.POST or None, request.FILES or None)
+    form = CsvUploadForm(request.POST if request.method == "POST" else None, request.FILES or None)
     preview = None
     if request.method == "POST" and form.is_valid():
         text = form.cleaned_data["text"]
@@ -242,6 +255,7 @@ def miners_import(request: HttpRequest) -> HttpResponse:
         request,
         "miners/import.html",
         {"nav": "import-miners", "form": form, "preview": preview, "columns": imports.COLUMNS},
+        status=_upload_status(request, form, too_large=preview is not None and preview.too_large),
     )
 
 
@@ -251,7 +265,9 @@ def settlements_import(request: HttpRequest) -> HttpResponse:
     from installments.tasks import import_settlements
 
     form = SettlementsUploadForm(
-        request.POST or None, request.FILES or None, initial={"buyer": request.GET.get("buyer")}
+        request.POST if request.method == "POST" else None,
+        request.FILES or None,
+        initial={"buyer": request.GET.get("buyer")},
     )
     preview = None
     buyer: Buyer | None = None
@@ -285,4 +301,5 @@ def settlements_import(request: HttpRequest) -> HttpResponse:
             "error_rows": error_rows,
             "withheld": sum((o.withholding_amount for o in preview.outcomes), Decimal(0)) if preview else None,
         },
+        status=_upload_status(request, form, too_large=preview is not None and preview.too_large),
     )

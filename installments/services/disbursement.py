@@ -10,6 +10,7 @@ import dataclasses
 import datetime as dt
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -53,9 +54,19 @@ def loan_disburse(
             _("Only an approved application can be disbursed (it is %(status)s).")
             % {"status": application.get_status_display()}
         )
+    # Segregation of duties: the approver's signature and the money leaving need two people.
+    if application.decided_by_id == actor.pk and not settings.ALLOW_APPROVER_TO_DISBURSE:
+        raise PermissionDenied(_("You approved this application, so another officer must disburse it."))
     disbursed_on = disbursed_on or timezone.localdate()
     if disbursed_on > timezone.localdate():
         raise ValidationError({"disbursed_on": _("A disbursement cannot be dated in the future.")})
+    if application.decided_at is not None and disbursed_on < timezone.localdate(application.decided_at):
+        raise ValidationError(
+            {
+                "disbursed_on": _("A disbursement cannot be dated before the approval (%(day)s).")
+                % {"day": timezone.localdate(application.decided_at).strftime("%d/%m/%Y")}
+            }
+        )
     if application.first_due_on <= disbursed_on:
         raise ValidationError({"disbursed_on": _("The disbursement must come before the first due date.")})
     product = application.product

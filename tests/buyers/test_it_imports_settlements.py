@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 from decimal import Decimal
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
+from django.utils import timezone
 
 from buyers.models import BuyerUser, Settlement
 from installments.services.settlement_batches import settlements_import_csv
@@ -19,11 +21,15 @@ HEADER = (
 )
 
 
+# A recent date: settlements older than SETTLEMENT_MAX_AGE_DAYS are refused.
+SETTLED_ON = (timezone.localdate() - dt.timedelta(days=30)).isoformat()
+
+
 def _row(document: str, lot: str, **changes: str) -> str:
     values = {
         "miner_document": document,
         "lot_code": lot,
-        "settled_on": "2025-03-03",
+        "settled_on": SETTLED_ON,
         "exchange_rate": "3.75",
         "wet_tonnes": "10",
         "moisture_pct": "8",
@@ -82,7 +88,7 @@ def test_it_reads_excel_csv_with_semicolons_decimal_commas_and_spanish_headers(d
     miner = _supplier(buyer)
     text = (
         "DNI;Lote;Fecha;Tipo cambio;TMH;H2O;Ley oz/TC;Recuperación;INTER;RC;Maquila;Consumos;Flete\n"
-        f"{miner.document_number};L-1;2025-03-03;3,75;10;8;0,5;0,84;3322,10;80;110;30,26;22\n"
+        f"{miner.document_number};L-1;{SETTLED_ON};3,75;10;8;0,5;0,84;3322,10;80;110;30,26;22\n"
     ).encode("cp1252")
     result = settlements_import_csv(buyer=buyer, actor="test", file=io.BytesIO(text))
     assert result.ok, result.errors
