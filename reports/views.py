@@ -218,6 +218,7 @@ _CSV_TABLES = (
     "equipment",
     "trainings",
     "months",
+    "approval-exceptions",
 )
 
 
@@ -263,7 +264,11 @@ def portfolio_csv(request: HttpRequest, table: str) -> HttpResponse:
         product=params["product"],
     )
     with translation.override(params["lang"]):
-        content = services.table_csv(services.portfolio_tables(summary)[table])
+        if table == "approval-exceptions":
+            chosen = services.approval_exceptions_table(date_from=summary.date_from, date_to=summary.as_of)
+        else:
+            chosen = services.portfolio_tables(summary)[table]
+        content = services.table_csv(chosen)
     response = HttpResponse(content, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="cartera-{params["as_of"]}-{table}.csv"'
     return response

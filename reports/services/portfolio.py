@@ -120,7 +120,13 @@ def portfolio_pdf(
             "buyer": pdf_breakdown(summary.by_buyer, others=_("Other buyers (%(n)s)")),
             "product": pdf_breakdown(summary.by_product, others=_("Other products (%(n)s)")),
         }
-        context = {"s": summary, "charts": drawn, "breakdowns": breakdowns, "filters": _filters(summary)}
+        context = {
+            "s": summary,
+            "charts": drawn,
+            "breakdowns": breakdowns,
+            "filters": _filters(summary),
+            "exceptions": approval_exceptions_table(date_from=summary.date_from, date_to=summary.as_of),
+        }
         return pdf.render_pdf("reports/pdf/portfolio.html", context, lang=lang)
 
 
@@ -174,6 +180,30 @@ def _breakdown_table(slug: str, title: str, first: str, rows: Iterable[Any]) -> 
                 _pct(row.par30),
             )
             for row in rows
+        ),
+    )
+
+
+def approval_exceptions_table(*, date_from: dt.date | None, date_to: dt.date) -> Table:
+    """Applications approved against a failed eligibility rule in the period, with who approved them and
+    the written justification (DOMAIN.md §7): the exceptions an auditor reviews."""
+    from loans.models import LoanApplication
+
+    rows = LoanApplication.objects.approval_exceptions(date_from, date_to).select_related("miner", "decided_by")
+    return Table(
+        "approval-exceptions",
+        _("Approvals by exception"),
+        (_("Application"), _("Miner"), _("Amount"), _("Approved on"), _("Approved by"), _("Justification")),
+        tuple(
+            (
+                application.pk,
+                application.miner.full_name,
+                application.amount,
+                timezone.localtime(application.decided_at).date().isoformat() if application.decided_at else "",
+                application.decided_by.get_username() if application.decided_by else "",
+                application.exception_justification,
+            )
+            for application in rows
         ),
     )
 

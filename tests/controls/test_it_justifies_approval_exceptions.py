@@ -102,3 +102,27 @@ def test_the_detail_page_shows_the_exception_and_its_justification(client, appro
     assert (failing.status, failing.approved_as_exception) == (LoanApplication.Status.APPROVED, True)
     page = client.get(reverse("loans:application-detail", args=[failing.pk])).content.decode()
     assert 'class="badge warn"' in page and JUSTIFICATION in page
+
+
+def test_the_portfolio_report_lists_the_exception_in_its_pdf_and_csv(  # type: ignore[no-untyped-def]
+    client, approver, failing, tmp_path
+) -> None:
+    from reports import services
+    from reports.selectors import portfolio_summary
+    from tests.reports.conftest import pdf_text
+
+    application_approve(application=failing, approver=approver, comment=JUSTIFICATION)
+    today = timezone.localdate()
+    summary = portfolio_summary(as_of=today, date_from=today.replace(day=1))
+    text = " ".join(pdf_text(services.portfolio_pdf(summary), tmp_path).split())
+    assert "Aprobaciones por excepción" in text or "Approvals by exception" in text
+    assert f"#{failing.pk}" in text and approver.username in text
+
+    client.force_login(approver)
+    response = client.get(
+        reverse("reports:portfolio-csv", args=["approval-exceptions"]),
+        {"as_of": today.isoformat(), "date_from": today.replace(day=1).isoformat()},
+    )
+    assert response.status_code == 200
+    lines = response.content.decode().splitlines()
+    assert len(lines) == 2 and lines[1].startswith(f"{failing.pk},") and JUSTIFICATION in lines[1]
