@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "axes",
     "csp",
     "asmcredit",
+    "rates",
     "miners",
     "buyers",
     "loans",
