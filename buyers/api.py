@@ -8,23 +8,28 @@ on ``miner``. Staff see everything and name the buyer when they write on its beh
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 import django_filters
 from django.db.models import QuerySet
 from django.utils import timezone
 from drf_spectacular.utils import (
+    OpenApiExample,
     extend_schema,
     extend_schema_field,
     extend_schema_view,
 )
 from rest_framework import exceptions, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.permissions import SAFE_METHODS
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from asmcredit import roles
 from asmcredit.api import (
+    STAFF_WRITERS,
+    ApiDateField,
     ApiModelSerializer,
     ApiViewMixin,
     actor_for,
@@ -35,11 +40,19 @@ from asmcredit.api import (
 from asmcredit.api_views import MasterDataViewSet
 from asmcredit.idempotency import idempotent
 from buyers.models import ApiKey, Buyer, SupplierRelationship
-from buyers.services import api_key_issue, api_key_revoke
+from buyers.services import api_key_issue, api_key_revoke, buyer_terms_add
+from buyers.terms import MAX_BAND_FEE, MAX_BAND_GRADE
+from buyers.terms import MaquilaBand as Band
 from miners.api import mask_identifiers
 from miners.models import Miner
 
 MONEY: dict[str, Any] = {"max_digits": 16, "decimal_places": 2}
+
+
+def for_requesting_buyer_self(queryset: QuerySet[Buyer], request: Request) -> QuerySet[Buyer]:
+    """Buyers as a client may see them: a buyer only itself, staff every buyer."""
+    buyer = request_buyer(request)
+    return queryset.filter(pk=buyer.pk) if buyer is not None else queryset
 
 
 def buyer_named(value: Any, field: str = "buyer") -> Buyer:
@@ -76,7 +89,6 @@ class BuyerSerializer(ApiModelSerializer):
             "region",
             "kind",
             "remittance_days",
-            "terms_payable_share_pct",
             "contact_email",
             "is_active",
             "created",
@@ -109,6 +121,124 @@ class IssuedApiKeySerializer(ApiKeySerializer):
         fields = [*ApiKeySerializer.Meta.fields, "key"]
 
 
+# --- Agreed terms -------------------------------------------------------------------------------
+
+
+class MaquilaBandSerializer(serializers.Serializer):
+    min_grade_oz_tc = serializers.DecimalField(
+        max_digits=10, decimal_places=4, min_value=Decimal(0), max_value=MAX_BAND_GRADE, help_text="From (oz/TC)."
+    )
+    max_grade_oz_tc = serializers.DecimalField(
+        max_digits=10,
+        decimal_places=4,
+        min_value=Decimal(0),
+        max_value=MAX_BAND_GRADE,
+        allow_null=True,
+        required=False,
+        default=None,
+        help_text="To (oz/TC, exclusive); null for no upper end (the last band only).",
+    )
+    maquila_usd_tc = serializers.DecimalField(
+        max_digits=14, decimal_places=2, min_value=Decimal(0), max_value=MAX_BAND_FEE, help_text="US$ per short ton."
+    )
+
+
+class TermsVersionSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    effective_from = serializers.DateField(help_text="In force from this date until the next version's.")
+    commercial_deduction_usd_oz = serializers.DecimalField(
+        allow_null=True, help_text="Agreed RC, US$/oz (null: not agreed, not checked).", **MONEY
+    )
+    recovery = serializers.DecimalField(
+        max_digits=5, decimal_places=4, allow_null=True, help_text="Agreed recovery (null: not agreed)."
+    )
+    bands = MaquilaBandSerializer(many=True, help_text="The maquila scale, by grade.")
+    note = serializers.CharField()
+    created = serializers.DateTimeField()
+
+
+class BuyerTermsSerializer(serializers.Serializer):
+    buyer = serializers.IntegerField()
+    as_of = serializers.DateField(help_text="Today: the date `current` is in force on.")
+    current = TermsVersionSerializer(allow_null=True, help_text="The version in force today, if any.")
+    history = TermsVersionSerializer(many=True, help_text="Every version, newest first (future ones included).")
+
+
+class BuyerTermsInputSerializer(serializers.Serializer):
+    effective_from = ApiDateField(help_text="From 2000-01-01 to a year ahead; one version per buyer and date.")
+    commercial_deduction_usd_oz = serializers.DecimalField(
+        required=False,
+        allow_null=True,
+        default=None,
+        min_value=Decimal(0),
+        max_value=Decimal(5000),
+        help_text="Agreed RC, US$/oz; omit if not agreed.",
+        **MONEY,
+    )
+    recovery = serializers.DecimalField(
+        max_digits=5,
+        decimal_places=4,
+        required=False,
+        allow_null=True,
+        default=None,
+        min_value=Decimal("0.0001"),
+        max_value=Decimal(1),
+        help_text="Agreed recovery factor (0.84); omit if not agreed.",
+    )
+    bands = MaquilaBandSerializer(
+        many=True,
+        required=False,
+        default=list,
+        help_text="In ascending order of grade, not overlapping; a 400 on `bands` names the band at fault.",
+    )
+    note = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
+
+
+TERMS_EXAMPLE = {
+    "effective_from": "2025-07-01",
+    "commercial_deduction_usd_oz": "80.00",
+    "recovery": "0.8400",
+    "bands": [
+        {"min_grade_oz_tc": "0.0000", "max_grade_oz_tc": "0.3000", "maquila_usd_tc": "90.00"},
+        {"min_grade_oz_tc": "0.3000", "max_grade_oz_tc": "0.8000", "maquila_usd_tc": "110.00"},
+        {"min_grade_oz_tc": "0.8000", "max_grade_oz_tc": None, "maquila_usd_tc": "130.00"},
+    ],
+    "note": "Addendum 3 to the supply contract",
+}
+
+
+def _version_data(version: Any) -> dict[str, Any]:
+    return {
+        "id": version.pk,
+        "effective_from": version.effective_from,
+        "commercial_deduction_usd_oz": version.commercial_deduction_usd_oz,
+        "recovery": version.recovery,
+        "bands": [
+            {
+                "min_grade_oz_tc": band.min_grade_oz_tc,
+                "max_grade_oz_tc": band.max_grade_oz_tc,
+                "maquila_usd_tc": band.maquila_usd_tc,
+            }
+            for band in version.bands.all()
+        ],
+        "note": version.note,
+        "created": version.created,
+    }
+
+
+def buyer_terms_data(buyer: Buyer) -> dict[str, Any]:
+    """A buyer's agreed terms: the version in force today and every version, newest first."""
+    today = timezone.localdate()
+    history = list(buyer.terms_versions.prefetch_related("bands").order_by("-effective_from"))
+    current = next((version for version in history if version.effective_from <= today), None)
+    return {
+        "buyer": buyer.pk,
+        "as_of": today,
+        "current": _version_data(current) if current is not None else None,
+        "history": [_version_data(version) for version in history],
+    }
+
+
 TAG_BUYERS = ["staff: buyers"]
 
 
@@ -123,9 +253,64 @@ class BuyerViewSet(MasterDataViewSet):
     serializer_class = BuyerSerializer
     filterset_fields = ["ruc", "region", "kind", "is_active"]
     write_roles = (roles.LENDER_ADMIN,)
-    action_roles = {"revoke_api_key": (roles.LENDER_ADMIN,)}
+    # ``terms``: every staff role reads; loan officers and lender admins add versions (checked in the view).
+    action_roles = {"revoke_api_key": (roles.LENDER_ADMIN,), "terms": roles.ROLES}
 
     audit_name = "buyer"
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        # A buyer reads its own agreed terms and nothing else of the buyers' master data; it never writes.
+        self.buyer_access = self.action == "terms" and request.method in SAFE_METHODS
+        super().initial(request, *args, **kwargs)
+
+    def get_queryset(self) -> QuerySet[Buyer]:
+        # Another buyer's terms are a 404 to a buyer, as anything of another buyer is.
+        return for_requesting_buyer_self(super().get_queryset(), self.request)
+
+    @extend_schema(
+        summary="The buyer's agreed terms: the version in force and every version (a buyer: its own)",
+        tags=TAG_BUYERS,
+        responses={200: BuyerTermsSerializer},
+        methods=["GET"],
+    )
+    @extend_schema(
+        summary="Add a version of the buyer's agreed terms: RC, recovery, maquila scale (loan officer, admin)",
+        description="A new version takes effect on `effective_from` and stays in force until a later version's; "
+        "settlements are valued and checked against the version in force on their date, and a settlement that "
+        "omits its maquila takes the scale's for its grade. Versions are never edited.",
+        tags=TAG_BUYERS,
+        request=BuyerTermsInputSerializer,
+        responses={201: BuyerTermsSerializer},
+        examples=[OpenApiExample("Terms from July", value=TERMS_EXAMPLE, request_only=True)],
+        methods=["POST"],
+    )
+    @action(detail=True, methods=["get", "post"], url_path="terms", pagination_class=None)
+    def terms(self, request: Request, pk: str | None = None) -> Response:
+        buyer = self.get_object()
+        if request.method == "GET":
+            return Response(BuyerTermsSerializer(buyer_terms_data(buyer)).data)
+        if not roles.has_role(request.user, *STAFF_WRITERS):
+            raise exceptions.PermissionDenied("Only loan officers and lender admins change a buyer's agreed terms.")
+        return self._add_terms(request, buyer)
+
+    @idempotent
+    def _add_terms(self, request: Request, buyer: Buyer) -> Response:
+        serializer = BuyerTermsInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        bands = [
+            Band(band["min_grade_oz_tc"], band.get("max_grade_oz_tc"), band["maquila_usd_tc"]) for band in data["bands"]
+        ]
+        buyer_terms_add(
+            buyer=buyer,
+            actor=actor_for(request),
+            effective_from=data["effective_from"],
+            bands=bands,
+            commercial_deduction_usd_oz=data["commercial_deduction_usd_oz"],
+            recovery=data["recovery"],
+            note=data["note"],
+        )
+        return Response(BuyerTermsSerializer(buyer_terms_data(buyer)).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(
         summary="The buyer's API keys (prefixes only)",

@@ -10,7 +10,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from asmcredit.fields import CurrencyField, MoneyField, PercentField, TimestampedModel
+from asmcredit.fields import CurrencyField, MoneyField, TimestampedModel
 from miners.identity import validate_ruc
 from miners.models import Miner
 
@@ -28,8 +28,6 @@ class Buyer(TimestampedModel):
     remittance_days = models.PositiveSmallIntegerField(
         _("agreed remittance days"), default=7, help_text=_("Days a withholding may stay unremitted.")
     )
-    # The buyer's own stated terms: share of the contained gold value it pays (fair-price check).
-    terms_payable_share_pct = PercentField(_("payable share in the buyer's terms (%)"), null=True, blank=True)
     contact_email = models.EmailField(_("contact e-mail"), blank=True)
     is_active = models.BooleanField(_("active"), default=True)
 
@@ -39,11 +37,6 @@ class Buyer(TimestampedModel):
         verbose_name_plural = _("buyers")
         constraints = [
             models.CheckConstraint(condition=Q(ruc__regex=r"^(10|15|17|20)[0-9]{9}$"), name="buyer_ruc_shape"),
-            models.CheckConstraint(
-                condition=Q(terms_payable_share_pct__isnull=True)
-                | Q(terms_payable_share_pct__gte=0, terms_payable_share_pct__lte=100),
-                name="buyer_terms_share_pct_range",
-            ),
         ]
 
     def __str__(self) -> str:
@@ -80,10 +73,49 @@ class SupplierRelationship(TimestampedModel):
         return f"{self.miner} → {self.buyer}"
 
 
-class MaquilaScale(models.Model):
-    """The buyer's processing fee (maquila) by grade band, US$ per short ton."""
+class BuyerTerms(TimestampedModel):
+    """One version of a buyer's agreed terms (DOMAIN.md §4), in force from ``effective_from`` until the next
+    version's: the commercial deduction RC, the recovery factor and the maquila scale (its ``bands``).
 
-    buyer = models.ForeignKey(Buyer, on_delete=models.CASCADE, related_name="maquila_scale")
+    Versions are never edited through the product: a change is a new version (``buyers.services.
+    buyer_terms_add``), so every settlement can be read against the terms it was valued with. A term left
+    blank is not agreed and not checked.
+    """
+
+    buyer = models.ForeignKey(Buyer, on_delete=models.PROTECT, related_name="terms_versions")
+    effective_from = models.DateField(_("in force from"))
+    commercial_deduction_usd_oz = MoneyField(_("agreed commercial deduction RC (US$/oz)"), null=True, blank=True)
+    recovery = models.DecimalField(_("agreed recovery factor"), max_digits=5, decimal_places=4, null=True, blank=True)
+    note = models.CharField(_("note"), max_length=255, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["buyer", "-effective_from"]
+        verbose_name = _("buyer's agreed terms")
+        verbose_name_plural = _("buyers' agreed terms")
+        constraints = [
+            models.UniqueConstraint(fields=["buyer", "effective_from"], name="buyer_terms_unique_effective_from"),
+            models.CheckConstraint(
+                condition=Q(commercial_deduction_usd_oz__isnull=True) | Q(commercial_deduction_usd_oz__gte=0),
+                name="buyer_terms_rc_non_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(recovery__isnull=True) | Q(recovery__gt=0, recovery__lte=1),
+                name="buyer_terms_recovery_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.buyer} ({self.effective_from})"
+
+
+class MaquilaBand(models.Model):
+    """A band of a terms version's maquila scale: grades ``[min, max)`` oz/TC (no max: no upper end) pay
+    ``maquila_usd_tc`` US$ per short ton. The bands of a version never overlap (``buyers.terms``)."""
+
+    terms = models.ForeignKey(BuyerTerms, on_delete=models.CASCADE, related_name="bands")
     min_grade_oz_tc = models.DecimalField(_("from grade (oz/TC)"), max_digits=10, decimal_places=4)
     max_grade_oz_tc = models.DecimalField(
         _("to grade (oz/TC, exclusive)"), max_digits=10, decimal_places=4, null=True, blank=True
@@ -91,7 +123,7 @@ class MaquilaScale(models.Model):
     maquila_usd_tc = MoneyField(_("maquila (US$/TC)"))
 
     class Meta:
-        ordering = ["buyer", "min_grade_oz_tc"]
+        ordering = ["terms", "min_grade_oz_tc"]
         verbose_name = _("maquila band")
         verbose_name_plural = _("maquila scale")
         constraints = [
@@ -101,11 +133,35 @@ class MaquilaScale(models.Model):
                 name="maquila_band_ordered",
             ),
             models.CheckConstraint(condition=Q(maquila_usd_tc__gte=0), name="maquila_non_negative"),
-            models.UniqueConstraint(fields=["buyer", "min_grade_oz_tc"], name="maquila_unique_band_start"),
+            models.UniqueConstraint(fields=["terms", "min_grade_oz_tc"], name="maquila_unique_band_start"),
         ]
 
     def __str__(self) -> str:
-        return f"{self.buyer}: {self.min_grade_oz_tc}–{self.max_grade_oz_tc or '∞'} → {self.maquila_usd_tc}"
+        return f"{self.min_grade_oz_tc}–{self.max_grade_oz_tc or '∞'} → {self.maquila_usd_tc}"
+
+
+class FairPriceReference(TimestampedModel):
+    """The lender's reference for the price share (DOMAIN.md §4): a settlement crediting less than this
+    share of the international price is flagged ``price_below_reference``. Effective-dated: the row with
+    the latest ``effective_from`` on or before a settlement's date applies (seeded with the 95%
+    Fairtrade / Fairmined floor; ``buyers.terms.DEFAULT_PRICE_REFERENCE`` when there is none)."""
+
+    effective_from = models.DateField(_("in force from"), unique=True)
+    min_price_share = models.DecimalField(_("minimum price share (fraction of INTER)"), max_digits=5, decimal_places=4)
+    source = models.CharField(_("source"), max_length=120, blank=True)
+
+    class Meta:
+        ordering = ["-effective_from"]
+        verbose_name = _("fair-price reference")
+        verbose_name_plural = _("fair-price references")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(min_price_share__gt=0, min_price_share__lte=1), name="fair_price_reference_range"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.min_price_share} ({self.effective_from})"
 
 
 class Settlement(TimestampedModel):
@@ -119,6 +175,10 @@ class Settlement(TimestampedModel):
     class Status(models.TextChoices):
         POSTED = "posted", _("posted")
         VOID = "void", _("void")
+
+    class MaquilaSource(models.TextChoices):
+        STATED = "stated", _("stated on the settlement")
+        SCALE = "scale", _("the buyer's agreed scale")
 
     class Source(models.TextChoices):
         API = "api", _("API")
@@ -141,6 +201,9 @@ class Settlement(TimestampedModel):
     gold_price_source = models.CharField(_("price source"), max_length=60, blank=True, default="LBMA PM")
     commercial_deduction_usd_oz = MoneyField(_("commercial deduction RC (US$/oz)"), default=0)
     maquila_usd_tc = MoneyField(_("maquila (US$/TC)"), default=0)
+    maquila_source = models.CharField(
+        _("maquila from"), max_length=8, choices=MaquilaSource.choices, default=MaquilaSource.STATED
+    )
     reagents_usd_tms = MoneyField(_("reagent consumption (US$/TMS)"), default=0)
     freight_usd_tms = MoneyField(_("freight (US$/TMS)"), default=0)
     other_usd_tms = MoneyField(_("other (US$/TMS)"), default=0)
@@ -150,7 +213,15 @@ class Settlement(TimestampedModel):
     payable_usd = MoneyField(_("payable (US$)"))
     declared_payable_usd = MoneyField(_("payable declared by the buyer (US$)"), null=True, blank=True)
     contained_gold_usd = MoneyField(_("contained gold value (US$)"))
-    fair_price_share = models.DecimalField(_("share of contained value paid"), max_digits=7, decimal_places=4)
+    # The fair-price check (DOMAIN.md §4, ``buyers.valuation``), against the terms in force on the date.
+    price_share = models.DecimalField(_("price share ((INTER − RC) / INTER)"), max_digits=7, decimal_places=4)
+    value_share = models.DecimalField(
+        _("value share (payable / recoverable gold at INTER)"), max_digits=7, decimal_places=4
+    )
+    terms_version = models.ForeignKey(
+        BuyerTerms, null=True, blank=True, on_delete=models.PROTECT, related_name="settlements"
+    )
+    terms_deviations = models.JSONField(_("off the agreed terms"), default=list, blank=True)
     fair_price_flags = models.JSONField(_("fair-price flags"), default=list, blank=True)
     status = models.CharField(_("status"), max_length=8, choices=Status.choices, default=Status.POSTED)
     voided_at = models.DateTimeField(_("voided at"), null=True, blank=True)

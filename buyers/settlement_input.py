@@ -30,6 +30,8 @@ from django.utils.translation import gettext_lazy
 from asmcredit.sql import placeholders
 from asmcredit.text import validate_no_control_characters
 from buyers.models import Buyer, Settlement, SupplierRelationship
+from buyers.selectors import buyer_terms_versions, price_references
+from buyers.terms import AgreedTerms, TermsInForce
 from buyers.valuation import g_t_to_oz_tc, oz_tc_to_g_t
 from miners.identity import normalize_identifier
 from miners.models import Miner
@@ -249,7 +251,13 @@ SETTLEMENT_FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("gold_price_on", "date", required=False),
     FieldSpec("gold_price_source", "text", required=False, max_length=60),
     _money("commercial_deduction_usd_oz", cost=True, csv_aliases=("rc",)),
-    _money("maquila_usd_tc", cost=True, csv_aliases=("maquila",)),
+    _money(
+        "maquila_usd_tc",
+        cost=True,
+        csv_aliases=("maquila",),
+        help_text="US$ per short ton. Omitted or blank: the buyer's agreed scale for the lot's grade, in force "
+        "on the settlement date (a 400 on this field when it has no band for that grade); 0 means 0.",
+    ),
     _money("reagents_usd_tms", cost=True, csv_aliases=("consumos",)),
     _money("freight_usd_tms", cost=True, csv_aliases=("flete",)),
     _money("other_usd_tms", cost=True, csv_aliases=("otros",)),
@@ -263,6 +271,8 @@ SETTLEMENT_FIELDS: tuple[FieldSpec, ...] = (
 FIELD_SPECS = {spec.name: spec for spec in SETTLEMENT_FIELDS}
 ROW_FIELDS = tuple(FIELD_SPECS)
 COST_FIELDS = tuple(spec.name for spec in SETTLEMENT_FIELDS if spec.cost)
+# An omitted maquila is not 0: it comes from the buyer's agreed scale (DOMAIN.md §4).
+SCALE_FIELD = "maquila_usd_tc"
 NUMERIC_FIELDS = frozenset(spec.name for spec in SETTLEMENT_FIELDS if spec.numeric)
 CSV_ALIASES = {alias: spec.name for spec in SETTLEMENT_FIELDS for alias in spec.csv_aliases}
 HEADER_ROW = 1
@@ -358,7 +368,11 @@ class SettlementInput:
     """One settlement ready to post (``installments.services.settlement_post``): a row's fields once
     validated, with the miner resolved (from ``miner`` or ``miner_document``/``miner_document_type``),
     the grade in oz/TC (``grade_g_t`` converted), the currency and the costs defaulted, and the declared
-    payable named for its currency."""
+    payable named for its currency.
+
+    ``maquila_usd_tc`` None means the row omitted it: the buyer's scale in force on the settlement date
+    applies (``installments.services`` takes it from ``terms``, or reads the terms itself). ``terms`` is
+    what the row is valued and checked against, read once for the batch (``SettlementContext``)."""
 
     miner: Miner
     lot_code: str
@@ -371,13 +385,15 @@ class SettlementInput:
     recovery: Decimal
     gold_price_usd_oz: Decimal
     commercial_deduction_usd_oz: Decimal = Decimal(0)
-    maquila_usd_tc: Decimal = Decimal(0)
+    maquila_usd_tc: Decimal | None = None
     reagents_usd_tms: Decimal = Decimal(0)
     freight_usd_tms: Decimal = Decimal(0)
     other_usd_tms: Decimal = Decimal(0)
     declared_payable_usd: Decimal | None = None
     gold_price_on: dt.date | None = None
     gold_price_source: str = ""
+    maquila_source: str = Settlement.MaquilaSource.STATED
+    terms: TermsInForce | None = None
 
 
 def _lookup_text(value: Any, max_length: int) -> str:
@@ -397,6 +413,12 @@ class SettlementContext:
     miners_by_id: dict[int, Miner]
     miners_by_document: dict[str, list[Miner]]
     existing_lots: set[str]
+    terms_versions: list[AgreedTerms] = field(default_factory=list)
+    references: list[tuple[dt.date, Decimal]] = field(default_factory=list)
+
+    def terms_on(self, on: dt.date) -> TermsInForce:
+        """The buyer's agreed terms and the lender's price reference in force on ``on``."""
+        return TermsInForce.choose(self.terms_versions, self.references, on)
 
     @classmethod
     def load(cls, buyer: Buyer, rows: Sequence[Mapping[str, Any]]) -> SettlementContext:
@@ -445,7 +467,16 @@ class SettlementContext:
                     [buyer.pk, *sorted(lots)],
                 )
                 existing = {lot for (lot,) in cursor.fetchall()}
-        return cls(buyer, {m.pk: m for m in miners}, by_document, existing)
+        # Every version of the buyer's terms and the lender's references (a handful of rows each): each row
+        # is valued against those in force on its own date.
+        return cls(
+            buyer,
+            {m.pk: m for m in miners},
+            by_document,
+            existing,
+            terms_versions=buyer_terms_versions(buyer=buyer),
+            references=price_references(),
+        )
 
     def resolve_miner(self, data: Mapping[str, Any]) -> tuple[Miner | None, str, str]:
         """(miner, field, message): the supplier this row names, or the field to blame and why.
@@ -509,9 +540,16 @@ def validate_row(
         return None, {"lot_code": [_("This buyer already posted a settlement with this lot code.")]}
     if lot_code in seen_lots:
         return None, {"lot_code": [_("This lot code appears twice in the batch.")]}
-    seen_lots.add(lot_code)
     grade = data["grade_oz_tc"] if data["grade_oz_tc"] is not None else g_t_to_oz_tc(data["grade_g_t"])
     costs = {name: data[name] if data[name] is not None else Decimal(0) for name in COST_FIELDS}
+    terms = context.terms_on(data["settled_on"])
+    maquila_source = Settlement.MaquilaSource.STATED
+    if data[SCALE_FIELD] is None:
+        scale = terms.scale_maquila(grade)
+        if scale is None:
+            return None, {SCALE_FIELD: [terms.no_scale_message(grade)]}
+        costs[SCALE_FIELD], maquila_source = scale, Settlement.MaquilaSource.SCALE
+    seen_lots.add(lot_code)
     settlement = SettlementInput(
         miner=miner,
         lot_code=lot_code,
@@ -526,6 +564,8 @@ def validate_row(
         declared_payable_usd=data["declared_payable"],
         gold_price_on=data["gold_price_on"],
         gold_price_source=data["gold_price_source"],
+        maquila_source=maquila_source,
+        terms=terms,
         **costs,
     )
     return settlement, {}

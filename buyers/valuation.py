@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, localcontext
 
 from asmcredit.money import HUNDRED, PRECISION, ZERO, money, round_down, round_half_up
+from buyers.terms import DEFAULT_PRICE_REFERENCE, AgreedTerms
 
 OZ_PER_TC_IN_G_PER_T = Decimal("34.2857")
 G_PER_TROY_OZ = Decimal("31.1035")
@@ -21,11 +22,14 @@ SHORT_TONS_PER_TONNE = Decimal("1.10231")
 GRADE_PLACES = 4
 TONNE_PLACES = 3
 
-# Fairtrade and Fairmined pay at least 95% of the international price for refined gold (DOMAIN.md §4).
-FAIRTRADE_MIN_SHARE = Decimal("0.95")
-
-FLAG_BELOW_BUYER_TERMS = "below_buyer_terms"
-FLAG_BELOW_FAIRTRADE_REFERENCE = "below_fairtrade_reference"
+# Fair-price flags (DOMAIN.md §4): the price credited is under the lender's reference share of INTER; the
+# settlement is off the buyer's agreed terms (``SettlementValue.terms_deviations`` names which).
+FLAG_PRICE_BELOW_REFERENCE = "price_below_reference"
+FLAG_OFF_AGREED_TERMS = "off_agreed_terms"
+DEVIATION_MAQUILA = "maquila"
+DEVIATION_RC = "rc"
+DEVIATION_RECOVERY = "recovery"
+SHARE_PLACES = 4
 
 
 class SettlementError(ValueError):
@@ -59,11 +63,7 @@ def oz_tc_to_g_t(oz_per_short_ton: Decimal) -> Decimal:
 
 @dataclass(frozen=True)
 class SettlementTerms:
-    """One lot as the buyer's lab and price sheet describe it.
-
-    ``recovery`` is a fraction (0.84). ``buyer_terms_share``, when the buyer's agreement states one, is
-    the share of the contained gold's value it promises to pay (a fraction), used by the fair-price check.
-    """
+    """One lot as the buyer's lab and price sheet describe it. ``recovery`` is a fraction (0.84)."""
 
     wet_tonnes: Decimal
     moisture_pct: Decimal
@@ -75,7 +75,6 @@ class SettlementTerms:
     reagents_usd_tms: Decimal
     freight_usd_tms: Decimal
     other_usd_tms: Decimal = Decimal(0)
-    buyer_terms_share: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -93,8 +92,11 @@ class SettlementValue:
     payable: Decimal
     contained_gold_oz: Decimal
     contained_gold_usd: Decimal
-    fair_price_share: Decimal
+    recoverable_gold_oz: Decimal
+    price_share: Decimal
+    value_share: Decimal
     fair_price_flags: tuple[str, ...] = field(default=())
+    terms_deviations: tuple[str, ...] = field(default=())
 
 
 def _validate(terms: SettlementTerms) -> None:
@@ -116,35 +118,67 @@ def _validate(terms: SettlementTerms) -> None:
     ):
         if getattr(terms, name) < 0:
             raise SettlementError(name, "Prices and charges must not be negative.")
-    share = terms.buyer_terms_share
-    if share is not None and not 0 < share <= 1:
-        raise SettlementError("buyer_terms_share", "The buyer's share must be a fraction above 0 and at most 1.")
 
 
-def fair_price_assessment(share: Decimal, buyer_terms_share: Decimal | None) -> list[str]:
-    """Flag codes for a settlement paying ``share`` of its contained gold's value (DOMAIN.md §4).
+def price_share(gold_price_usd_oz: Decimal, commercial_deduction_usd_oz: Decimal) -> Decimal:
+    """``(INTER − RC) / INTER`` to 4 decimals: the share of the international price the buyer credits for
+    each recovered ounce (DOMAIN.md §4). 0 for a price of 0 (nothing is credited)."""
+    inter = Decimal(gold_price_usd_oz)
+    if inter <= 0:
+        return Decimal("0.0000")
+    with localcontext() as ctx:
+        ctx.prec = PRECISION
+        return round_half_up((inter - Decimal(commercial_deduction_usd_oz)) / inter, SHARE_PLACES)
 
-    ``below_buyer_terms`` when it pays less than the buyer's own agreement promises;
-    ``below_fairtrade_reference`` when it pays less than the 95% Fairtrade/Fairmined reference.
-    """
+
+def terms_deviations(terms: SettlementTerms, agreed: AgreedTerms | None) -> tuple[str, ...]:
+    """What of the settlement is off the buyer's agreed terms (DOMAIN.md §4), in a fixed order: a maquila
+    above the agreed scale for the lot's grade, an RC above the agreed RC, a recovery below the agreed
+    recovery. Only what the version agrees is checked; no version in force, nothing is off."""
+    if agreed is None:
+        return ()
+    off = []
+    agreed_maquila = agreed.maquila_for(terms.grade_oz_tc)
+    if agreed_maquila is not None and terms.maquila_usd_tc > agreed_maquila:
+        off.append(DEVIATION_MAQUILA)
+    rc = agreed.commercial_deduction_usd_oz
+    if rc is not None and terms.commercial_deduction_usd_oz > rc:
+        off.append(DEVIATION_RC)
+    if agreed.recovery is not None and terms.recovery < agreed.recovery:
+        off.append(DEVIATION_RECOVERY)
+    return tuple(off)
+
+
+def fair_price_flags(
+    share: Decimal, deviations: tuple[str, ...], price_reference: Decimal = DEFAULT_PRICE_REFERENCE
+) -> tuple[str, ...]:
+    """The flags of the fair-price check: ``price_below_reference`` when the price share is under the
+    reference (the value share is reported, never flagged); ``off_agreed_terms`` when any term is off."""
     flags = []
-    if buyer_terms_share is not None and share < buyer_terms_share:
-        flags.append(FLAG_BELOW_BUYER_TERMS)
-    if share < FAIRTRADE_MIN_SHARE:
-        flags.append(FLAG_BELOW_FAIRTRADE_REFERENCE)
-    return flags
+    if share < price_reference:
+        flags.append(FLAG_PRICE_BELOW_REFERENCE)
+    if deviations:
+        flags.append(FLAG_OFF_AGREED_TERMS)
+    return tuple(flags)
 
 
-def value_settlement(terms: SettlementTerms) -> SettlementValue:
-    """Value a lot (DOMAIN.md §4).
+def value_settlement(
+    terms: SettlementTerms,
+    *,
+    agreed: AgreedTerms | None = None,
+    price_reference: Decimal = DEFAULT_PRICE_REFERENCE,
+) -> SettlementValue:
+    """Value a lot and check its price (DOMAIN.md §4).
 
     ``value per TMS = ((INTER − RC) × ley × recovery − maquila) × 1.10231 − consumos − flete − otros`` and
     ``payable = round(value per TMS × TMS)``. A lot whose charges exceed its gold is worth 0 to the miner,
     not a debt: the buyer chose to process it, so a negative value is reported as a payable of 0.
 
-    The contained gold is ``TMS × 1.10231 × ley`` troy ounces: DOMAIN.md writes "TMS × grade × INTER",
-    but the grade is per short ton, so the tonnage is converted first. The fair-price share is the
-    payable over that gold's value at INTER, to 4 decimals.
+    The contained gold is ``TMS × 1.10231 × ley`` troy ounces (the grade is per short ton, so the tonnage
+    is converted first) and the recoverable gold that times the recovery. The fair-price check gives three
+    figures: the price share ``(INTER − RC) / INTER``, flagged under ``price_reference``; the terms check
+    against ``agreed``, the buyer's terms in force on the settlement date; and the value share, the
+    payable over the recoverable gold's value at INTER (reported, not flagged). Shares are to 4 decimals.
     """
     _validate(terms)
     tms = dry_tonnes(terms.wet_tonnes, terms.moisture_pct)
@@ -158,16 +192,25 @@ def value_settlement(terms: SettlementTerms) -> SettlementValue:
         payable = max(money(value_per_tms * tms), ZERO)
         contained_oz = tms * SHORT_TONS_PER_TONNE * terms.grade_oz_tc
         contained_usd = money(contained_oz * terms.gold_price_usd_oz)
-        share = round_half_up(payable / contained_usd, 4) if contained_usd > 0 else Decimal("0.0000")
-    buyer_share = terms.buyer_terms_share
+        recoverable_oz = contained_oz * terms.recovery
+        # Unrounded: the share compares the payable with the gold's own value, not with a rounded figure.
+        recoverable_usd = recoverable_oz * terms.gold_price_usd_oz
+        value_share = (
+            round_half_up(payable / recoverable_usd, SHARE_PLACES) if recoverable_usd > 0 else Decimal("0.0000")
+        )
+    share = price_share(terms.gold_price_usd_oz, terms.commercial_deduction_usd_oz)
+    deviations = terms_deviations(terms, agreed)
     return SettlementValue(
         dry_tonnes=tms,
         value_per_tms=value_per_tms,
         payable=payable,
         contained_gold_oz=round_half_up(contained_oz, GRADE_PLACES),
         contained_gold_usd=contained_usd,
-        fair_price_share=share,
-        fair_price_flags=tuple(fair_price_assessment(share, buyer_share)) if contained_usd > 0 else (),
+        recoverable_gold_oz=round_half_up(recoverable_oz, GRADE_PLACES),
+        price_share=share,
+        value_share=value_share,
+        fair_price_flags=fair_price_flags(share, deviations, price_reference),
+        terms_deviations=deviations,
     )
 
 

@@ -1,6 +1,7 @@
-"""The buyer company's web page: upload a CSV of settlements (for buyers without an integration).
+"""The buyer company's web page: upload a CSV of settlements (for buyers without an integration); and the
+staff page of a buyer's agreed terms.
 
-Same rules and service as the bulk API (``installments.services.settlement_batches``): every row is
+Upload: same rules and service as the bulk API (``installments.services.settlement_batches``): every row is
 checked first and nothing is saved unless all rows are valid. "Check only" computes everything — values
 and withholdings — and saves nothing, so the buyer can see what it would withhold before posting.
 """
@@ -10,13 +11,21 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from asmcredit import roles
+from asmcredit.web import OFFICERS, STAFF, role_required
+from buyers.forms import BuyerTermsForm
 from buyers.models import Buyer, BuyerUser
+from buyers.selectors import buyer_terms_versions
+from buyers.services import buyer_terms_add
+from buyers.terms import bands_text, terms_in_force
 from installments.services.settlement_batches import settlements_import_csv
 
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
@@ -72,3 +81,50 @@ def settlements_upload(request: HttpRequest) -> HttpResponse:
     return render(
         request, "buyers/upload.html", {"buyer": buyer, "form": form, "result": result, "errors": errors}, status=status
     )
+
+
+@role_required(*STAFF)
+def buyer_terms(request: HttpRequest, pk: int) -> HttpResponse:
+    """A buyer's agreed terms (DOMAIN.md §4): every version with the one in force today, and — for loan
+    officers and lender admins — the form to add a version. Versions are never edited: a change of terms
+    is a new version from its date."""
+    buyer = get_object_or_404(Buyer, pk=pk)
+    can_edit = roles.has_role(request.user, *OFFICERS)
+    form = BuyerTermsForm(request.POST or None)
+    if request.method == "POST":
+        if not can_edit:
+            raise PermissionDenied
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                buyer_terms_add(
+                    buyer=buyer,
+                    actor=request.user,
+                    effective_from=data["effective_from"],
+                    bands=data["bands"],
+                    commercial_deduction_usd_oz=data["commercial_deduction_usd_oz"],
+                    recovery=data["recovery"],
+                    note=data["note"],
+                )
+            except ValidationError as exc:
+                for field, errors in exc.message_dict.items():
+                    form.add_error(field if field in form.fields else None, errors)
+            else:
+                messages.success(request, _("The new version of the agreed terms was recorded."))
+                return redirect("buyers:terms", pk=buyer.pk)
+    today = timezone.localdate()
+    versions = buyer_terms_versions(buyer=buyer)
+    current = terms_in_force(versions, today)
+    notes: dict[int | None, str] = dict(buyer.terms_versions.values_list("pk", "note"))
+    rows = [
+        {
+            "version": version,
+            "note": notes.get(version.version_id, ""),
+            "in_force": current is not None and version.version_id == current.version_id,
+            "future": version.effective_from > today,
+            "bands_text": bands_text(version.bands),
+        }
+        for version in reversed(versions)
+    ]
+    context = {"nav": "buyers", "buyer": buyer, "rows": rows, "form": form, "can_edit": can_edit, "today": today}
+    return render(request, "buyers_ui/terms.html", context, status=400 if form.errors else 200)

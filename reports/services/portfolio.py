@@ -126,6 +126,7 @@ def portfolio_pdf(
             "breakdowns": breakdowns,
             "filters": _filters(summary),
             "exceptions": approval_exceptions_table(date_from=summary.date_from, date_to=summary.as_of),
+            "fair_price": fair_price_context(summary),
         }
         return pdf.render_pdf("reports/pdf/portfolio.html", context, lang=lang)
 
@@ -282,7 +283,37 @@ def portfolio_tables(summary: PortfolioSummary) -> dict[str, Table]:
             ),
         ),
     ]
+    tables.append(fair_price_table(summary))
     return {table.slug: table for table in tables}
+
+
+# --- Fair-price check per buyer and month (DOMAIN.md §4; figures in reports.services.fair_price) ---------
+
+
+def _fair_price(summary: PortfolioSummary) -> Any:
+    from reports.services.fair_price import fair_price_by_buyer_month
+
+    return fair_price_by_buyer_month(date_from=summary.date_from, date_to=summary.as_of, buyer=summary.buyer_ruc)
+
+
+def fair_price_context(summary: PortfolioSummary) -> dict[str, Any]:
+    from reports.services.fair_price import fair_price_pdf_rows
+
+    figures = _fair_price(summary)
+    rows, hidden = fair_price_pdf_rows(figures)
+    return {"summary": figures, "rows": rows, "hidden": hidden}
+
+
+def fair_price_table(summary: PortfolioSummary) -> Table:
+    from reports.services.fair_price import fair_price_table_headers, fair_price_table_rows
+
+    figures = _fair_price(summary)
+    return Table(
+        "fair-price",
+        _("Fair-price check per buyer and month"),
+        fair_price_table_headers(),
+        fair_price_table_rows(figures),
+    )
 
 
 def table_csv(table: Table) -> str:

@@ -212,9 +212,11 @@ def test_every_post_endpoint_honours_the_key() -> None:
             continue
         checked.add(str(pattern.pattern))
         handler = getattr(view_class, handler_name)
-        # api-keys mixes GET and POST in one action: its POST goes through the decorated _issue_key.
+        # api-keys and terms mix GET and POST in one action: their POST goes through a decorated method.
         if handler_name == "api_keys":
             handler = view_class._issue_key
+        if handler_name == "terms":
+            handler = view_class._add_terms
         if not getattr(handler, "idempotent", False):
             missing.append(str(pattern.pattern))
     assert not missing, missing

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import replace
 from decimal import Decimal
 
@@ -10,14 +11,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from asmcredit.money import money
+from buyers.terms import AgreedTerms, MaquilaBand
 from buyers.valuation import (
-    FAIRTRADE_MIN_SHARE,
     SettlementError,
     SettlementTerms,
     convert,
     declared_difference,
     dry_tonnes,
-    fair_price_assessment,
+    fair_price_flags,
     g_t_to_oz_tc,
     oz_tc_to_g_t,
     value_settlement,
@@ -52,25 +53,65 @@ def test_it_values_the_contained_gold_per_short_ton() -> None:
     # 9.200 TMS × 1.10231 TC/t × 0.5 oz/TC = 5.070626 oz; × 3,322.10 = 16,845.13.
     assert value.contained_gold_oz == D("5.0706")
     assert value.contained_gold_usd == D("16845.13")
-    assert value.fair_price_share == D("0.7250")
-    assert value.fair_price_flags == ("below_fairtrade_reference",)
+    # × recovery 0.84 = 4.2593 oz recoverable.
+    assert value.recoverable_gold_oz == D("4.2593")
+
+
+def test_it_gives_the_three_fair_price_figures_of_the_domain_example() -> None:
+    value = value_settlement(EXAMPLE)
+
+    # (3,322.10 − 80) / 3,322.10 = 3,242.10 / 3,322.10 = 0.97592 → 0.9759, above the 95% reference.
+    assert value.price_share == D("0.9759")
+    # 12,212.83 / (4.25932584 oz × 3,322.10 = 14,149.906) = 0.86310 → 0.8631; reported, never flagged.
+    assert value.value_share == D("0.8631")
+    assert value.fair_price_flags == ()
+    assert value.terms_deviations == ()
+
+
+AGREED = AgreedTerms(
+    effective_from=dt.date(2025, 1, 1),
+    commercial_deduction_usd_oz=D("80"),
+    recovery=D("0.84"),
+    bands=(MaquilaBand(D("0"), D("0.3"), D("90")), MaquilaBand(D("0.3"), None, D("110"))),
+)
 
 
 @pytest.mark.parametrize(
-    ("buyer_share", "flags"),
+    ("changes", "deviations"),
     [
-        (None, ["below_fairtrade_reference"]),
-        (D("0.70"), ["below_fairtrade_reference"]),
-        (D("0.80"), ["below_buyer_terms", "below_fairtrade_reference"]),
+        ({}, ()),
+        ({"maquila_usd_tc": D("110.01")}, ("maquila",)),
+        ({"commercial_deduction_usd_oz": D("81")}, ("rc",)),
+        ({"recovery": D("0.83")}, ("recovery",)),
+        (
+            {"maquila_usd_tc": D("120"), "commercial_deduction_usd_oz": D("90"), "recovery": D("0.8")},
+            ("maquila", "rc", "recovery"),
+        ),
+        # Better than agreed for the miner is not off terms.
+        ({"maquila_usd_tc": D("100"), "commercial_deduction_usd_oz": D("70"), "recovery": D("0.9")}, ()),
     ],
 )
-def test_it_compares_the_share_paid_with_the_buyer_terms(buyer_share: Decimal | None, flags: list[str]) -> None:
-    assert list(value_settlement(replace(EXAMPLE, buyer_terms_share=buyer_share)).fair_price_flags) == flags
+def test_it_names_what_is_off_the_agreed_terms(changes: dict, deviations: tuple) -> None:
+    value = value_settlement(replace(EXAMPLE, **changes), agreed=AGREED)
+
+    assert value.terms_deviations == deviations
+    assert ("off_agreed_terms" in value.fair_price_flags) == bool(deviations)
 
 
-def test_it_raises_no_flag_at_or_above_the_references() -> None:
-    assert fair_price_assessment(FAIRTRADE_MIN_SHARE, D("0.95")) == []
-    assert fair_price_assessment(D("0.9499"), None) == ["below_fairtrade_reference"]
+def test_it_checks_no_terms_when_the_buyer_agreed_none() -> None:
+    value = value_settlement(replace(EXAMPLE, commercial_deduction_usd_oz=D("500")), agreed=None)
+
+    assert value.terms_deviations == ()
+    # (3,322.10 − 500) / 3,322.10 = 0.84949 → 0.8495, under 95%.
+    assert value.fair_price_flags == ("price_below_reference",)
+
+
+def test_it_flags_the_price_share_under_the_reference_only() -> None:
+    assert fair_price_flags(D("0.9500"), ()) == ()
+    assert fair_price_flags(D("0.9499"), ()) == ("price_below_reference",)
+    # The lender may set another reference.
+    assert fair_price_flags(D("0.9759"), (), D("0.98")) == ("price_below_reference",)
+    assert fair_price_flags(D("0.9759"), ("rc",)) == ("off_agreed_terms",)
 
 
 def test_it_rounds_dry_tonnes_down_to_the_kilogram() -> None:
@@ -90,7 +131,7 @@ def test_it_values_a_lot_without_gold_at_zero_without_flags() -> None:
     value = value_settlement(replace(EXAMPLE, grade_oz_tc=D("0")))
 
     assert value.payable == D("0.00")
-    assert value.fair_price_share == 0
+    assert value.value_share == 0
     assert value.fair_price_flags == ()
 
 
@@ -144,7 +185,6 @@ def test_it_reports_what_the_buyer_declared_over_the_recomputed_amount() -> None
         ({"reagents_usd_tms": D("-1")}, "reagents_usd_tms"),
         ({"freight_usd_tms": D("-1")}, "freight_usd_tms"),
         ({"other_usd_tms": D("-1")}, "other_usd_tms"),
-        ({"buyer_terms_share": D("1.5")}, "buyer_terms_share"),
     ],
 )
 def test_it_refuses_impossible_lots_naming_the_field(overrides: dict[str, Decimal], field: str) -> None:
@@ -181,5 +221,6 @@ def test_it_pays_the_rounded_value_of_the_dry_tonnes_never_less_than_zero(
     if value.value_per_tms > 0:
         assert value.payable == money(value.value_per_tms * value.dry_tonnes)
     if value.contained_gold_usd > 0:
-        # Recovery below 1 and the charges keep the miner's share under the contained value.
-        assert value.fair_price_share <= 1
+        # The RC and the charges keep what reaches the miner under the recoverable gold's value.
+        assert 0 <= value.value_share <= 1
+    assert value.price_share <= 1

@@ -131,7 +131,8 @@ def _settle(buyer, miner, day: dt.date, payable_usd: Decimal, n: int) -> Settlem
         value_per_tms=Decimal("1000"),
         payable_usd=payable_usd,
         contained_gold_usd=payable_usd * 2,
-        fair_price_share=Decimal("0.5"),
+        price_share=Decimal("0.9759"),
+        value_share=Decimal("0.5"),
         source=Settlement.Source.SEED,
     )
 

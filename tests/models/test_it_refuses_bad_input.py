@@ -98,7 +98,8 @@ def _settlement(**overrides: object) -> Settlement:
         value_per_tms=Decimal("1327.4816"),
         payable_usd=Decimal("12212.83"),
         contained_gold_usd=Decimal("16835.00"),
-        fair_price_share=Decimal("0.7254"),
+        price_share=Decimal("0.9759"),
+        value_share=Decimal("0.8631"),
     )
     fields.update(overrides)
     return Settlement(**fields)

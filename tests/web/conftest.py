@@ -68,7 +68,8 @@ def settle(buyer, miner, day, payable_usd, n):  # type: ignore[no-untyped-def]
         value_per_tms=Decimal("1000"),
         payable_usd=Decimal(payable_usd),
         contained_gold_usd=Decimal(payable_usd) * 2,
-        fair_price_share=Decimal("0.5"),
+        price_share=Decimal("0.9759"),
+        value_share=Decimal("0.5"),
         source=Settlement.Source.SEED,
     )
 
