@@ -88,6 +88,9 @@ def provision(balance: Decimal, category: Category, covered_share: Decimal = Dec
 def aligned_category(loans: Sequence[tuple[Category, Decimal]]) -> Category:
     """Alineamiento interno: the one category a debtor gets across its loans with the lender.
 
+    ``loans`` are (category, balance) with every balance in soles: the caller states a foreign-currency
+    balance at the exchange rate of the as-of date (``rates.fx``; DOMAIN.md §4), never at 1.
+
     Start from the worst category present. If the loans strictly worse than the next-worse category
     present (every loan at or above the candidate, including those already set aside) add up to less
     than ``max(S/ 100, 1% of the debtor's total debt)``, set them aside and try the next-worse category;

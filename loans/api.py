@@ -306,7 +306,13 @@ class LoanSerializer(ApiModelSerializer):
             "outstanding_principal",
             "overdue_amount",
             "moratory_accrued",
+            "late_interest_accrued",
+            "overpayment_credit",
             "days_past_due",
+            "category",
+            "rated_category",
+            "rated_on",
+            "withholding_treatment",
             "next_due_on",
             "state_as_of",
             "created",
@@ -404,7 +410,13 @@ class CancelSerializer(serializers.Serializer):
 
 
 class DisburseSerializer(serializers.Serializer):
-    disbursed_on = ApiDateField(required=False, help_text="Defaults to today (Lima).")
+    disbursed_on = ApiDateField(
+        required=False,
+        help_text="Defaults to today (Lima); never in the future nor before the approval. On another day than "
+        "the application's planned date the cronograma is regenerated from it: the same payment day of the "
+        "month, the first due date the one nearest to the planned first period, and a new TCEA. A TEA or "
+        "moratory TEA above the BCRP cap in force that day is a 400 naming `tea_pct` or `moratory_tea_pct`.",
+    )
     reference = serializers.CharField(required=False, allow_blank=True, default="", max_length=60)
 
 

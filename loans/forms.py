@@ -9,12 +9,14 @@ from typing import Any, cast
 from django import forms
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from buyers.models import Buyer, SupplierRelationship
 from loans.models import Equipment, LoanProduct
 from miners.forms import date_widget
 from miners.models import Miner
+from rates.caps import format_pct, rate_cap_in_force
 
 
 def _next_month(day: dt.date) -> dt.date:
@@ -86,6 +88,14 @@ class ApplicationForm(forms.Form):
                 "tea": f"{product.tea_pct:.2f}",
                 "max": f"{product.max_tea_pct:.2f}",
             }
+            cap = rate_cap_in_force(currency=product.currency, on=today)
+            if cap is not None:
+                # The BCRP cap is the legal ceiling whatever the product allows (DOMAIN.md §3).
+                self.fields["tea_pct"].help_text = format_lazy(
+                    "{} {}",
+                    self.fields["tea_pct"].help_text,
+                    _("BCRP cap in force: %(cap)s%%.") % {"cap": format_pct(cap.compensatory_tea_max_pct)},
+                )
             self.fields["tea_pct"].initial = product.tea_pct.quantize(Decimal("0.01"))
             self.fields["term"].initial = min(max(12, product.min_term), product.max_term)
             if product.requires_equipment:

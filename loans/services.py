@@ -6,6 +6,7 @@ installments and the transaction log. Origination ends at an approved applicatio
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 from decimal import Decimal
 from typing import Any
@@ -46,15 +47,50 @@ APPLICATION_FIELDS = [
 EXCEPTION_JUSTIFICATION_MIN_CHARS = 20
 
 
-def application_schedule_terms(application: LoanApplication) -> ScheduleTerms:
-    """The cronograma terms an application would be disbursed with (product costs included)."""
+def first_due_on_for_disbursement(
+    *, planned_disbursement: dt.date, planned_first_due: dt.date, disbursed_on: dt.date
+) -> dt.date:
+    """The first due date of a loan disbursed on ``disbursed_on`` instead of the planned day.
+
+    The agreed payment day (the planned first due date's day of the month, the month's last day when the
+    month is shorter, as for every later due date) is kept, and the first period stays as close as it
+    can to the approved one: the first due date is the payment day nearest to ``disbursed_on`` plus the
+    planned first period, the earlier of two equally near, always after the disbursement. Disbursed on
+    the planned day, or a few days off it, the approved first due date stands; disbursed weeks earlier
+    or later (even after the planned first due date) the whole cronograma moves by whole months, so the
+    miner's first installment stays close to the one approved (DOMAIN.md §3)."""
+    if disbursed_on == planned_disbursement:
+        return planned_first_due
+    planned_days = max((planned_first_due - planned_disbursement).days, 1)
+    target = disbursed_on + dt.timedelta(days=planned_days)
+    candidates = []
+    for months in (-1, 0, 1):
+        year, month_index = divmod(target.year * 12 + target.month - 1 + months, 12)
+        month = month_index + 1
+        day = min(planned_first_due.day, calendar.monthrange(year, month)[1])
+        candidate = dt.date(year, month, day)
+        if candidate > disbursed_on:
+            candidates.append(candidate)
+    return min(candidates, key=lambda day: (abs((day - target).days), day))
+
+
+def application_schedule_terms(application: LoanApplication, *, disbursed_on: dt.date | None = None) -> ScheduleTerms:
+    """The cronograma terms an application would be disbursed with (product costs included): on its
+    planned date, or on ``disbursed_on`` with the first due date moved by
+    ``first_due_on_for_disbursement``."""
     product = application.product
     grace_kind = GraceKind(product.grace_kind) if application.grace_periods else GraceKind.NONE
+    start = application.disbursement_date if disbursed_on is None else disbursed_on
+    first_due_on = first_due_on_for_disbursement(
+        planned_disbursement=application.disbursement_date,
+        planned_first_due=application.first_due_on,
+        disbursed_on=start,
+    )
     return ScheduleTerms(
         principal=application.amount,
         tea=pct_to_rate(application.tea_pct),
-        disbursed_on=application.disbursement_date,
-        first_due_on=application.first_due_on,
+        disbursed_on=start,
+        first_due_on=first_due_on,
         installments=application.term,
         grace_periods=application.grace_periods,
         grace_kind=grace_kind,
@@ -64,14 +100,31 @@ def application_schedule_terms(application: LoanApplication) -> ScheduleTerms:
     )
 
 
-def application_schedule(application: LoanApplication) -> Schedule:
+def application_schedule(application: LoanApplication, *, disbursed_on: dt.date | None = None) -> Schedule:
+    """The cronograma of ``application_schedule_terms``; terms that cannot make one are a ValidationError
+    naming the field (``disbursed_on`` when it is the actual disbursement date that breaks it)."""
     try:
-        schedule = build_schedule(application_schedule_terms(application))
+        schedule = build_schedule(application_schedule_terms(application, disbursed_on=disbursed_on))
     except ScheduleError as exc:
-        raise ValidationError({exc.field: exc.message}) from exc
+        field = "disbursed_on" if disbursed_on is not None and exc.field == "first_due_on" else exc.field
+        raise ValidationError({field: exc.message}) from exc
     # DOMAIN.md §3's formula lets a very long first period at a high rate owe more interest than the
     # installment, so the balance would grow; no lender offers that, so the officer moves the date.
     if any(line.principal < 0 for line in schedule.lines):
+        if disbursed_on is not None:
+            raise ValidationError(
+                {
+                    "disbursed_on": _(
+                        "Disbursed on this date the first period (%(days)s days) would owe more interest than "
+                        "the installment at this rate and term: disburse closer to the planned date "
+                        "(%(planned)s) or change the application."
+                    )
+                    % {
+                        "days": schedule.lines[0].days,
+                        "planned": application.disbursement_date.strftime("%d/%m/%Y"),
+                    }
+                }
+            )
         raise ValidationError(
             {"first_due_on": _("The first period is too long for this rate and term: bring the first due date closer.")}
         )
@@ -268,6 +321,11 @@ def _decide(application: LoanApplication, *, approver: Any, approve: bool, comme
         raise ValidationError({"reason": _("A rejection needs a reason.")})
     failed: list[str] = []
     if approve:
+        # The offer's rate against the BCRP cap in force on the day it is approved (DOMAIN.md §3): a cap
+        # that took effect since submission refuses it outright, never as a justified exception.
+        breaches = application.rate_cap_breaches()
+        if breaches:
+            raise ValidationError(breaches)
         from loans.underwriting import failed_eligibility
 
         failed = failed_eligibility(application.underwriting)

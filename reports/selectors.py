@@ -22,8 +22,19 @@ dpd > n / total outstanding principal (by balance, DOMAIN.md §6), a fraction to
 
 The period is ``[date_from, as_of]`` (all history when ``date_from`` is None); flows (disbursements,
 withholdings, remittances, trainings, amounts falling due) are counted in the period, stocks
-(outstanding, PAR, categories) on ``as_of``. Figures are in one currency (PEN unless asked), so soles
-and dollars are never added up; loans in another currency are counted in ``other_currency_loans``.
+(outstanding, PAR, categories) on ``as_of``.
+
+Currency (DOMAIN.md §4, last paragraph): by default (``currency="PEN"``) every loan is in the figures,
+in soles — each amount in another currency times the exchange rate *of ``as_of``* from the
+effective-dated table (``rates.fx``: the latest rate on or before ``as_of``; a stale one is flagged in
+``fx_rates``), flows of the period included, so the whole report uses one stated rate. A foreign
+currency in the book without a rate raises ``rates.fx.MissingExchangeRate``. ``currency="USD"`` (any
+other currency) reports only the loans in that currency, in that currency, unconverted; the others are
+counted in ``other_currency_loans``.
+
+``portfolio_current`` is the dashboard's view of the stock: the loans' *current* state (their cached
+``days_past_due`` and ``outstanding_principal``, kept by every payment, withholding and void), not the
+last nightly rating.
 """
 
 from __future__ import annotations
@@ -55,11 +66,12 @@ from asmcredit.audit import jsonable
 from asmcredit.money import ZERO, money, round_half_up
 from asmcredit.sql import days_between, is_postgres
 from buyers.models import Buyer
-from installments.models import Allocation, RemittanceMatch, ScheduleLine, Withholding
+from installments.models import Allocation, PortfolioRating, RemittanceMatch, ScheduleLine, Withholding
 from installments.risk import Category, dpd_upper_bounds, worst_band
 from loans.models import Equipment, Loan, LoanProduct
 from miners.identity import DEPARTMENTS
 from miners.models import Miner, Training
+from rates.fx import SOLES, FxRate, fx_rates, soles_case_sql, soles_factor
 
 # Share of indebted artisanal miners rated Normal in the credit bureau study the sector quotes
 # (DOMAIN.md §1): the baseline the portfolio's Normal share is compared against.
@@ -169,8 +181,30 @@ class MonthRow:
     remitted: Decimal
 
 
+class _ParRatios:
+    """PAR by balance (DOMAIN.md §6): the share of the outstanding principal on loans past due more
+    than 1, 30 and 90 days."""
+
+    outstanding: Decimal
+    par1_amount: Decimal
+    par30_amount: Decimal
+    par90_amount: Decimal
+
+    @property
+    def par1(self) -> Decimal:
+        return _ratio(self.par1_amount, self.outstanding)
+
+    @property
+    def par30(self) -> Decimal:
+        return _ratio(self.par30_amount, self.outstanding)
+
+    @property
+    def par90(self) -> Decimal:
+        return _ratio(self.par90_amount, self.outstanding)
+
+
 @dataclass(frozen=True)
-class PortfolioSummary:
+class PortfolioSummary(_ParRatios):
     """Every figure of the portfolio and impact report, for one as-of date, period and filter."""
 
     as_of: dt.date
@@ -224,18 +258,13 @@ class PortfolioSummary:
     training_hours: Decimal
     months: tuple[MonthRow, ...]
     sector_normal_baseline: Decimal = field(default=SECTOR_NORMAL_BASELINE)
+    # The exchange rates foreign-currency amounts were stated in soles at (empty: nothing converted).
+    fx_rates: tuple[FxRate, ...] = ()
 
     @property
-    def par1(self) -> Decimal:
-        return _ratio(self.par1_amount, self.outstanding)
-
-    @property
-    def par30(self) -> Decimal:
-        return _ratio(self.par30_amount, self.outstanding)
-
-    @property
-    def par90(self) -> Decimal:
-        return _ratio(self.par90_amount, self.outstanding)
+    def fx_stale(self) -> tuple[FxRate, ...]:
+        """The rates used that are older than the staleness limit (``rates.fx.stale_days``)."""
+        return tuple(rate for rate in self.fx_rates if rate.stale)
 
     @property
     def repayment_rate(self) -> Decimal:
@@ -266,6 +295,7 @@ class PortfolioSummary:
             data[name] = [dict(asdict(row), par30=row.par30) for row in getattr(self, name)]
         for name in ("categories", "equipment", "trainings", "months"):
             data[name] = [asdict(row) for row in getattr(self, name)]
+        data["fx_rates"] = [rate.as_dict() for rate in self.fx_rates]
         return jsonable(data)
 
 
@@ -274,6 +304,23 @@ class PortfolioSummary:
 
 def _sum(expression: Any, **kwargs: Any) -> Coalesce:
     return Coalesce(Sum(expression, **kwargs), Value(ZERO), output_field=MONEY)
+
+
+@dataclass(frozen=True)
+class _Conversion:
+    """States amounts in the report's currency: soles at the as-of rates, or a single currency as is."""
+
+    rates: Mapping[str, FxRate] | None  # None: one currency, nothing converted
+
+    def amount(self, amount_field: str, currency_field: str) -> Any:
+        """``amount_field`` in the report's currency, as an ORM expression."""
+        if self.rates is None:
+            return F(amount_field)
+        return F(amount_field) * soles_factor(currency_field, self.rates)
+
+    def factor_sql(self, currency_column: str) -> str:
+        """The same factor in raw SQL (constants only: no parameters)."""
+        return "1" if self.rates is None else soles_case_sql(currency_column, self.rates)
 
 
 def _filtered_loans(
@@ -294,7 +341,9 @@ def _date_sql() -> str:
     return "CAST(%s AS DATE)" if is_postgres() else "%s"
 
 
-def _state_query(loans: QuerySet[Loan], as_of: dt.date, *, narrowed: bool) -> tuple[str, tuple[Any, ...]]:
+def _state_query(
+    loans: QuerySet[Loan], as_of: dt.date, *, narrowed: bool, conversion: _Conversion
+) -> tuple[str, tuple[Any, ...]]:
     """CTEs ending in ``state``: one row per loan with its state on ``as_of`` (see module doc).
 
     Set-based, so the database reads each table once instead of looking it up loan by loan:
@@ -319,9 +368,10 @@ def _state_query(loans: QuerySet[Loan], as_of: dt.date, *, narrowed: bool) -> tu
             s_buyer=F("withholding_buyer_id"),
             s_product=F("product_id"),
             s_principal=F("principal"),
+            s_currency=F("currency"),
         )
         .order_by()
-        .values("id", "s_miner", "s_gender", "s_role", "s_region", "s_buyer", "s_product", "s_principal")
+        .values("id", "s_miner", "s_gender", "s_role", "s_region", "s_buyer", "s_product", "s_principal", "s_currency")
     )
     base_sql, base_params = base.query.sql_with_params()
     day = connection.ops.adapt_datefield_value(as_of)
@@ -356,8 +406,9 @@ def _state_query(loans: QuerySet[Loan], as_of: dt.date, *, narrowed: bool) -> tu
         state AS (
             SELECT b.s_miner AS miner, b.s_gender AS gender, b.s_role AS role, b.s_region AS region,
                    b.s_buyer AS buyer, b.s_product AS product, b.r_dpd, b.r_category,
-                   CASE WHEN b.r_balance IS NOT NULL THEN b.r_balance
-                        ELSE b.s_principal + COALESCE(ln.capitalized, 0) - COALESCE(p.total, 0) END AS balance,
+                   (CASE WHEN b.r_balance IS NOT NULL THEN b.r_balance
+                        ELSE b.s_principal + COALESCE(ln.capitalized, 0) - COALESCE(p.total, 0) END)
+                   * {conversion.factor_sql("b.s_currency")} AS balance,
                    CASE WHEN b.r_balance IS NOT NULL THEN b.r_dpd
                         ELSE COALESCE({days_between(d, "ln.oldest")}, 0) END AS dpd
             FROM base b
@@ -390,7 +441,7 @@ def _category_case(column: str) -> str:
 
 
 def _portfolio_stocks(
-    loans: QuerySet[Loan], as_of: dt.date, *, narrowed: bool = False
+    loans: QuerySet[Loan], as_of: dt.date, *, narrowed: bool = False, conversion: _Conversion | None = None
 ) -> dict[tuple[str, str | None], dict[str, Any]]:
     """The portfolio on ``as_of`` in one statement: ``{("total", None): figures, ("region", "04"): …}``.
 
@@ -398,7 +449,7 @@ def _portfolio_stocks(
     materializes once (PostgreSQL does so for a CTE read more than once), and each breakdown is a
     GROUP BY over it, joined with UNION ALL.
     """
-    state_sql, params = _state_query(loans, as_of, narrowed=narrowed)
+    state_sql, params = _state_query(loans, as_of, narrowed=narrowed, conversion=conversion or _Conversion(rates=None))
     category = f"COALESCE(r_category, {_category_case('dpd')})"
     parts = [f"SELECT 'total', NULL, {_STOCK_AGGREGATES} FROM portfolio"]  # noqa: S608
     parts += [
@@ -430,6 +481,7 @@ def _breakdown(
     key: Any,
     period: Q,
     labels: Mapping[str, Label],
+    conversion: _Conversion,
 ) -> tuple[BreakdownRow, ...]:
     flows = {
         None if row["group"] is None else str(row["group"]): row
@@ -437,7 +489,7 @@ def _breakdown(
         .annotate(group=key)
         .order_by()
         .values("group")
-        .annotate(n=Count("pk"), amount=_sum("principal"))
+        .annotate(n=Count("pk"), amount=_sum(conversion.amount("principal", "currency")))
     }
     groups = {group for (name, group) in stocks if name == dimension}
     rows = []
@@ -533,19 +585,29 @@ def _portfolio_summary(
     buyer_obj: Buyer | None = _as_instance(Buyer, buyer, "ruc")
     product_obj: LoanProduct | None = _as_instance(LoanProduct, product, "code")
     all_loans = _filtered_loans(as_of=as_of, buyer=buyer_obj, region=region, product=product_obj)
-    other_currency_loans = all_loans.exclude(currency=currency).count()
-    loans = all_loans.filter(currency=currency)
+    if currency == SOLES:
+        # The whole book in soles, at the rates of as_of (a currency without one raises).
+        loans = all_loans
+        other_currency_loans = 0
+        currencies = set(all_loans.order_by().values_list("currency", flat=True).distinct())
+        rates = fx_rates(currencies=currencies, on=as_of)
+        conversion = _Conversion(rates=rates)
+    else:
+        loans = all_loans.filter(currency=currency)
+        other_currency_loans = all_loans.exclude(currency=currency).count()
+        rates = {}
+        conversion = _Conversion(rates=None)
     period = Q(disbursed_on__gte=date_from) if date_from else Q()
 
     # Disbursements in the period: one query.
     disbursed = loans.filter(period).aggregate(
         n=Count("pk"),
-        amount=_sum("principal"),
+        amount=_sum(conversion.amount("principal", "currency")),
         borrowers=Count("miner", distinct=True),
         women=Count("miner", distinct=True, filter=Q(miner__gender=Miner.Gender.FEMALE)),
     )
     # The portfolio on as_of, whole and per group: one statement.
-    stocks = _portfolio_stocks(loans, as_of, narrowed=bool(buyer_obj or region or product_obj))
+    stocks = _portfolio_stocks(loans, as_of, narrowed=bool(buyer_obj or region or product_obj), conversion=conversion)
     stock = stocks[("total", None)]
     outstanding = stock["outstanding"]
     categories = tuple(
@@ -567,17 +629,17 @@ def _portfolio_summary(
     lines = ScheduleLine.objects.filter(loan__in=loans.values("pk"), is_current=True, due_on__lte=as_of)
     if date_from:
         lines = lines.filter(due_on__gte=date_from)
-    due_in_period = money(lines.aggregate(t=_sum("total"))["t"])
+    due_in_period = money(lines.aggregate(t=_sum(conversion.amount("total", "loan__currency")))["t"])
     collected = money(
         Allocation.objects.filter(schedule_line__in=lines.values("pk"), transaction__value_date__lte=as_of)
         .exclude(component=Allocation.Component.MORATORY)
-        .aggregate(t=_sum("amount"))["t"]
+        .aggregate(t=_sum(conversion.amount("amount", "schedule_line__loan__currency")))["t"]
     )
 
     # Breakdowns.
     gender_labels = {str(value): label for value, label in Miner.Gender.choices}
     role_labels = {str(value): label for value, label in Miner.Role.choices}
-    common: dict[str, Any] = {"loans": loans, "stocks": stocks, "period": period}
+    common: dict[str, Any] = {"loans": loans, "stocks": stocks, "period": period, "conversion": conversion}
     by_gender = _breakdown(dimension="gender", key=F("miner__gender"), labels=gender_labels, **common)
     by_role = _breakdown(dimension="role", key=F("miner__role"), labels=role_labels, **common)
     by_region = _breakdown(dimension="region", key=Substr("miner__ubigeo", 1, 2), labels=DEPARTMENTS, **common)
@@ -597,23 +659,25 @@ def _portfolio_summary(
     if buyer_obj is not None:
         withholdings = withholdings.filter(buyer=buyer_obj)
     withheld_in_period = Q(withheld_on__gte=date_from) if date_from else None
+    withheld_amount = conversion.amount("amount", "currency")
     withheld = withholdings.annotate(age=DaysBetween(Value(as_of), F("withheld_on"))).aggregate(
         n=Count("pk", filter=withheld_in_period),
-        in_period=_sum("amount", filter=withheld_in_period),
-        open=_sum("amount"),
-        open_overdue=_sum("amount", filter=Q(age__gt=F("buyer__remittance_days"))),
+        in_period=_sum(withheld_amount, filter=withheld_in_period),
+        open=_sum(withheld_amount),
+        open_overdue=_sum(withheld_amount, filter=Q(age__gt=F("buyer__remittance_days"))),
     )
     matched = RemittanceMatch.objects.filter(withholding__in=withholdings.values("pk"), remittance__paid_on__lte=as_of)
     paid_in_period = Q(remittance__paid_on__gte=date_from) if date_from else None
+    matched_amount = conversion.amount("amount", "withholding__currency")
     remitted = matched.annotate(
         delay=DaysBetween(F("remittance__paid_on"), F("withholding__withheld_on")),
         age=DaysBetween(Value(as_of), F("withholding__withheld_on")),
     ).aggregate(
         n=Count("pk", filter=paid_in_period),
-        in_period=_sum("amount", filter=paid_in_period),
+        in_period=_sum(matched_amount, filter=paid_in_period),
         delay_days=Sum("delay", filter=paid_in_period),
-        matched=_sum("amount"),
-        matched_overdue=_sum("amount", filter=Q(age__gt=F("withholding__buyer__remittance_days"))),
+        matched=_sum(matched_amount),
+        matched_overdue=_sum(matched_amount, filter=Q(age__gt=F("withholding__buyer__remittance_days"))),
     )
     average_delay = round_half_up(Decimal(remitted["delay_days"]) / remitted["n"], 1) if remitted["n"] else None
     period_withholdings = withholdings.filter(withheld_in_period) if withheld_in_period else withholdings
@@ -635,7 +699,7 @@ def _portfolio_summary(
         .values("equipment__kind")
         .annotate(
             n=Count("pk"),
-            amount=_sum("principal"),
+            amount=_sum(conversion.amount("principal", "currency")),
             mercury_free=Count("pk", filter=Q(equipment__mercury_free=True)),
             mercury=_sum("equipment__mercury_avoided_kg_year", filter=Q(equipment__mercury_free=True)),
         )
@@ -677,7 +741,14 @@ def _portfolio_summary(
         hours=Sum("hours"),
     )
 
-    months = _months(loans=loans, withholdings=period_withholdings, matches=matches, date_from=date_from, as_of=as_of)
+    months = _months(
+        loans=loans,
+        withholdings=period_withholdings,
+        matches=matches,
+        date_from=date_from,
+        as_of=as_of,
+        conversion=conversion,
+    )
 
     n_disbursed = disbursed["n"]
     amount_disbursed = money(disbursed["amount"])
@@ -728,6 +799,7 @@ def _portfolio_summary(
         trained_women=trained["women"],
         training_hours=trained["hours"] or Decimal("0.0"),
         months=months,
+        fx_rates=tuple(rates[currency] for currency in sorted(rates)),
     )
 
 
@@ -742,15 +814,20 @@ def _months(
     matches: QuerySet[RemittanceMatch],
     date_from: dt.date | None,
     as_of: dt.date,
+    conversion: _Conversion,
 ) -> tuple[MonthRow, ...]:
     def by_month(queryset: QuerySet[Any], date_field: str, **aggregates: Any) -> dict[dt.date, dict[str, Any]]:
         rows = queryset.annotate(month=TruncMonth(date_field)).order_by().values("month").annotate(**aggregates)
         return {_month_start(row["month"]): row for row in rows}
 
     period = Q(disbursed_on__gte=date_from) if date_from else Q()
-    disbursed = by_month(loans.filter(period), "disbursed_on", n=Count("pk"), amount=_sum("principal"))
-    withheld = by_month(withholdings, "withheld_on", amount=_sum("amount"))
-    remitted = by_month(matches, "remittance__paid_on", amount=_sum("amount"))
+    disbursed = by_month(
+        loans.filter(period), "disbursed_on", n=Count("pk"), amount=_sum(conversion.amount("principal", "currency"))
+    )
+    withheld = by_month(withholdings, "withheld_on", amount=_sum(conversion.amount("amount", "currency")))
+    remitted = by_month(
+        matches, "remittance__paid_on", amount=_sum(conversion.amount("amount", "withholding__currency"))
+    )
     found = set(disbursed) | set(withheld) | set(remitted)
     if not found:
         return ()
@@ -777,3 +854,119 @@ def _month_start(value: dt.date | dt.datetime) -> dt.date:
     if isinstance(value, dt.datetime):
         value = value.date()
     return value.replace(day=1)
+
+
+# --- The portfolio now (the dashboard) ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CurrentPortfolio(_ParRatios):
+    """The active book from the loans' current state, in soles at the rates of ``as_of``; the
+    provisions are those of the last nightly rating (``provisions_as_of``), the dated record."""
+
+    as_of: dt.date
+    active_loans: int
+    borrowers: int
+    women_borrowers: int
+    outstanding: Decimal
+    par1_amount: Decimal
+    par30_amount: Decimal
+    par90_amount: Decimal
+    overdue: Decimal
+    categories: tuple[CategoryRow, ...]
+    fx_rates: tuple[FxRate, ...]
+    provisions_as_of: dt.date | None
+    generic_provision: Decimal
+    specific_provision: Decimal
+
+    @property
+    def women_share(self) -> Decimal:
+        return _ratio(self.women_borrowers, self.borrowers)
+
+    @property
+    def provisions(self) -> Decimal:
+        return self.generic_provision + self.specific_provision
+
+    @property
+    def fx_stale(self) -> tuple[FxRate, ...]:
+        return tuple(rate for rate in self.fx_rates if rate.stale)
+
+
+_CURRENT_FIELDS = ("n", "borrowers", "women", "outstanding", "par1", "par30", "par90", "overdue")
+
+
+def portfolio_current(*, as_of: dt.date) -> CurrentPortfolio:
+    """The active loans as they stand now (DOMAIN.md §6: each loan's days past due and category follow
+    every payment, withholding and void), not as the last nightly rating saw them.
+
+    Per loan: ``outstanding_principal`` and ``days_past_due`` as the loan's own row keeps them after
+    its latest event; an overdue loan whose state was written before ``as_of`` is that many days
+    later (nothing paid since, or its row would be newer). The SBS category follows from those days
+    past due (``loans.sbs`` bands), without internal alignment — the debtor's aligned category and the
+    provisions are the nightly rating's. Amounts in other currencies are stated in soles at the
+    exchange rate of ``as_of`` (``MissingExchangeRate`` when one is missing)."""
+    active = Loan.objects.filter(status=Loan.Status.ACTIVE, disbursed_on__lte=as_of, outstanding_principal__gt=0)
+    currencies = set(active.order_by().values_list("currency", flat=True).distinct())
+    rates = fx_rates(currencies=currencies, on=as_of)
+    fx = soles_case_sql("l.currency", rates)
+    d = _date_sql()
+    aged = f"""CASE WHEN l.days_past_due > 0 AND l.state_as_of IS NOT NULL AND l.state_as_of < {d}
+                    THEN l.days_past_due + {days_between(d, "l.state_as_of")} ELSE l.days_past_due END"""
+    female = Miner.Gender.FEMALE.value
+    aggregates = f"""COUNT(*), COUNT(DISTINCT miner_id),
+        COUNT(DISTINCT CASE WHEN gender = '{female}' THEN miner_id END),
+        COALESCE(SUM(balance), 0),
+        COALESCE(SUM(CASE WHEN dpd > 1 THEN balance ELSE 0 END), 0),
+        COALESCE(SUM(CASE WHEN dpd > 30 THEN balance ELSE 0 END), 0),
+        COALESCE(SUM(CASE WHEN dpd > 90 THEN balance ELSE 0 END), 0),
+        COALESCE(SUM(overdue), 0)"""
+    sql = f"""
+        WITH current_loans AS (
+            SELECT l.miner_id, m.gender, {aged} AS dpd,
+                   l.outstanding_principal * {fx} AS balance, l.overdue_amount * {fx} AS overdue
+            FROM {Loan._meta.db_table} l JOIN {Miner._meta.db_table} m ON m.id = l.miner_id
+            WHERE l.status = %s AND l.disbursed_on <= {d} AND l.outstanding_principal > 0
+        ), graded AS (SELECT current_loans.*, {_category_case("dpd")} AS category FROM current_loans)
+        SELECT NULL, {aggregates} FROM graded
+        UNION ALL
+        SELECT category, {aggregates} FROM graded GROUP BY category
+    """  # noqa: S608 - constants and parameters only
+    day = connection.ops.adapt_datefield_value(as_of)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [day, day, Loan.Status.ACTIVE.value, day])
+        rows = cursor.fetchall()
+    figures: dict[str | None, dict[str, Any]] = {}
+    for key, *values in rows:
+        row = dict(zip(_CURRENT_FIELDS, values, strict=True))
+        for name in ("outstanding", "par1", "par30", "par90", "overdue"):
+            row[name] = money(Decimal(str(row[name] or 0)))
+        figures[key] = row
+    total = figures[None]
+    categories = tuple(
+        CategoryRow(
+            category=category.value,
+            label=CATEGORY_LABELS[category],
+            loans=figures.get(category.value, {}).get("n", 0),
+            outstanding=figures.get(category.value, {}).get("outstanding", ZERO),
+            loans_share=_ratio(figures.get(category.value, {}).get("n", 0), total["n"]),
+            outstanding_share=_ratio(figures.get(category.value, {}).get("outstanding", ZERO), total["outstanding"]),
+        )
+        for category in Category
+    )
+    rating = PortfolioRating.objects.filter(as_of__lte=as_of).order_by("-as_of").first()
+    return CurrentPortfolio(
+        as_of=as_of,
+        active_loans=total["n"],
+        borrowers=total["borrowers"],
+        women_borrowers=total["women"],
+        outstanding=total["outstanding"],
+        par1_amount=total["par1"],
+        par30_amount=total["par30"],
+        par90_amount=total["par90"],
+        overdue=total["overdue"],
+        categories=categories,
+        fx_rates=tuple(rates[currency] for currency in sorted(rates)),
+        provisions_as_of=rating.as_of if rating else None,
+        generic_provision=rating.generic_provision if rating else ZERO,
+        specific_provision=rating.specific_provision if rating else ZERO,
+    )

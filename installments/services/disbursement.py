@@ -6,7 +6,6 @@ It lives with servicing because it writes the installments and the log and repla
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 from typing import Any
 
@@ -22,8 +21,9 @@ from asmcredit.errors import TransitionError
 from installments.models import LoanTransaction, ScheduleLine
 from installments.services.writeback import loan_recompute
 from loans.models import Loan, LoanApplication
-from loans.schedule import ScheduleError, build_schedule
-from loans.services import APPLICATION_FIELDS, application_locked, application_schedule_terms
+from loans.schedule import Schedule
+from loans.services import APPLICATION_FIELDS, application_locked, application_schedule
+from rates.caps import rate_caps_check
 
 LOAN_CODE_PREFIX = "AC"
 
@@ -34,6 +34,15 @@ def loan_code_for(*, year: int, pk: int) -> str:
     return f"{LOAN_CODE_PREFIX}-{year}-{pk:06d}"
 
 
+def _planned_schedule(application: LoanApplication) -> Schedule | None:
+    """The cronograma as approved (planned date), for the audit row; None if the planned terms no longer
+    make one (they did when the application was saved)."""
+    try:
+        return application_schedule(application)
+    except ValidationError:
+        return None
+
+
 @transaction.atomic
 def loan_disburse(
     *, application: LoanApplication, actor: Any, disbursed_on: dt.date | None = None, reference: str = ""
@@ -41,10 +50,15 @@ def loan_disburse(
     """Desembolso: an approved application becomes a loan with its cronograma (version 1) and its
     DISBURSEMENT transaction, in one transaction with one audit row.
 
-    The cronograma is rebuilt from the actual disbursement date (interest runs from the day the money
-    leaves), keeping the approved first due date. Product terms (moratory rate, insurance, fees,
-    withholding share, guarantee coverage) are copied onto the loan so a later product change never
-    alters a running loan. An equipment loan is paid to the equipment supplier, never to the miner.
+    The cronograma is built from the actual disbursement date (interest runs from the day the money
+    leaves). On another day than planned it is regenerated with the rules of origination: the same
+    amount, TEA, term, grace and costs, the agreed payment day kept and the first due date moved by
+    ``loans.services.first_due_on_for_disbursement`` so the first period stays close to the approved
+    one; the TCEA is recomputed and the audit row keeps planned and actual dates and installments. The
+    date must be on or after the approval, not in the future, and the rates within the BCRP caps in
+    force on it. Product terms (moratory rate, insurance, fees, withholding share, guarantee coverage)
+    are copied onto the loan so a later product change never alters a running loan. An equipment loan
+    is paid to the equipment supplier, never to the miner.
     """
     if not roles.has_role(actor, roles.LOAN_OFFICER, roles.LENDER_ADMIN):
         raise PermissionDenied(_("Only loan officers disburse loans."))
@@ -67,14 +81,17 @@ def loan_disburse(
                 % {"day": timezone.localdate(application.decided_at).strftime("%d/%m/%Y")}
             }
         )
-    if application.first_due_on <= disbursed_on:
-        raise ValidationError({"disbursed_on": _("The disbursement must come before the first due date.")})
     product = application.product
-    terms = dataclasses.replace(application_schedule_terms(application), disbursed_on=disbursed_on)
-    try:
-        schedule = build_schedule(terms)
-    except ScheduleError as exc:
-        raise ValidationError({exc.field: exc.message}) from exc
+    # The rates the loan will carry against the BCRP caps in force on the day the money leaves.
+    rate_caps_check(
+        currency=product.currency,
+        on=disbursed_on,
+        tea_pct=application.tea_pct,
+        moratory_tea_pct=product.moratory_tea_pct,
+    )
+    schedule = application_schedule(application, disbursed_on=disbursed_on)
+    terms = schedule.terms
+    planned = _planned_schedule(application) if disbursed_on != application.disbursement_date else schedule
 
     equipment = application.equipment
     supplier = equipment.supplier if equipment is not None else None
@@ -100,13 +117,13 @@ def loan_disburse(
         grace_periods=application.grace_periods,
         installment_amount=schedule.installment,
         disbursed_on=disbursed_on,
-        first_due_on=application.first_due_on,
+        first_due_on=terms.first_due_on,
         payee=Loan.Payee.SUPPLIER if supplier is not None else Loan.Payee.MINER,
         payee_supplier=supplier,
         disbursement_reference=reference,
         disbursed_by=actor,
         outstanding_principal=application.amount,
-        next_due_on=application.first_due_on,
+        next_due_on=terms.first_due_on,
         state_as_of=disbursed_on,
     )
     loan.code = loan_code_for(year=disbursed_on.year, pk=loan.pk)
@@ -159,6 +176,14 @@ def loan_disburse(
             "installment": schedule.installment,
             "tcea_pct": schedule.tcea,
             "lines": len(schedule.lines),
+            "first_due_on": terms.first_due_on,
+            "last_due_on": schedule.lines[-1].due_on,
+            # Planned (approved) against actual: what moved when the money left on another day.
+            "planned_disbursement_date": application.disbursement_date,
+            "planned_first_due_on": application.first_due_on,
+            "planned_installment": planned.installment if planned is not None else None,
+            "planned_tcea_pct": planned.tcea if planned is not None else None,
+            "regenerated": disbursed_on != application.disbursement_date,
         },
     )
     return loan_recompute(loan=loan, as_of=disbursed_on)

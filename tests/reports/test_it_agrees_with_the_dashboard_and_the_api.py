@@ -7,7 +7,7 @@ import pytest
 
 from asmcredit.tokens import staff_token_issue
 from reports import formatting, services
-from reports.selectors import portfolio_summary
+from reports.selectors import portfolio_current, portfolio_summary
 from tests.reports.conftest import AS_OF, PERIOD_FROM, pdf_text
 
 pytestmark = pytest.mark.django_db
@@ -33,9 +33,11 @@ def test_it_shows_the_same_figures_everywhere(portfolio, client, officer, monkey
     )
     assert api["active_loans"] == summary.active_loans
 
-    # The dashboard is "as of today": make today the report's as-of date.
+    # The dashboard is "as of today": make today the report's as-of date. Its stock is the loans'
+    # current state (issue #11 item 9), not the dated rating the report reads for Pedro's loan.
     monkeypatch.setattr("django.utils.timezone.localdate", lambda *args, **kwargs: AS_OF)
     client.force_login(officer)
     dashboard = client.get("/").content.decode()
-    assert outstanding in dashboard
-    assert par30 in dashboard
+    current = portfolio_current(as_of=AS_OF)
+    assert formatting.soles(current.outstanding) in dashboard
+    assert formatting.ratio(current.par30) in dashboard

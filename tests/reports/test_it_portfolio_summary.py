@@ -52,11 +52,11 @@ def test_it_matches_the_worked_example_balances():
 
 def test_it_counts_disbursements_in_the_period_in_soles_only(portfolio):
     s = portfolio_summary(as_of=AS_OF, date_from=PERIOD_FROM)
-    assert s.loans_disbursed == 3  # Rosa, Mario, Juana; Pedro's are from 2024, the dollar loan is apart
+    assert s.loans_disbursed == 3  # Rosa, Mario, Juana; Pedro's are from 2024
     assert s.amount_disbursed == Decimal("33000.00")
     assert s.average_disbursed == Decimal("11000.00")
     assert (s.borrowers_disbursed, s.women_disbursed) == (3, 2)
-    assert s.other_currency_loans == 1
+    assert s.other_currency_loans == 0  # in soles every currency is in the figures (converted)
 
 
 def test_it_reads_outstanding_and_par_from_ratings_or_the_loans_records(portfolio):

@@ -1,0 +1,1 @@
+"""The rates API: exchange rates (``fx``) and BCRP rate caps (``caps``)."""
