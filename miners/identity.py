@@ -148,6 +148,36 @@ def validate_ruc(value: str) -> None:
         )
 
 
+def validate_ruc_for_document(ruc: str, *, document_type: str, document_number: str) -> None:
+    """A personal RUC (prefix 10) is the RUC of one DNI holder: ``"10" + DNI + check digit`` (DOMAIN.md §2).
+
+    A 10-RUC given for a miner identified by DNI must be that DNI's; one given for a miner identified
+    by carné de extranjería is refused, because it embeds a DNI and a CE holder has none (SUNAT gives a
+    natural person without a DNI a RUC starting with 15 or 17, which carry no document to compare).
+    RUCs of other prefixes, and values the field checks already refuse, are left to those checks.
+    """
+    if not is_valid_ruc(ruc) or not ruc.startswith(PERSONAL_RUC_PREFIX):
+        return
+    if document_type == "DNI":
+        if is_valid_dni(document_number) and ruc != personal_ruc(document_number):
+            raise ValidationError(
+                _(
+                    "A RUC starting with 10 is a personal RUC: 10, the miner's DNI and a check digit "
+                    "(%(expected)s for DNI %(dni)s). This one belongs to DNI %(other)s."
+                ),
+                code="personal_ruc_other_dni",
+                params={"expected": personal_ruc(document_number), "dni": document_number, "other": ruc[2:10]},
+            )
+    elif document_type == "CE":
+        raise ValidationError(
+            _(
+                "A RUC starting with 10 belongs to a DNI holder; a miner identified by carné de extranjería "
+                "has a RUC starting with 15 or 17."
+            ),
+            code="personal_ruc_without_dni",
+        )
+
+
 def validate_ubigeo(value: str) -> None:
     if not _UBIGEO_RE.fullmatch(value):
         raise ValidationError(

@@ -8,7 +8,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from asmcredit.fields import TimestampedModel
-from miners.identity import validate_ce, validate_dni, validate_ruc, validate_ubigeo
+from miners.identity import validate_ce, validate_dni, validate_ruc, validate_ruc_for_document, validate_ubigeo
 
 
 class Association(TimestampedModel):
@@ -137,6 +137,12 @@ class Miner(TimestampedModel):
             validate(self.document_number)
         except ValidationError as exc:
             errors.setdefault("document_number", []).extend(exc.error_list)
+        try:
+            validate_ruc_for_document(
+                self.ruc or "", document_type=self.document_type, document_number=self.document_number or ""
+            )
+        except ValidationError as exc:
+            errors.setdefault("ruc", []).extend(exc.error_list)
         if self.reinfo_status and not self.reinfo_code:
             errors.setdefault("reinfo_code", []).append(ValidationError(_("A REINFO status needs a REINFO code.")))
         if self.role == self.Role.PALLAQUERA and self.reinfo_code:

@@ -51,7 +51,11 @@ def not_future(name: str, day: dt.date) -> None:
         raise ValidationError({name: _("This date is in the future.")})
 
 
-def queue_reconciliation(*, buyer_id: int | None = None) -> None:
-    """Reconcile the buyer's remittances once the caller's transaction commits (through the outbox:
-    a broker outage delays the reconciliation, never the remittance)."""
-    outbox_enqueue("installments.tasks.reconcile_remittances", as_of=servicing_today().isoformat(), buyer_id=buyer_id)
+def queue_reconciliation(*, buyer_id: int | None = None, as_of: dt.date | None = None) -> None:
+    """Reconcile the buyer's remittances as of ``as_of`` once the caller's transaction commits (through
+    the outbox: a broker outage delays the reconciliation, never the remittance).
+
+    ``as_of`` is the date of the event that calls for it (a remittance's ``paid_on``), or the servicing
+    day for an event of today (a void): the job runs as of the date it is given, never the clock's."""
+    day = as_of or servicing_today()
+    outbox_enqueue("installments.tasks.reconcile_remittances", as_of=day.isoformat(), buyer_id=buyer_id)

@@ -30,7 +30,6 @@ from installments.services.common import (
     not_future,
     queue_reconciliation,
     require_staff,
-    servicing_today,
 )
 
 # --- Remittances and reconciliation ------------------------------------------------------------------
@@ -81,8 +80,14 @@ def remittance_record(
     are not this buyer's settlements raise an "unknown settlement" exception, less money than they owe
     a "short remittance", more an "over remittance". Without a list it pays the buyer's oldest open
     withholdings in that currency first; what is left over is an "over remittance" (credit the hourly
-    reconciliation applies to later withholdings). A full reconciliation for the buyer is queued after
-    commit.
+    reconciliation applies to later withholdings).
+
+    Everything is as of ``paid_on``, never the day it is recorded (DOMAIN.md §5): the buyer's earlier
+    unmatched money is applied first, FIFO as of that day, as a daily run would have done before this
+    transfer arrived; only withholdings dated up to ``paid_on`` are matched; exceptions are detected on
+    ``paid_on``; a withholding paid after its agreed days gets its "unremitted past the agreed days"
+    exception, detected the day after the deadline and closed as of ``paid_on``. A reconciliation of the
+    buyer as of ``paid_on`` is queued after commit.
     """
     reference = (reference or "").strip()
     if not reference:
@@ -91,7 +96,6 @@ def remittance_record(
     if currency not in Currency.values:
         raise ValidationError({"currency": _("Unsupported currency.")})
     not_future("paid_on", paid_on)
-    today = servicing_today()
     with transaction.atomic():
         # Lock order (``installments.services``) step 1: the buyer, FOR NO KEY UPDATE. It queues the
         # buyer's remittances, voids and reconciliation one behind the other (the reference check below
@@ -99,6 +103,9 @@ def remittance_record(
         Buyer.objects.select_for_update(no_key=True).get(pk=buyer.pk)
         if Remittance.objects.filter(buyer=buyer, reference=reference).exists():
             raise ValidationError({"reference": _("This bank reference was already recorded.")})
+        # The buyer's unmatched money from before goes first (FIFO as of ``paid_on``), as a run on the
+        # eve would have applied it before this transfer arrived.
+        batch.match_remittances(as_of=paid_on, buyer_range=(buyer.pk, buyer.pk))
         remittance = Remittance.objects.create(
             buyer=buyer,
             reference=reference,
@@ -120,7 +127,7 @@ def remittance_record(
                         kind=ReconciliationException.Kind.UNKNOWN_SETTLEMENT,
                         remittance=remittance,
                         detail=f"Settlement #{missing} is not one of this buyer's settlements."[:255],
-                        detected_on=today,
+                        detected_on=paid_on,
                     )
                 )
             owed = _match_listed(remittance, known)
@@ -133,7 +140,7 @@ def remittance_record(
                         remittance=remittance,
                         amount=owed - amount,
                         detail="The listed settlements' withholdings exceed the remittance.",
-                        detected_on=today,
+                        detected_on=paid_on,
                     )
                 )
         else:
@@ -147,7 +154,7 @@ def remittance_record(
                     remittance=remittance,
                     amount=remittance.unmatched_amount,
                     detail="The remittance exceeds the open withholdings it could be matched to.",
-                    detected_on=today,
+                    detected_on=paid_on,
                 )
             )
         matches = list(remittance.matches.select_related("withholding").order_by("id"))
@@ -161,7 +168,7 @@ def remittance_record(
                 "exceptions": [(e.kind, e.amount) for e in exceptions],
             },
         )
-        queue_reconciliation(buyer_id=buyer.pk)
+        queue_reconciliation(buyer_id=buyer.pk, as_of=paid_on)
     return RemittanceOutcome(remittance=remittance, matches=matches, exceptions=exceptions)
 
 
@@ -179,6 +186,7 @@ def _match_listed(remittance: Remittance, settlements: list[Settlement]) -> Deci
     )
     owed = sum((w.amount - w.remitted_amount for w in open_rows), ZERO)
     left = remittance.amount
+    paid: list[Withholding] = []
     for withholding in sorted(open_rows, key=lambda w: (w.withheld_on, w.pk)):
         applied = min(withholding.amount - withholding.remitted_amount, left)
         if applied <= 0:
@@ -191,11 +199,20 @@ def _match_listed(remittance: Remittance, settlements: list[Settlement]) -> Deci
             else Withholding.Status.PARTIAL
         )
         withholding.save(update_fields=["remitted_amount", "status", "updated"])
+        paid.append(withholding)
         left -= applied
     remittance.unmatched_amount = left
-    remittance.reconciled_at = timezone.now() if left == 0 else None
+    # Reconciled as of the day of its last match (a listed settlement may postdate the transfer).
+    last_match = max([remittance.paid_on, *(w.withheld_on for w in paid)])
+    remittance.reconciled_at = _day_start(last_match) if left == 0 else None
     remittance.save(update_fields=["unmatched_amount", "reconciled_at", "updated"])
+    batch.record_late_remittances(withholding_ids=[w.pk for w in paid], as_of=remittance.paid_on)
     return owed
+
+
+def _day_start(day: dt.date) -> dt.datetime:
+    """The first instant of ``day`` in TIME_ZONE: the time of an event known only by its date."""
+    return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
 
 
 @transaction.atomic
