@@ -28,6 +28,7 @@ import datetime as dt
 import os
 import sys
 import time
+from decimal import Decimal
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -85,9 +86,14 @@ def build(args: argparse.Namespace, as_of: dt.date, timer: Timer) -> None:
     from django.core.management import call_command
 
     from loans.models import LoanProduct
+    from rates.models import ExchangeRate
 
     timer("migrate", call_command, "migrate", verbosity=0)
     officer = User.objects.create_user("bench.officer")
+    # The rating states foreign-currency balances in soles at the rate of its date (DOMAIN.md §4).
+    ExchangeRate.objects.create(
+        currency="USD", rate_on=as_of - dt.timedelta(days=1), soles_per_unit=Decimal("3.7500"), source="bench"
+    )
     product = LoanProduct.objects.create(
         code="bench",
         name="Bench",
@@ -151,18 +157,19 @@ def build(args: argparse.Namespace, as_of: dt.date, timer: Timer) -> None:
         FROM generate_series(1, %(loans)s) i;
         INSERT INTO loans_loanapplication (id, created, updated, miner_id, product_id, withholding_buyer_id, amount, term,
                tea_pct, disbursement_date, first_due_on, grace_periods, purpose_note, status, prepared_by_id, decision_comment,
-               underwriting)
+               underwriting, approved_as_exception, exception_justification)
         SELECT i, now(), now(), miner_id, %(product)s, buyer_id, principal, term, 40, disbursed_on, disbursed_on + 30, 0, '',
-               'disbursed', %(officer)s, '', '{}'
+               'disbursed', %(officer)s, '', '{}', false, ''
         FROM bench_loan;
         INSERT INTO loans_loan (id, created, updated, code, application_id, miner_id, product_id, withholding_buyer_id,
                currency, principal, tea_pct, moratory_tea_pct, tcea_pct, insurance_monthly_rate_pct, upfront_fees,
                fee_per_installment, max_withholding_share_pct, guarantee_coverage_pct, term, grace_kind, grace_periods,
                installment_amount, disbursed_on, first_due_on, payee, disbursement_reference, disbursed_by_id, status,
-               schedule_version, verification_note, outstanding_principal, overdue_amount, moratory_accrued, days_past_due)
+               schedule_version, verification_note, outstanding_principal, overdue_amount, moratory_accrued, days_past_due,
+               rated_category, category, late_interest_accrued, overpayment_credit, withholding_treatment)
         SELECT i, now(), now(), 'AC-B-' || lpad(i::text, 7, '0'), i, miner_id, %(product)s, buyer_id, 'PEN', principal, 40, 15,
                40, 0, 0, 0, 30, 80, term, 'none', 0, round(principal / term * 1.2, 2), disbursed_on, disbursed_on + 30,
-               'miner', '', %(officer)s, 'active', 1, '', principal, 0, 0, 0
+               'miner', '', %(officer)s, 'active', 1, '', principal, 0, 0, 0, '', 'normal', 0, 0, 'auto'
         FROM bench_loan;
         SELECT setval(pg_get_serial_sequence('loans_loan', 'id'), %(loans)s);
         SELECT setval(pg_get_serial_sequence('loans_loanapplication', 'id'), %(loans)s);""",
@@ -175,14 +182,15 @@ def build(args: argparse.Namespace, as_of: dt.date, timer: Timer) -> None:
         """
         INSERT INTO installments_scheduleline (loan_id, version, is_current, number, due_on, days, opening_balance,
                principal, interest, insurance, fees, total, closing_balance, capitalized, paid_principal, paid_interest,
-               paid_insurance, paid_fees, moratory_accrued, paid_moratory, moratory_base, status)
+               paid_insurance, paid_fees, moratory_accrued, paid_moratory, moratory_base, late_interest_accrued,
+               paid_late_interest, late_interest_base, status)
         SELECT l.i, 1, true, k, d.due_on, 30, l.principal - pr.per * (k - 1), pr.line_principal,
                round((l.principal - pr.per * (k - 1)) * 0.0284, 2), 0, 0,
                pr.line_principal + round((l.principal - pr.per * (k - 1)) * 0.0284, 2),
                l.principal - pr.per * (k - 1) - pr.line_principal, 0,
                CASE WHEN paid THEN pr.line_principal ELSE 0 END,
                CASE WHEN paid THEN round((l.principal - pr.per * (k - 1)) * 0.0284, 2) ELSE 0 END,
-               0, 0, 0, 0, 0, CASE WHEN paid THEN 'paid' ELSE 'pending' END
+               0, 0, 0, 0, 0, 0, 0, 0, CASE WHEN paid THEN 'paid' ELSE 'pending' END
         FROM bench_loan l
         CROSS JOIN LATERAL generate_series(1, l.term) k
         CROSS JOIN LATERAL (SELECT round(l.principal / l.term, 2) AS per) p0
@@ -206,13 +214,14 @@ def build(args: argparse.Namespace, as_of: dt.date, timer: Timer) -> None:
         INSERT INTO buyers_settlement (id, created, updated, buyer_id, miner_id, lot_code, settled_on, currency, exchange_rate,
                wet_tonnes, moisture_pct, grade_oz_tc, recovery, gold_price_usd_oz, gold_price_source,
                commercial_deduction_usd_oz, maquila_usd_tc, reagents_usd_tms, freight_usd_tms, other_usd_tms, dry_tonnes,
-               value_per_tms, payable_usd, contained_gold_usd, fair_price_share, fair_price_flags, status, void_reason,
+               value_per_tms, payable_usd, contained_gold_usd, price_share, value_share, fair_price_flags, maquila_source,
+               terms_deviations, status, void_reason,
                source)
         SELECT (m - 1) * %(weeks)s + w + 1, now(), now(), (m %% %(buyers)s) + 1, m, 'L' || m || '-' || w,
                %(as_of)s::date - (w * 7 + m %% 7), 'PEN', 3.75,
                -- one miner in ten stopped delivering two months ago (the no-deliveries warning)
                CASE WHEN m %% 10 = 0 AND w < 9 THEN 0.5 ELSE 10 END, 8, 0.5, 0.84, 3322.10, 'LBMA PM', 80, 110, 30.26, 22,
-               0, 9.2, 1327.4816, 12212.83, 16840.66, 0.7252, '[]', 'posted', '', 'seed'
+               0, 9.2, 1327.4816, 12212.83, 16845.13, 0.9759, 0.8631, '[]', 'stated', '[]', 'posted', '', 'seed'
         FROM generate_series(1, %(miners)s) m CROSS JOIN generate_series(0, %(weeks)s - 1) w""",
         p,
     )
@@ -234,8 +243,8 @@ def build(args: argparse.Namespace, as_of: dt.date, timer: Timer) -> None:
         FROM installments_scheduleline sl JOIN bench_loan l ON l.i = sl.loan_id
         WHERE sl.due_on <= %(as_of)s::date AND sl.due_on > %(as_of)s::date - 90;
         INSERT INTO installments_loantransaction (id, loan_id, kind, value_date, amount, currency, settlement_id,
-               prepayment_mode, reference, note, recorded_at)
-        SELECT %(loans)s + n, loan_id, 'withholding', due_on, amount, 'PEN', settlement_id, '', '', '', now() FROM bench_w;
+               prepayment_mode, treatment, reference, note, recorded_at)
+        SELECT %(loans)s + n, loan_id, 'withholding', due_on, amount, 'PEN', settlement_id, '', 'auto', '', '', now() FROM bench_w;
         INSERT INTO installments_withholding (created, updated, settlement_id, loan_id, buyer_id, transaction_id, withheld_on,
                amount, currency, amount_settlement_currency, remitted_amount, status)
         SELECT now(), now(), settlement_id, loan_id, buyer_id, %(loans)s + n, due_on, amount, 'PEN', amount, amount, 'remitted'
@@ -252,8 +261,8 @@ def build(args: argparse.Namespace, as_of: dt.date, timer: Timer) -> None:
                (500 + i %% 1500)::numeric(14, 2) AS amount
         FROM bench_loan WHERE i <= %(day_n)s;
         INSERT INTO installments_loantransaction (id, loan_id, kind, value_date, amount, currency, settlement_id,
-               prepayment_mode, reference, note, recorded_at)
-        SELECT 100000000 + n, loan_id, 'withholding', %(as_of)s::date, amount, 'PEN', settlement_id, '', '', '', now()
+               prepayment_mode, treatment, reference, note, recorded_at)
+        SELECT 100000000 + n, loan_id, 'withholding', %(as_of)s::date, amount, 'PEN', settlement_id, '', 'auto', '', '', now()
         FROM bench_day;
         INSERT INTO installments_withholding (created, updated, settlement_id, loan_id, buyer_id, transaction_id, withheld_on,
                amount, currency, amount_settlement_currency, remitted_amount, status)
@@ -297,7 +306,8 @@ def lower_bound_rating(as_of: dt.date) -> int:
     sql("DROP TABLE IF EXISTS bench_lower_bound")
     sql(f"SET work_mem = '{batch.RATING_WORK_MEM}'")  # the same memory the job's batches get
     params = batch._rating_params(as_of, 0, 2**62)
-    return sql(f"CREATE TEMP TABLE bench_lower_bound AS {batch.rating_select_sql()}", params)  # noqa: S608
+    rates = batch.book_fx_rates(as_of=as_of)
+    return sql(f"CREATE TEMP TABLE bench_lower_bound AS {batch.rating_select_sql(rates)}", params)  # noqa: S608
 
 
 def lower_bound_matching(as_of: dt.date) -> int:

@@ -5,9 +5,18 @@ from rest_framework.routers import DefaultRouter
 
 from buyers.api import BuyerViewSet, SupplierViewSet
 from installments.api.buyers import RemittanceViewSet, SettlementViewSet, StatementView
-from installments.api.loans import PaymentViewSet, PortfolioView, RatingViewSet
+from installments.api.loans import (
+    LoanCreditApplyView,
+    LoanCreditRefundView,
+    LoanPayoffView,
+    PaymentViewSet,
+    PortfolioView,
+    RatingViewSet,
+)
 from loans.api import LoanApplicationViewSet, LoanProductViewSet, LoanViewSet, SimulationView
 from miners.api import MinerViewSet
+from rates.api.caps import RateCapViewSet
+from rates.api.fx import ExchangeRateViewSet
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
@@ -21,10 +30,15 @@ router.register("loan-applications", LoanApplicationViewSet, basename="loan-appl
 router.register("loans", LoanViewSet, basename="loan")
 router.register(r"loans/(?P<loan_pk>[^/.]+)/payments", PaymentViewSet, basename="loan-payment")
 router.register("ratings", RatingViewSet, basename="rating")
+router.register("fx-rates", ExchangeRateViewSet, basename="fx-rate")
+router.register("rate-caps", RateCapViewSet, basename="rate-cap")
 
 urlpatterns = [
     path("statement/", StatementView.as_view(), name="statement"),
     path("simulations/", SimulationView.as_view(), name="simulation"),
     path("portfolio/", PortfolioView.as_view(), name="portfolio"),
+    path("loans/<str:loan_pk>/payoff/", LoanPayoffView.as_view(), name="loan-payoff"),
+    path("loans/<str:loan_pk>/credit/refund/", LoanCreditRefundView.as_view(), name="loan-credit-refund"),
+    path("loans/<str:loan_pk>/credit/apply/", LoanCreditApplyView.as_view(), name="loan-credit-apply"),
     *router.urls,
 ]

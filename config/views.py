@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
@@ -114,11 +115,21 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         raise PermissionDenied
     from installments.models import LoanRating, ReconciliationException, Withholding
     from loans.models import Loan, LoanApplication
-    from reports.selectors import portfolio_summary
+    from rates.fx import MissingExchangeRate
+    from reports.selectors import portfolio_current, portfolio_summary
 
     user = request.user
     today = timezone.localdate()
-    summary = portfolio_summary(as_of=today, date_from=today.replace(day=1))
+    # The stock (loans, outstanding, PAR, categories) from the loans' current state, so a payment shows
+    # at once; the month's flows from the portfolio summary; provisions from the last nightly rating.
+    current: Any = None
+    summary: Any = None
+    fx_missing = None
+    try:
+        current = portfolio_current(as_of=today)
+        summary = portfolio_summary(as_of=today, date_from=today.replace(day=1))
+    except MissingExchangeRate as exc:
+        fx_missing = {"currencies": ", ".join(exc.currencies), "on": exc.on}
     unremitted = list(
         Withholding.objects.filter(status__in=[Withholding.Status.UNREMITTED, Withholding.Status.PARTIAL])
         .values("buyer_id", "buyer__name", "currency")
@@ -158,6 +169,10 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             .select_related("buyer")
             .order_by("detected_on")
         )
+        # Money the lender holds beyond what miners owe (DOMAIN.md §3): refund it or apply it.
+        queues["credits"] = _queue(
+            Loan.objects.filter(overpayment_credit__gt=0).select_related("miner").order_by("-overpayment_credit")
+        )
     if roles.has_role(user, *VERIFIERS):
         queues["to_verify"] = _queue(
             Loan.objects.filter(equipment__isnull=False, installation_verified_at__isnull=True)
@@ -170,6 +185,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         {
             "nav": "dashboard",
             "summary": summary,
+            "current": current,
+            "fx_missing": fx_missing,
             "unremitted": unremitted,
             "queues": queues,
             "today": today,

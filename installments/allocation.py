@@ -1,6 +1,7 @@
 """Imputación de pagos: how a payment is split over what a loan owes (DOMAIN.md §3).
 
-Oldest installment first; within an installment, moratory interest, compensatory interest, insurance,
+Oldest installment first; within an installment, moratory interest, compensatory interest (first the
+interest accrued on its overdue principal after the due date, then the cronograma's interest), insurance,
 fees, then principal. The same rule serves withholdings and direct payments, so a loan's state can be
 recomputed from its payment history in any order of arrival.
 """
@@ -11,12 +12,17 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, localcontext
+from functools import lru_cache
 
-from asmcredit.money import PRECISION, ZERO, money, power
+from asmcredit.money import PRECISION, ZERO, money, power, round_half_up
 
 DAYS_IN_YEAR = Decimal(360)
 
-COMPONENTS: tuple[str, ...] = ("moratory", "interest", "insurance", "fees", "principal")
+COMPONENTS: tuple[str, ...] = ("moratory", "late_interest", "interest", "insurance", "fees", "principal")
+
+# Late charges (compensatory and moratory interest on overdue principal) are summed at this precision
+# and rounded to the céntimo only where stored or paid (DOMAIN.md §3).
+ACCRUAL_PLACES = 10
 
 
 @dataclass(frozen=True)
@@ -30,6 +36,8 @@ class InstallmentDue:
     insurance: Decimal
     fees: Decimal
     principal: Decimal
+    # Compensatory interest accrued on the installment's overdue principal since its due date (Ley 31143).
+    late_interest: Decimal = ZERO
 
     @property
     def total(self) -> Decimal:
@@ -83,18 +91,34 @@ def totals_by_component(allocations: Iterable[ComponentAllocation]) -> dict[str,
     return totals
 
 
-def moratory_interest(overdue_principal: Decimal, moratory_tea: Decimal, days: int) -> Decimal:
-    """Interés moratorio on overdue principal for ``days`` days late (DOMAIN.md §3, Ley 31143).
-
-    ``money(overdue principal × ((1 + moratory TEA)^(days/360) − 1))``. It accrues on principal only and
-    is never capitalized: the caller computes it afresh from the overdue principal, never on a balance
-    that already includes moratory interest.
-    """
-    if overdue_principal < 0 or moratory_tea < 0:
-        raise ValueError("Overdue principal and the moratory rate must not be negative.")
-    if days <= 0:
-        return ZERO
+@lru_cache(maxsize=256)
+def daily_rate(tea: Decimal) -> Decimal:
+    """The equivalent daily rate ``i₁ = (1 + TEA)^(1/360) − 1`` of an effective annual rate."""
+    if tea < 0:
+        raise ValueError("A rate must not be negative.")
     with localcontext() as ctx:
         ctx.prec = PRECISION
-        factor = power(1 + Decimal(moratory_tea), Decimal(days) / DAYS_IN_YEAR) - 1
-        return money(Decimal(overdue_principal) * factor)
+        return power(1 + Decimal(tea), 1 / DAYS_IN_YEAR) - 1
+
+
+def late_accrual(overdue_principal: Decimal, tea: Decimal, days: int) -> Decimal:
+    """Interest on overdue principal for ``days`` days at ``tea``, linear by day (DOMAIN.md §3):
+    ``p × i₁ × d``, unrounded (kept to ``ACCRUAL_PLACES``) so that sums over any split of the days give
+    the same figure; the caller rounds once where the amount is stored or paid."""
+    if overdue_principal < 0:
+        raise ValueError("Overdue principal must not be negative.")
+    if days <= 0 or overdue_principal == 0:
+        return Decimal(0)
+    with localcontext() as ctx:
+        ctx.prec = PRECISION
+        return round_half_up(Decimal(overdue_principal) * daily_rate(tea) * days, ACCRUAL_PLACES)
+
+
+def moratory_interest(overdue_principal: Decimal, moratory_tea: Decimal, days: int) -> Decimal:
+    """Interés moratorio on overdue principal for ``days`` days late (DOMAIN.md §3, Ley 31143), rounded:
+    ``money(p × i₁ × d)`` at the moratory TEA's daily rate. It accrues on principal only and is never
+    capitalized; the same formula at the loan's TEA gives the compensatory interest that keeps running
+    on overdue principal (``late_accrual``)."""
+    if overdue_principal < 0 or moratory_tea < 0:
+        raise ValueError("Overdue principal and the moratory rate must not be negative.")
+    return money(late_accrual(overdue_principal, moratory_tea, days))

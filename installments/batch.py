@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -35,6 +36,8 @@ from asmcredit.money import round_half_up
 from asmcredit.sql import days_between, is_postgres
 from installments import risk
 from installments.models import PortfolioRating
+from loans.sbs import DPD_BANDS
+from rates.fx import FxRate, fx_rates, soles_case_sql, stale_rates
 
 RATING_JOB = "rate_portfolio"
 ACCRUAL_JOB = "accrue_moratory"
@@ -125,10 +128,26 @@ def _unpaid_scheduled(alias: str) -> str:
     return expression if is_postgres() else f"ROUND({expression}, 2)"
 
 
+def _daily_rate_sql(tea_pct: str) -> str:
+    """SQL for ``i₁ = (1 + TEA)^(1/360) − 1`` (``installments.allocation.daily_rate``) of a percent column,
+    in enough digits that the accrual rounds to the céntimo as the replay's does."""
+    if is_postgres():
+        return f"(POWER(CAST(1 + {tea_pct} / 100 AS NUMERIC(40, 30)), CAST(1 AS NUMERIC(40, 30)) / 360) - 1)"
+    return f"(POWER(1 + {tea_pct} / 100.0, 1 / 360.0) - 1)"
+
+
+def _current_category_sql(dpd: str) -> str:
+    """SQL for the SBS category of ``dpd`` days past due (``loans.sbs.category_for_dpd``)."""
+    whens = " ".join(
+        f"WHEN {dpd} <= {band.max_dpd} THEN '{band.category.value}'" for band in DPD_BANDS if band.max_dpd is not None
+    )
+    return f"CASE {whens} ELSE '{DPD_BANDS[-1].category.value}' END"
+
+
 def accrue_batch(*, as_of: dt.date, low: int, high: int) -> int:
-    """Extend moratory interest and overdue status to ``as_of`` for active loans with ids in
-    [low, high], then refresh their cached state. Loans already recomputed to a later date are left
-    alone (the state never goes backwards)."""
+    """Extend late charges and overdue status to ``as_of`` for active loans with ids in [low, high],
+    then refresh their cached state (days past due, current category). Loans already recomputed to a
+    later date are left alone (the state never goes backwards)."""
     day = _day("day")
     base_on = "COALESCE(sl.moratory_base_on, sl.due_on)"
     late_days = days_between(day, base_on)
@@ -142,23 +161,31 @@ def accrue_batch(*, as_of: dt.date, low: int, high: int) -> int:
             params,
         )
     fresh = f"(l.state_as_of IS NULL OR l.state_as_of <= {day})"
-    # The same formula as installments.allocation.moratory_interest, from the line's base date.
+    overdue_principal = "(sl.principal - sl.paid_principal)"
+
+    def extended(base: str, tea_pct: str) -> str:
+        # The ledger's formula (installments.allocation.late_accrual): linear by day on overdue
+        # principal from the line's base date, added to the unrounded base, rounded once.
+        return (
+            f"ROUND({base} + CASE WHEN {overdue_principal} > 0 AND {late_days} > 0 "
+            f"THEN {overdue_principal} * {_daily_rate_sql(tea_pct)} * {late_days} ELSE 0 END, 2)"
+        )
+
     touched = _execute(
         f"""
-        UPDATE installments_scheduleline SET moratory_accrued = x.new_moratory, status = 'overdue'
+        UPDATE installments_scheduleline
+           SET moratory_accrued = x.new_moratory, late_interest_accrued = x.new_late, status = 'overdue'
         FROM (
             SELECT sl.id AS line_id,
-                   sl.moratory_base + CASE
-                       WHEN sl.principal > sl.paid_principal AND {late_days} > 0 THEN ROUND(
-                           (sl.principal - sl.paid_principal)
-                           * (POWER(1 + l.moratory_tea_pct / 100.0, {late_days} / 360.0) - 1), 2)
-                       ELSE 0 END AS new_moratory
+                   {extended("sl.moratory_base", "l.moratory_tea_pct")} AS new_moratory,
+                   {extended("sl.late_interest_base", "l.tea_pct")} AS new_late
             FROM installments_scheduleline sl JOIN loans_loan l ON l.id = sl.loan_id
             WHERE l.id BETWEEN %(low)s AND %(high)s AND l.status = 'active' AND {fresh}
               AND sl.is_current AND sl.due_on < {day} AND sl.status <> 'paid'
         ) x
         WHERE installments_scheduleline.id = x.line_id
           AND (installments_scheduleline.moratory_accrued <> x.new_moratory
+               OR installments_scheduleline.late_interest_accrued <> x.new_late
                OR installments_scheduleline.status <> 'overdue')
         """,  # noqa: S608 - only fragments of our own, values are parameters
         params,
@@ -167,14 +194,17 @@ def accrue_batch(*, as_of: dt.date, low: int, high: int) -> int:
     oldest_late_days = days_between(day, f"MIN(CASE WHEN {unpaid} > 0 AND sl.due_on < {day} THEN sl.due_on END)")
     touched += _execute(
         f"""
-        UPDATE loans_loan SET days_past_due = a.dpd, overdue_amount = a.overdue,
-               moratory_accrued = a.moratory, next_due_on = a.next_due, state_as_of = {day}
+        UPDATE loans_loan SET days_past_due = a.dpd, category = {_current_category_sql("a.dpd")},
+               overdue_amount = a.overdue, moratory_accrued = a.moratory, late_interest_accrued = a.late,
+               next_due_on = a.next_due, state_as_of = {day}
         FROM (
             SELECT sl.loan_id,
                    COALESCE({oldest_late_days}, 0) AS dpd,
                    ROUND(SUM(CASE WHEN sl.due_on < {day} THEN {unpaid} ELSE 0 END)
-                         + SUM(sl.moratory_accrued - sl.paid_moratory), 2) AS overdue,
+                         + SUM(sl.moratory_accrued - sl.paid_moratory)
+                         + SUM(sl.late_interest_accrued - sl.paid_late_interest), 2) AS overdue,
                    ROUND(SUM(sl.moratory_accrued - sl.paid_moratory), 2) AS moratory,
+                   ROUND(SUM(sl.late_interest_accrued - sl.paid_late_interest), 2) AS late,
                    MIN(CASE WHEN sl.due_on >= {day} THEN sl.due_on END) AS next_due
             FROM installments_scheduleline sl
             WHERE sl.is_current AND sl.loan_id BETWEEN %(low)s AND %(high)s
@@ -183,7 +213,7 @@ def accrue_batch(*, as_of: dt.date, low: int, high: int) -> int:
         WHERE loans_loan.id = a.loan_id AND loans_loan.status = 'active'
           AND (loans_loan.state_as_of IS NULL OR loans_loan.state_as_of <= {day})
           AND (loans_loan.days_past_due <> a.dpd OR loans_loan.overdue_amount <> a.overdue
-               OR loans_loan.moratory_accrued <> a.moratory
+               OR loans_loan.moratory_accrued <> a.moratory OR loans_loan.late_interest_accrued <> a.late
                OR {_distinct("loans_loan.next_due_on", "a.next_due")}
                OR {_distinct("loans_loan.state_as_of", day)})
         """,  # noqa: S608
@@ -233,7 +263,7 @@ def _loan_rows_sql(day: str, unpaid: str) -> str:
     batch never scans the whole installment table."""
     if is_postgres():
         return f"""
-        SELECT l.id AS loan_id, l.miner_id, l.withholding_buyer_id AS buyer_id,
+        SELECT l.id AS loan_id, l.miner_id, l.withholding_buyer_id AS buyer_id, l.currency,
                l.guarantee_coverage_pct AS coverage_pct, COALESCE(agg.outstanding, 0) AS outstanding,
                agg.oldest_unpaid
         FROM loans_loan l CROSS JOIN LATERAL (
@@ -244,13 +274,13 @@ def _loan_rows_sql(day: str, unpaid: str) -> str:
         WHERE l.status = 'active' AND l.disbursed_on <= {day} AND l.miner_id BETWEEN %(low)s AND %(high)s
         """  # noqa: S608
     return f"""
-        SELECT l.id AS loan_id, l.miner_id, l.withholding_buyer_id AS buyer_id,
+        SELECT l.id AS loan_id, l.miner_id, l.withholding_buyer_id AS buyer_id, l.currency,
                l.guarantee_coverage_pct AS coverage_pct,
                SUM(sl.principal - sl.paid_principal) AS outstanding,
                MIN(CASE WHEN sl.due_on < {day} AND {unpaid} > 0 THEN sl.due_on END) AS oldest_unpaid
         FROM loans_loan l JOIN installments_scheduleline sl ON sl.loan_id = l.id AND sl.is_current
         WHERE l.status = 'active' AND l.disbursed_on <= {day} AND l.miner_id BETWEEN %(low)s AND %(high)s
-        GROUP BY l.id, l.miner_id, l.withholding_buyer_id, l.guarantee_coverage_pct
+        GROUP BY l.id, l.miner_id, l.withholding_buyer_id, l.currency, l.guarantee_coverage_pct
         """  # noqa: S608
 
 
@@ -304,12 +334,14 @@ def _signals_sql() -> str:
     )"""  # noqa: S608
 
 
-def rating_select_sql() -> str:
+def rating_select_sql(rates: Mapping[str, FxRate] | None = None) -> str:
     """The rating of the active loans of miners with ids in [low, high], as one SELECT.
 
     Per loan: days past due (oldest unpaid current installment), outstanding principal, SBS category;
     per miner: the internal alignment (``risk.aligned_category`` in SQL: the worst category whose loans
-    at or above it add up to at least max(S/ 100, 1% of the miner's debt), else the best present);
+    at or above it add up to at least max(S/ 100, 1% of the miner's debt), else the best present),
+    on balances stated in soles at ``rates`` (``book_fx_rates``: the exchange rate of the as-of date;
+    a currency missing from ``rates`` converts to NULL, never at 1);
     provisions on the aligned category, the guarantee-covered share at the preferred-guarantee rate;
     and the early warnings of ``risk.early_warnings`` for loans repaid through a buyer, from one pass
     over the window's settlements (delivery days, their gaps, volumes).
@@ -323,6 +355,7 @@ def rating_select_sql() -> str:
     )
     threshold = _greatest(str(risk.ALIGNMENT_MIN_AMOUNT), f"total * {risk.ALIGNMENT_MIN_SHARE}")
     period_start = _minus_days("p.due_on", "p.days")
+    in_soles = f"outstanding * {soles_case_sql('currency', rates or {})}"
     return f"""
     WITH loan_rows AS ({_loan_rows_sql(day, unpaid)}
     ), rated AS (
@@ -330,7 +363,7 @@ def rating_select_sql() -> str:
     ), graded AS (
         SELECT rated.*, {_severity_case("dpd")} AS severity FROM rated
     ), by_severity AS (
-        SELECT miner_id, severity, SUM(outstanding) AS balance FROM graded GROUP BY miner_id, severity
+        SELECT miner_id, severity, SUM({in_soles}) AS balance FROM graded GROUP BY miner_id, severity
     ), cumulative AS (
         SELECT miner_id, severity,
                SUM(balance) OVER (PARTITION BY miner_id ORDER BY severity DESC) AS at_or_worse,
@@ -377,8 +410,30 @@ def rating_select_sql() -> str:
     """  # noqa: S608 - only fragments of our own; values are parameters
 
 
-def rate_batch(*, as_of: dt.date, low: int, high: int) -> int:
-    """Upsert the LoanRating rows of the miners with ids in [low, high] for ``as_of``."""
+def _currencies(sql: str, as_of: dt.date) -> set[str]:
+    return {currency for (currency,) in _fetchall(sql, {"day": _date_param(as_of)})}
+
+
+def book_fx_rates(*, as_of: dt.date) -> dict[str, FxRate]:
+    """The exchange rate of ``as_of`` for every foreign currency the book to rate holds (DOMAIN.md §4).
+
+    A book in soles only needs no rate; a foreign-currency loan without a rate on or before ``as_of``
+    raises ``rates.fx.MissingExchangeRate`` before anything is written, so the run fails and says
+    which rate to load instead of aligning dollars with soles at 1."""
+    day = _day("day")
+    currencies = _currencies(
+        f"SELECT DISTINCT currency FROM loans_loan WHERE status = 'active' AND disbursed_on <= {day}",  # noqa: S608
+        as_of,
+    )
+    return fx_rates(currencies=currencies, on=as_of)
+
+
+def rate_batch(*, as_of: dt.date, low: int, high: int, rates: Mapping[str, FxRate] | None = None) -> int:
+    """Upsert the LoanRating rows of the miners with ids in [low, high] for ``as_of``. Balances and
+    provisions stay in each loan's currency; only the alignment reads them in soles at ``rates``
+    (default: ``book_fx_rates``)."""
+    if rates is None:
+        rates = book_fx_rates(as_of=as_of)
     day = _day("day")
     no_guarantee = _rate_case("r.aligned_severity", preferred=False)
     preferred = _rate_case("r.aligned_severity", preferred=True)
@@ -408,7 +463,7 @@ def rate_batch(*, as_of: dt.date, low: int, high: int) -> int:
                ROUND(r.outstanding * (1 - r.covered_share) * {no_guarantee}
                      + r.outstanding * r.covered_share * {preferred}, 2),
                {_json("r.warnings")}
-        FROM ({rating_select_sql()}) r
+        FROM ({rating_select_sql(rates)}) r
         WHERE 1 = 1
         ON CONFLICT (loan_id, as_of) DO UPDATE SET
             {", ".join(f"{c} = excluded.{c}" for c in [*columns, "warnings"])}
@@ -476,27 +531,41 @@ def miner_ranges(*, as_of: dt.date, batch_size: int) -> list[tuple[int, int]]:
     return [(low, high) for low, high in rows]
 
 
-def portfolio_totals(*, as_of: dt.date) -> bool:
-    """Store PortfolioRating for ``as_of`` from that date's loan ratings; True when it changed."""
+def portfolio_totals(*, as_of: dt.date, rates: Mapping[str, FxRate] | None = None) -> bool:
+    """Store PortfolioRating for ``as_of`` from that date's loan ratings; True when it changed.
+
+    Every total is in soles: each loan's balance and provision (kept in its own currency) times the
+    exchange rate of ``as_of`` (``rates``; default: the rates of the rated loans' currencies), summed
+    unrounded and rounded once."""
     day = _day("day")
     params = {"day": _date_param(as_of)}
+    if rates is None:
+        rated = _currencies(
+            f"""SELECT DISTINCT l.currency FROM installments_loanrating r JOIN loans_loan l ON l.id = r.loan_id
+                WHERE r.as_of = {day}""",  # noqa: S608
+            as_of,
+        )
+        rates = fx_rates(currencies=rated, on=as_of)
+    fx = soles_case_sql("l.currency", rates)
+    balance_sql, provision_sql = f"r.outstanding_principal * {fx}", f"r.provision * {fx}"
+    rated_loans = f"installments_loanrating r JOIN loans_loan l ON l.id = r.loan_id WHERE r.as_of = {day}"
     (count, total, par1, par30, par90, generic, specific) = _fetchall(
         f"""
-        SELECT COUNT(*), COALESCE(SUM(outstanding_principal), 0),
-               COALESCE(SUM(CASE WHEN days_past_due > 1 THEN outstanding_principal ELSE 0 END), 0),
-               COALESCE(SUM(CASE WHEN days_past_due > 30 THEN outstanding_principal ELSE 0 END), 0),
-               COALESCE(SUM(CASE WHEN days_past_due > 90 THEN outstanding_principal ELSE 0 END), 0),
-               COALESCE(SUM(CASE WHEN aligned_category = 'normal' THEN provision ELSE 0 END), 0),
-               COALESCE(SUM(CASE WHEN aligned_category <> 'normal' THEN provision ELSE 0 END), 0)
-        FROM installments_loanrating WHERE as_of = {day}
+        SELECT COUNT(*), COALESCE(SUM({balance_sql}), 0),
+               COALESCE(SUM(CASE WHEN r.days_past_due > 1 THEN {balance_sql} ELSE 0 END), 0),
+               COALESCE(SUM(CASE WHEN r.days_past_due > 30 THEN {balance_sql} ELSE 0 END), 0),
+               COALESCE(SUM(CASE WHEN r.days_past_due > 90 THEN {balance_sql} ELSE 0 END), 0),
+               COALESCE(SUM(CASE WHEN r.aligned_category = 'normal' THEN {provision_sql} ELSE 0 END), 0),
+               COALESCE(SUM(CASE WHEN r.aligned_category <> 'normal' THEN {provision_sql} ELSE 0 END), 0)
+        FROM {rated_loans}
         """,  # noqa: S608
         params,
     )[0]
     by_category: dict[str, dict[str, Any]] = {}
     for category, loans, balance, provision in _fetchall(
         f"""
-        SELECT aligned_category, COUNT(*), SUM(outstanding_principal), SUM(provision)
-        FROM installments_loanrating WHERE as_of = {day} GROUP BY aligned_category ORDER BY 1
+        SELECT r.aligned_category, COUNT(*), SUM({balance_sql}), SUM({provision_sql})
+        FROM {rated_loans} GROUP BY r.aligned_category ORDER BY 1
         """,  # noqa: S608
         params,
     ):
@@ -535,10 +604,12 @@ def run_rating(*, as_of: dt.date, task_id: str = "", batch_size: int = 20000, pa
     """Rate the portfolio as of ``as_of`` in miner batches; ``pause_seconds`` between batches lets a
     daytime re-run yield to the API."""
     with job_run(RATING_JOB, as_of=as_of, task_id=task_id) as run:
+        # Once per run: a foreign-currency loan without a rate fails the run here, before any write.
+        rates = book_fx_rates(as_of=as_of)
         ranges = miner_ranges(as_of=as_of, batch_size=batch_size)
         for done, (low, high) in enumerate(ranges, start=1):
             with transaction.atomic():
-                rows = rate_batch(as_of=as_of, low=low, high=high)
+                rows = rate_batch(as_of=as_of, low=low, high=high, rates=rates)
             _progress(run, done, len(ranges), rows)
             if pause_seconds:
                 time.sleep(pause_seconds)
@@ -551,9 +622,15 @@ def run_rating(*, as_of: dt.date, task_id: str = "", batch_size: int = 20000, pa
                 """,  # noqa: S608
                 {"day": _date_param(as_of)},
             )
-            changed = portfolio_totals(as_of=as_of)
+            changed = portfolio_totals(as_of=as_of, rates=rates)
         run.rows_touched += stale + int(changed)
-        run.detail = {"batches": len(ranges), "portfolio_changed": changed}
+        run.detail = {
+            "batches": len(ranges),
+            "portfolio_changed": changed,
+            # The rate each foreign currency was stated in soles at, its date, and whether it is stale.
+            "fx_rates": {currency: rate.as_dict() for currency, rate in sorted(rates.items())},
+            "fx_stale": [rate.currency for rate in stale_rates(rates)],
+        }
     return run
 
 
@@ -562,13 +639,36 @@ def run_nightly(*, as_of: dt.date, task_id: str = "") -> JobRun:
         accrual = run_accrual(as_of=as_of, task_id=task_id)
         rating = run_rating(as_of=as_of, task_id=task_id)
         run.rows_touched = accrual.rows_touched + rating.rows_touched
-        run.detail = {"accrual_run": accrual.pk, "rating_run": rating.pk}
+        run.detail = {
+            "accrual_run": accrual.pk,
+            "rating_run": rating.pk,
+            "fx_rates": rating.detail.get("fx_rates", {}),
+            "fx_stale": rating.detail.get("fx_stale", []),
+        }
     return run
 
 
 # --- Remittance reconciliation ------------------------------------------------------------------------
 
 _MATCH_TABLE = "asm_reconciliation_match"
+
+# Reconciliation as of a date (DOMAIN.md §5). Every date an exception carries is derived from the data,
+# never from the clock, so loading last year's remittances today leaves the same exceptions as
+# reconciling each day as it came:
+# - a match of remittance r to withholding w happened on ``GREATEST(r.paid_on, w.withheld_on)`` (the
+#   day both existed; the FIFO below only ever pairs them as of a date on or after both);
+# - "unremitted past the agreed days" exists for w iff, as of the day after its deadline (w.withheld_on
+#   + remittance_days + 1, counting money dated that day), what was matched to it falls short of its
+#   amount; it is detected that day, and closed on the day of the match that completes it
+#   (``resolved_at`` = that day's start in TIME_ZONE);
+# - "over remittance" is detected on the remittance's own date and closed on the day later
+#   withholdings absorb the rest;
+# - a closed exception keeps the amount still open at the end of the day before it closed, which is
+#   what a daily run would have left on it.
+# An overdue exception that later-loaded remittances show never existed (the withholding was remitted
+# by its deadline, money loaded after an earlier run flagged it) is withdrawn: deleted, unless a person
+# already resolved it. Matching is FIFO per buyer and currency in date order, so it gives the same
+# pairs whether the data comes in one go or day by day, as long as each side arrives in date order.
 
 
 def _match_table() -> None:
@@ -580,14 +680,112 @@ def _match_table() -> None:
     _execute(f"DELETE FROM {_MATCH_TABLE}", {})  # noqa: S608
 
 
+def _plus_days(day: str, days: str) -> str:
+    if is_postgres():
+        return f"({day} + {days})"
+    return f"date({day}, '+' || ({days}) || ' days')"
+
+
+def _day_start(day: str) -> str:
+    """The first instant of the date ``day`` in TIME_ZONE (parameters from ``_zone_params``)."""
+    if is_postgres():
+        return f"(CAST({day} AS timestamp) AT TIME ZONE %(zone)s)"
+    # SQLite stores datetimes as naive UTC text; the zone's offset on the job's date shifts midnight.
+    return f"datetime({day}, %(zone_shift)s)"
+
+
+def _zone_params(as_of: dt.date) -> dict[str, Any]:
+    zone = timezone.get_default_timezone()
+    offset = dt.datetime.combine(as_of, dt.time.min, tzinfo=zone).utcoffset() or dt.timedelta()
+    return {"zone": str(zone), "zone_shift": f"{-int(offset.total_seconds() // 60):+d} minutes"}
+
+
+def _match_day(remittance: str, withholding: str) -> str:
+    """The day a match of these two rows happened: the later of the remittance's and the withholding's."""
+    return _greatest(f"{remittance}.paid_on", f"{withholding}.withheld_on")
+
+
+def _late_match(withholding: str, buyer: str) -> str:
+    """Some money reached the withholding after the day its exception is detected (withheld on + the
+    agreed days + 1): money dated that day still counts for that day, so it was never unremitted at
+    the end of a day past the agreed days."""
+    return f"""EXISTS (
+        SELECT 1 FROM installments_remittancematch lm
+        JOIN installments_remittance lr ON lr.id = lm.remittance_id
+        WHERE lm.withholding_id = {withholding}.id
+          AND {days_between("lr.paid_on", f"{withholding}.withheld_on")} > {buyer}.remittance_days + 1)"""  # noqa: S608
+
+
+def _withholding_closed_on(withholding: str) -> str:
+    """The day a fully remitted withholding was completed: its last match's day."""
+    return f"""(SELECT MAX({_match_day("cr", withholding)}) FROM installments_remittancematch cm
+        JOIN installments_remittance cr ON cr.id = cm.remittance_id WHERE cm.withholding_id = {withholding}.id)"""  # noqa: S608
+
+
+def _withholding_open_before(withholding: str, day: str) -> str:
+    """What was still unremitted on the withholding at the end of the day before ``day``."""
+    return f"""ROUND({withholding}.amount - COALESCE((
+        SELECT SUM(bm.amount) FROM installments_remittancematch bm
+        JOIN installments_remittance br ON br.id = bm.remittance_id
+        WHERE bm.withholding_id = {withholding}.id AND {_match_day("br", withholding)} < {day}), 0), 2)"""  # noqa: S608
+
+
+OVERDUE_DETAIL = "'Withheld on ' || w.withheld_on || ' and still unremitted past the agreed days.'"
+
+
+def record_late_remittances(*, withholding_ids: list[int] | None = None, as_of: dt.date) -> int:
+    """Raise "unremitted past the agreed days" for withholdings just matched after their deadline that
+    have none yet (``withholding_ids``, or those in the match table of ``match_remittances``): the
+    exception existed from the day after the deadline until the match, so it is recorded detected then,
+    and closed as of the match's day if that match completed the withholding. Run inside the caller's
+    transaction, after the matches are written."""
+    if withholding_ids is not None and not withholding_ids:
+        return 0
+    if withholding_ids is None:
+        candidates = f"SELECT withholding_id FROM {_MATCH_TABLE}"  # noqa: S608
+        params: dict[str, Any] = {}
+    else:
+        candidates = ", ".join(f"%(w{i})s" for i in range(len(withholding_ids)))
+        params = {f"w{i}": pk for i, pk in enumerate(withholding_ids)}
+    params.update(_zone_params(as_of), now=_now_param())
+    remitted = "w.status = 'remitted'"
+    return _execute(
+        f"""
+        INSERT INTO installments_reconciliationexception
+            (created, updated, buyer_id, kind, remittance_id, withholding_id, amount, detail, detected_on,
+             status, resolved_by_id, resolved_at, resolution_note)
+        SELECT %(now)s, %(now)s, w.buyer_id, 'overdue_unremitted', NULL, w.id,
+               CASE WHEN {remitted} THEN {_withholding_open_before("w", "w.closed_on")}
+                    ELSE w.amount - w.remitted_amount END,
+               {OVERDUE_DETAIL}, {_plus_days("w.withheld_on", "w.remittance_days + 1")},
+               CASE WHEN {remitted} THEN 'resolved' ELSE 'open' END, NULL,
+               CASE WHEN {remitted} THEN {_day_start("w.closed_on")} ELSE NULL END,
+               CASE WHEN {remitted} THEN 'Remitted in full on ' || w.closed_on
+                                         || ' (after the agreed days); closed by the reconciliation job.'
+                    ELSE '' END
+        FROM (
+            SELECT w.id, w.buyer_id, w.withheld_on, w.amount, w.remitted_amount, w.status, b.remittance_days,
+                   {_withholding_closed_on("w")} AS closed_on
+            FROM installments_withholding w JOIN buyers_buyer b ON b.id = w.buyer_id
+            WHERE w.id IN ({candidates}) AND w.status IN ('partial', 'remitted') AND {_late_match("w", "b")}
+              AND NOT EXISTS (
+                  SELECT 1 FROM installments_reconciliationexception e
+                  WHERE e.kind = 'overdue_unremitted' AND e.withholding_id = w.id)
+        ) w
+        """,  # noqa: S608
+        params,
+    )
+
+
 def match_remittances(*, as_of: dt.date, buyer_range: tuple[int, int], remittance_id: int | None = None) -> int:
     """Apply unmatched remittance money to open withholdings, oldest first, per buyer and currency.
 
     FIFO in one statement: lay the remittances' unmatched amounts end to end on a line (running sums
     in paid-on order) and the open withholdings' amounts on another (in withheld-on order); each
-    overlap of two intervals is the amount one remittance pays on one withholding. Remittances that
-    listed their settlements were matched to those when recorded and are left out. Run inside the
-    caller's transaction, after locking the buyers.
+    overlap of two intervals is the amount one remittance pays on one withholding. Only remittances and
+    withholdings dated up to ``as_of`` take part. Remittances that listed their settlements were matched
+    to those when recorded and are left out. A remittance matched in full is ``reconciled_at`` the start
+    of the day its last match happened. Run inside the caller's transaction, after locking the buyers.
     """
     day = _day("day")
     only_one = "AND r.id = %(remittance_id)s" if remittance_id is not None else ""
@@ -631,7 +829,7 @@ def match_remittances(*, as_of: dt.date, buyer_range: tuple[int, int], remittanc
     )
     if not matched:
         return 0
-    now = {"now": _now_param()}
+    now = {"now": _now_param(), **_zone_params(as_of)}
     _execute(
         f"""
         INSERT INTO installments_remittancematch (remittance_id, withholding_id, amount)
@@ -653,19 +851,26 @@ def match_remittances(*, as_of: dt.date, buyer_range: tuple[int, int], remittanc
         """,  # noqa: S608
         now,
     )
+    last_match = _greatest("installments_remittance.paid_on", _REMITTANCE_LAST_WITHHOLDING)
     _execute(
         f"""
         UPDATE installments_remittance
         SET unmatched_amount = ROUND(installments_remittance.unmatched_amount - m.amount, 2),
             reconciled_at = CASE WHEN ROUND(installments_remittance.unmatched_amount - m.amount, 2) <= 0
-                                 THEN %(now)s ELSE installments_remittance.reconciled_at END,
+                                 THEN {_day_start(last_match)} ELSE installments_remittance.reconciled_at END,
             updated = %(now)s
         FROM (SELECT remittance_id, SUM(amount) AS amount FROM {_MATCH_TABLE} GROUP BY remittance_id) m
         WHERE installments_remittance.id = m.remittance_id
         """,  # noqa: S608
         now,
     )
+    record_late_remittances(as_of=as_of)
     return matched
+
+
+_REMITTANCE_LAST_WITHHOLDING = """(SELECT MAX(w2.withheld_on) FROM installments_remittancematch m2
+    JOIN installments_withholding w2 ON w2.id = m2.withholding_id
+    WHERE m2.remittance_id = installments_remittance.id)"""
 
 
 def _least(a: str, b: str) -> str:
@@ -673,15 +878,23 @@ def _least(a: str, b: str) -> str:
 
 
 def raise_exceptions(*, as_of: dt.date, buyer_range: tuple[int, int]) -> int:
-    """Open, update and close the buyers' reconciliation exceptions as of ``as_of``.
+    """Open, update, close and withdraw the buyers' reconciliation exceptions as of ``as_of``.
 
-    Over remittance: unmatched money on a remittance (its amount follows the unmatched amount; closed
-    by itself once later withholdings absorb it; not raised again after a person resolved it).
-    Overdue: a withholding still unremitted more than the buyer's agreed days after the settlement
-    (one per withholding, ever; closed by itself once remitted or reversed).
+    Over remittance: unmatched money on a remittance dated up to ``as_of`` (its amount follows the
+    unmatched amount; closed by itself, as of the day later withholdings absorbed it; not raised again
+    after a person resolved it). Overdue: a withholding still unremitted more than the buyer's agreed
+    days after the settlement, detected the day after the deadline (one per withholding, ever; closed as
+    of the day it was remitted in full, or when reversed; withdrawn if it turns out it was remitted in
+    time). Every date comes from the data (see the comment above ``_match_table``).
     """
     day = _day("day")
-    params = {"day": _date_param(as_of), "low": buyer_range[0], "high": buyer_range[1], "now": _now_param()}
+    params = {
+        "day": _date_param(as_of),
+        "low": buyer_range[0],
+        "high": buyer_range[1],
+        "now": _now_param(),
+        **_zone_params(as_of),
+    }
     in_range = "BETWEEN %(low)s AND %(high)s"
     touched = _execute(
         f"""
@@ -713,16 +926,43 @@ def raise_exceptions(*, as_of: dt.date, buyer_range: tuple[int, int]) -> int:
         """,  # noqa: S608
         params,
     )
+    absorbed_on = f"""(SELECT MAX({_match_day("r", "aw")}) FROM installments_remittancematch am
+        JOIN installments_withholding aw ON aw.id = am.withholding_id WHERE am.remittance_id = r.id)"""  # noqa: S608
     touched += _execute(
         f"""
         UPDATE installments_reconciliationexception
-        SET status = 'resolved', resolved_at = %(now)s, updated = %(now)s,
-            resolution_note = 'Matched to later withholdings by the reconciliation job.'
-        FROM installments_remittance r
-        WHERE installments_reconciliationexception.remittance_id = r.id
-          AND installments_reconciliationexception.kind = 'over'
-          AND installments_reconciliationexception.status = 'open'
-          AND r.buyer_id {in_range} AND r.unmatched_amount <= 0
+        SET status = 'resolved', resolved_at = {_day_start("x.closed_on")}, updated = %(now)s, amount = x.amount,
+            resolution_note = 'Matched to later withholdings by ' || x.closed_on
+                              || '; closed by the reconciliation job.'
+        FROM (
+            SELECT e.id, r.closed_on,
+                   ROUND(r.amount - COALESCE((
+                       SELECT SUM(bm.amount) FROM installments_remittancematch bm
+                       JOIN installments_withholding bw ON bw.id = bm.withholding_id
+                       WHERE bm.remittance_id = r.id AND {_match_day("r", "bw")} < r.closed_on), 0), 2) AS amount
+            FROM installments_reconciliationexception e
+            JOIN (SELECT r.id, r.amount, r.paid_on, {absorbed_on} AS closed_on
+                  FROM installments_remittance r
+                  WHERE r.buyer_id {in_range} AND r.unmatched_amount <= 0
+                    AND r.id IN (SELECT oe.remittance_id FROM installments_reconciliationexception oe
+                                 WHERE oe.kind = 'over' AND oe.status = 'open' AND oe.buyer_id {in_range})
+                  ) r ON r.id = e.remittance_id
+            WHERE e.kind = 'over' AND e.status = 'open' AND r.closed_on IS NOT NULL
+        ) x
+        WHERE installments_reconciliationexception.id = x.id
+        """,  # noqa: S608
+        params,
+    )
+    # Withdrawn: flagged by a run before the remittance that paid it in time was loaded.
+    touched += _execute(
+        f"""
+        DELETE FROM installments_reconciliationexception
+        WHERE id IN (
+            SELECT e.id FROM installments_reconciliationexception e
+            JOIN installments_withholding w ON w.id = e.withholding_id
+            JOIN buyers_buyer b ON b.id = w.buyer_id
+            WHERE e.buyer_id {in_range} AND e.kind = 'overdue_unremitted' AND e.status = 'open'
+              AND e.resolved_by_id IS NULL AND w.status = 'remitted' AND NOT {_late_match("w", "b")})
         """,  # noqa: S608
         params,
     )
@@ -732,7 +972,7 @@ def raise_exceptions(*, as_of: dt.date, buyer_range: tuple[int, int]) -> int:
             (created, updated, buyer_id, kind, remittance_id, withholding_id, amount, detail, detected_on,
              status, resolved_by_id, resolved_at, resolution_note)
         SELECT %(now)s, %(now)s, w.buyer_id, 'overdue_unremitted', NULL, w.id, w.amount - w.remitted_amount,
-               'Withheld on ' || w.withheld_on || ' and still unremitted past the agreed days.', {day},
+               {OVERDUE_DETAIL}, {_plus_days("w.withheld_on", "b.remittance_days + 1")},
                'open', NULL, NULL, ''
         FROM installments_withholding w JOIN buyers_buyer b ON b.id = w.buyer_id
         WHERE w.buyer_id {in_range} AND w.status IN ('unremitted', 'partial')
@@ -759,13 +999,30 @@ def raise_exceptions(*, as_of: dt.date, buyer_range: tuple[int, int]) -> int:
     touched += _execute(
         f"""
         UPDATE installments_reconciliationexception
-        SET status = 'resolved', resolved_at = %(now)s, updated = %(now)s,
-            resolution_note = 'Remitted (or reversed) since; closed by the reconciliation job.'
-        FROM installments_withholding w
-        WHERE installments_reconciliationexception.withholding_id = w.id
-          AND installments_reconciliationexception.kind = 'overdue_unremitted'
-          AND installments_reconciliationexception.status = 'open'
-          AND w.buyer_id {in_range} AND w.status IN ('remitted', 'reversed')
+        SET status = 'resolved', resolved_at = x.resolved_at, amount = x.amount, updated = %(now)s,
+            resolution_note = x.note
+        FROM (
+            SELECT e.id,
+                   CASE WHEN w.status = 'reversed' THEN COALESCE(s.voided_at, %(now)s)
+                        ELSE {_day_start("w.closed_on")} END AS resolved_at,
+                   CASE WHEN w.status = 'reversed' THEN e.amount
+                        ELSE {_withholding_open_before("w", "w.closed_on")} END AS amount,
+                   CASE WHEN w.status = 'reversed' THEN 'Settlement voided; closed by the reconciliation job.'
+                        ELSE 'Remitted in full on ' || w.closed_on || '; closed by the reconciliation job.'
+                        END AS note
+            FROM installments_reconciliationexception e
+            JOIN (SELECT w.id, w.amount, w.withheld_on, w.status, w.settlement_id,
+                         {_withholding_closed_on("w")} AS closed_on
+                  FROM installments_withholding w
+                  WHERE w.buyer_id {in_range} AND w.status IN ('remitted', 'reversed')
+                    AND w.id IN (SELECT oe.withholding_id FROM installments_reconciliationexception oe
+                                 WHERE oe.kind = 'overdue_unremitted' AND oe.status = 'open'
+                                   AND oe.buyer_id {in_range})) w ON w.id = e.withholding_id
+            JOIN buyers_settlement s ON s.id = w.settlement_id
+            WHERE e.kind = 'overdue_unremitted' AND e.status = 'open'
+              AND (w.status = 'reversed' OR w.closed_on IS NOT NULL)
+        ) x
+        WHERE installments_reconciliationexception.id = x.id
         """,  # noqa: S608
         params,
     )
@@ -785,6 +1042,9 @@ def reconcile_batch(*, as_of: dt.date, low: int, high: int) -> int:
 def run_reconciliation(
     *, as_of: dt.date, buyer_ids: list[int] | None = None, task_id: str = "", batch_size: int = 200
 ) -> JobRun:
+    """Reconcile as of ``as_of`` (the job's date, never the clock): remittances and withholdings dated up
+    to that day are matched, and the exceptions that hold as of that day are raised, closed or
+    withdrawn with the dates the data gives them (see the comment above ``_match_table``)."""
     with job_run(RECONCILIATION_JOB, as_of=as_of, task_id=task_id) as run:
         if buyer_ids:
             ranges = [(pk, pk) for pk in sorted(set(buyer_ids))]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
@@ -27,6 +28,40 @@ class PaymentForm(forms.Form):
         required=False,
         widget=forms.RadioSelect,
     )
+    treatment = forms.ChoiceField(
+        label=_("Treatment"),
+        choices=[
+            ("auto", _("By the rule (more than two installments, counting the one due: pago anticipado)")),
+            ("pago_anticipado", _("The borrower asks for a pago anticipado (reduce principal)")),
+            ("adelanto", _("The borrower asks for an adelanto de cuotas (pay the next installments)")),
+        ],
+        required=False,
+        initial="auto",
+        widget=forms.RadioSelect,
+    )
+
+
+class CreditRefundForm(forms.Form):
+    amount = forms.DecimalField(label=_("Amount"), max_digits=14, decimal_places=2, min_value=Decimal("0.01"))
+    refunded_on = forms.DateField(label=_("Refund date"), widget=date_widget())
+    bank_reference = forms.CharField(label=_("Bank reference of the transfer"), max_length=80)
+
+
+class CreditApplyForm(forms.Form):
+    amount = forms.DecimalField(label=_("Amount"), max_digits=14, decimal_places=2, min_value=Decimal("0.01"))
+    applied_on = forms.DateField(label=_("Date"), widget=date_widget())
+    target: forms.ModelChoiceField[Any] = forms.ModelChoiceField(label=_("Apply to loan"), queryset=None)  # type: ignore[arg-type]
+    request_reference = forms.CharField(label=_("Reference of the miner's written request"), max_length=80)
+
+    def __init__(self, *args: Any, loan: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        from loans.models import Loan
+
+        self.fields["target"].queryset = (  # type: ignore[attr-defined]
+            Loan.objects.filter(miner_id=loan.miner_id, status=Loan.Status.ACTIVE, currency=loan.currency)
+            .exclude(pk=loan.pk)
+            .order_by("disbursed_on", "id")
+        )
 
 
 class ResolveForm(forms.Form):

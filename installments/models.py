@@ -45,9 +45,17 @@ class ScheduleLine(models.Model):
     paid_fees = MoneyField(_("fees paid"), default=0)
     moratory_accrued = MoneyField(_("moratory interest"), default=0)
     paid_moratory = MoneyField(_("moratory interest paid"), default=0)
-    # Moratory interest accrued through ``moratory_base_on`` (the line's last payment date or its due
-    # date): the nightly job extends it to any later date in SQL with the ledger's own formula.
-    moratory_base = MoneyField(_("moratory interest accrued to base date"), default=0)
+    # Compensatory interest on the line's overdue principal after its due date (Ley 31143).
+    late_interest_accrued = MoneyField(_("compensatory interest on overdue principal"), default=0)
+    paid_late_interest = MoneyField(_("compensatory interest on overdue principal paid"), default=0)
+    # Late charges accrued through ``moratory_base_on`` (the line's last payment date or its due date),
+    # unrounded: the nightly job extends them to any later date in SQL with the ledger's own formula.
+    moratory_base = models.DecimalField(
+        _("moratory interest accrued to base date"), max_digits=24, decimal_places=10, default=0
+    )
+    late_interest_base = models.DecimalField(
+        _("compensatory interest accrued to base date"), max_digits=24, decimal_places=10, default=0
+    )
     moratory_base_on = models.DateField(_("moratory base date"), null=True, blank=True)
     paid_on = models.DateField(_("paid in full on"), null=True, blank=True)
     status = models.CharField(_("status"), max_length=8, choices=Status.choices, default=Status.PENDING)
@@ -82,6 +90,8 @@ class ScheduleLine(models.Model):
                     paid_fees__lte=F("fees"),
                     paid_moratory__gte=0,
                     paid_moratory__lte=F("moratory_accrued"),
+                    paid_late_interest__gte=0,
+                    paid_late_interest__lte=F("late_interest_accrued"),
                 ),
                 name="scheduleline_paid_within_due",
             ),
@@ -106,6 +116,14 @@ class LoanTransaction(models.Model):
         WITHHOLDING = "withholding", _("withholding")
         REVERSAL = "reversal", _("reversal")
         MORATORY_ACCRUAL = "moratory_accrual", _("moratory interest accrual")
+        # Uses of an overpayment credit: refunded to the miner, or applied to another of its loans.
+        CREDIT_REFUND = "credit_refund", _("overpayment credit refunded")
+        CREDIT_TRANSFER = "credit_transfer", _("overpayment credit applied to another loan")
+
+    class Treatment(models.TextChoices):
+        AUTO = "auto", _("by the rule")
+        PAGO_ANTICIPADO = "pago_anticipado", _("pago anticipado")
+        ADELANTO = "adelanto", _("adelanto de cuotas")
 
     class PrepaymentMode(models.TextChoices):
         REDUCE_TERM = "reduce_term", _("shorter term")
@@ -121,6 +139,13 @@ class LoanTransaction(models.Model):
         Settlement, null=True, blank=True, on_delete=models.PROTECT, related_name="loan_transactions"
     )
     prepayment_mode = models.CharField(max_length=20, choices=PrepaymentMode.choices, blank=True)
+    # What the borrower asked for at the time of paying (a withholding: the loan's standing instruction);
+    # the replay decides how it was applied (installments.ledger).
+    treatment = models.CharField(_("treatment"), max_length=16, choices=Treatment.choices, default=Treatment.AUTO)
+    # A credit transfer's destination: the payment it made on another loan of the same miner.
+    transfer_payment = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="transferred_from"
+    )
     reference = models.CharField(_("reference"), max_length=80, blank=True)
     note = models.CharField(_("note"), max_length=255, blank=True)
     recorded_by = models.ForeignKey(
@@ -160,18 +185,30 @@ class Allocation(models.Model):
 
     class Component(models.TextChoices):
         MORATORY = "moratory", _("moratory interest")
+        LATE_INTEREST = "late_interest", _("compensatory interest on overdue principal")
         INTEREST = "interest", _("interest")
         INSURANCE = "insurance", _("insurance")
         FEES = "fees", _("fees")
         PRINCIPAL = "principal", _("principal")
+        # Beyond everything owed: a credit in the miner's favour, on no installment.
+        OVERPAYMENT = "overpayment", _("overpayment credit")
 
     transaction = models.ForeignKey(LoanTransaction, on_delete=models.CASCADE, related_name="allocations")
-    schedule_line = models.ForeignKey(ScheduleLine, on_delete=models.CASCADE, related_name="allocations")
-    component = models.CharField(max_length=10, choices=Component.choices)
+    schedule_line = models.ForeignKey(
+        ScheduleLine, null=True, blank=True, on_delete=models.CASCADE, related_name="allocations"
+    )
+    component = models.CharField(max_length=16, choices=Component.choices)
     amount = MoneyField(_("amount"))
 
     class Meta:
-        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="allocation_amount_positive")]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="allocation_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(component="overpayment", schedule_line__isnull=True)
+                | (~Q(component="overpayment") & Q(schedule_line__isnull=False)),
+                name="allocation_line_unless_overpayment",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.component} {self.amount}"

@@ -78,13 +78,21 @@ def loan_planned_lines(loan: Loan) -> list[ledger.PlannedLine]:
 
 
 # The columns of a transaction the replay reads, loan first (``ledger_entry`` takes the rest).
-ENTRY_COLUMNS = ("loan_id", "id", "kind", "value_date", "amount", "reverses_id", "prepayment_mode")
+ENTRY_COLUMNS = ("loan_id", "id", "kind", "value_date", "amount", "reverses_id", "prepayment_mode", "treatment")
 
 
 def ledger_entry(values: Sequence[Any]) -> ledger.Entry:
     """A ``values_list(*ENTRY_COLUMNS)`` row as the replay sees it."""
-    _loan_id, pk, kind, value_date, amount, reverses, mode = values
-    return ledger.Entry(id=pk, kind=kind, value_date=value_date, amount=amount, reverses=reverses, prepayment_mode=mode)
+    _loan_id, pk, kind, value_date, amount, reverses, mode, treatment = values
+    return ledger.Entry(
+        id=pk,
+        kind=kind,
+        value_date=value_date,
+        amount=amount,
+        reverses=reverses,
+        prepayment_mode=mode,
+        treatment=treatment or ledger.AUTO,
+    )
 
 
 def loan_entries(loan: Loan, *, until: dt.date | None = None) -> list[ledger.Entry]:

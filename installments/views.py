@@ -21,7 +21,7 @@ from django.views.decorators.http import require_POST
 from asmcredit import roles
 from asmcredit.web import OFFICERS, STAFF, paginate, role_required
 from buyers.models import Buyer, SupplierRelationship
-from installments.forms import PaymentForm, ResolveForm
+from installments.forms import CreditApplyForm, CreditRefundForm, PaymentForm, ResolveForm
 from installments.models import ReconciliationException, Remittance, Withholding
 from loans.models import Loan
 
@@ -40,7 +40,12 @@ def _options(loan: Loan, form: PaymentForm) -> tuple[dict[str, Any] | None, list
 
     try:
         return (
-            prepayment_options(loan=loan, amount=form.cleaned_data["amount"], paid_on=form.cleaned_data["paid_on"]),
+            prepayment_options(
+                loan=loan,
+                amount=form.cleaned_data["amount"],
+                paid_on=form.cleaned_data["paid_on"],
+                treatment=form.cleaned_data.get("treatment") or "auto",
+            ),
             [],
         )
     except ValidationError as exc:
@@ -55,7 +60,8 @@ def payment(request: HttpRequest, pk: int) -> HttpResponse:
 
     loan = get_object_or_404(Loan.objects.select_related("miner", "product"), pk=pk)
     form = PaymentForm(
-        request.POST or None, initial={"paid_on": timezone.localdate(), "prepayment_mode": "reduce_term"}
+        request.POST or None,
+        initial={"paid_on": timezone.localdate(), "prepayment_mode": "reduce_term", "treatment": "auto"},
     )
     options = None
     problems: list[str] = []
@@ -70,14 +76,16 @@ def payment(request: HttpRequest, pk: int) -> HttpResponse:
                     actor=request.user,
                     reference=form.cleaned_data["reference"],
                     prepayment_mode=form.cleaned_data["prepayment_mode"] or None,
+                    treatment=form.cleaned_data.get("treatment") or "auto",
                 )
             except ValidationError as exc:
                 problems = _messages_of(exc)
             else:
+                applied = _("pago anticipado") if options["kind"] == "anticipado" else _("adelanto de cuotas")
                 messages.success(
                     request,
-                    _("%(kind)s of %(amount)s recorded.")
-                    % {"kind": transaction.get_kind_display().capitalize(), "amount": f"{transaction.amount:,.2f}"},
+                    _("Payment of %(amount)s recorded (%(applied)s).")
+                    % {"applied": applied, "amount": f"{transaction.amount:,.2f}"},
                 )
                 return redirect("loans:detail", pk=loan.pk)
     context = {
@@ -87,10 +95,55 @@ def payment(request: HttpRequest, pk: int) -> HttpResponse:
         "options": options,
         "problems": problems,
         "prepay": bool(request.GET.get("prepay")),
+        "payoff": _payoff_on(loan, options["paid_on"] if options else timezone.localdate()),
     }
     if getattr(request, "htmx", False) and request.POST.get("action") != "confirm":
         return render(request, "loans/_payment_options.html", context)
     return render(request, "loans/payment.html", context)
+
+
+def _payoff_on(loan: Loan, on: dt.date) -> Any:
+    from installments.services import payoff_quote
+
+    if loan.status != Loan.Status.ACTIVE or loan.disbursed_on is None or on < loan.disbursed_on:
+        return None
+    return payoff_quote(loan=loan, on=on)
+
+
+@role_required(*OFFICERS)
+def credit(request: HttpRequest, pk: int) -> HttpResponse:
+    """Refund a loan's overpayment credit (with the bank reference) or apply it to another loan of the
+    same miner (with the reference of the miner's written request)."""
+    from installments.services import overpayment_apply, overpayment_refund
+
+    loan = get_object_or_404(Loan.objects.select_related("miner"), pk=pk)
+    today = timezone.localdate()
+    action = request.POST.get("action")
+    refund_form = CreditRefundForm(
+        request.POST if action == "refund" else None,
+        initial={"amount": loan.overpayment_credit, "refunded_on": today},
+    )
+    apply_form = CreditApplyForm(
+        request.POST if action == "apply" else None,
+        loan=loan,
+        initial={"amount": loan.overpayment_credit, "applied_on": today},
+    )
+    if request.method == "POST":
+        try:
+            if action == "refund" and refund_form.is_valid():
+                overpayment_refund(loan=loan, actor=request.user, **refund_form.cleaned_data)
+                messages.success(request, _("Credit refunded."))
+                return redirect("loans:detail", pk=loan.pk)
+            if action == "apply" and apply_form.is_valid():
+                overpayment_apply(loan=loan, actor=request.user, **apply_form.cleaned_data)
+                messages.success(request, _("Credit applied to the other loan."))
+                return redirect("loans:detail", pk=loan.pk)
+        except ValidationError as exc:
+            form = refund_form if action == "refund" else apply_form
+            for field, errors in exc.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+    context = {"nav": "loans", "loan": loan, "refund_form": refund_form, "apply_form": apply_form}
+    return render(request, "loans/credit.html", context, status=400 if request.method == "POST" else 200)
 
 
 # --- Buyers ----------------------------------------------------------------------------------------------
@@ -170,7 +223,11 @@ def buyer_detail(request: HttpRequest, pk: int) -> HttpResponse:
     exceptions = list(
         ReconciliationException.objects.filter(buyer=buyer)
         .filter(
-            Q(status=ReconciliationException.Status.OPEN) | Q(resolved_at__gte=timezone.now() - dt.timedelta(days=30))
+            # Closed in the last 30 days, by its date (as of the remittance that closed it) or in the books
+            # (a remittance of last year loaded today closes last year's exceptions today).
+            Q(status=ReconciliationException.Status.OPEN)
+            | Q(resolved_at__gte=timezone.now() - dt.timedelta(days=30))
+            | Q(status=ReconciliationException.Status.RESOLVED, updated__gte=timezone.now() - dt.timedelta(days=30))
         )
         .select_related("remittance", "withholding__settlement", "resolved_by")
         .order_by("status", "-detected_on")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 from typing import Any
 
@@ -9,12 +10,14 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from asmcredit.fields import CurrencyField, MoneyField, PercentField, TimestampedModel
 from buyers.models import Buyer
 from miners.identity import validate_ruc
 from miners.models import Miner
+from rates.caps import rate_cap_errors, rate_caps_check
 
 # The share of a settlement's net payable a buyer may withhold, unless the product says otherwise
 # (DOMAIN.md §5); a loan copies its product's share when disbursed.
@@ -176,6 +179,20 @@ class LoanProduct(TimestampedModel):
     def __str__(self) -> str:
         return self.name
 
+    def clean(self) -> None:
+        """An active product's TEA, maximum TEA and moratory TEA stay within the BCRP caps in force today
+        (DOMAIN.md §3): the API, the admin and the seed all validate products through here. An inactive
+        product offers nothing, so it can be kept (and switched off) after a lower cap arrives."""
+        if not self.is_active or not self.currency:
+            return
+        rate_caps_check(
+            currency=self.currency,
+            on=timezone.localdate(),
+            tea_pct=self.tea_pct,
+            max_tea_pct=self.max_tea_pct,
+            moratory_tea_pct=self.moratory_tea_pct,
+        )
+
 
 class LoanApplicationQuerySet(models.QuerySet["LoanApplication"]):
     def approval_exceptions(self, date_from: Any = None, date_to: Any = None) -> LoanApplicationQuerySet:
@@ -306,8 +323,35 @@ class LoanApplication(TimestampedModel):
             errors["miner"] = _("This product requires a REINFO registration with status VIGENTE.")
         if self.first_due_on and self.disbursement_date and self.first_due_on <= self.disbursement_date:
             errors["first_due_on"] = _("The first due date must come after the disbursement date.")
+        if self.tea_pct is not None and "tea_pct" not in errors:
+            for name, message in self.rate_cap_breaches().items():
+                errors.setdefault(name, message)
         if errors:
             raise ValidationError(errors)
+
+    def rate_cap_breaches(self, on: dt.date | None = None) -> dict[str, str]:
+        """The offer's TEA (and the product's moratory TEA the loan will carry) against the BCRP caps in
+        force on ``on`` (default today, the day the offer is made, changed, submitted or approved) and,
+        when it is later, on the planned disbursement date: a cap already published for that day would
+        refuse the disbursement, so the offer must not promise it (DOMAIN.md §3)."""
+        product = self.product if self.product_id else None
+        if product is None or self.tea_pct is None:
+            return {}
+        today = on or timezone.localdate()
+        days = [today]
+        if self.disbursement_date and self.disbursement_date > today:
+            days.append(self.disbursement_date)
+        errors: dict[str, str] = {}
+        for day in days:
+            found = rate_cap_errors(
+                currency=product.currency,
+                on=day,
+                tea_pct=self.tea_pct,
+                moratory_tea_pct=product.moratory_tea_pct,
+            )
+            for name, message in found.items():
+                errors.setdefault(name, message)
+        return errors
 
 
 class Loan(TimestampedModel):
@@ -366,9 +410,28 @@ class Loan(TimestampedModel):
     outstanding_principal = MoneyField(_("outstanding principal"), default=0)
     overdue_amount = MoneyField(_("overdue amount"), default=0)
     moratory_accrued = MoneyField(_("moratory interest accrued"), default=0)
+    # Compensatory interest accrued on overdue principal after its due dates (Ley 31143), unpaid.
+    late_interest_accrued = MoneyField(_("compensatory interest on overdue principal"), default=0)
+    # Money received beyond everything owed, not yet refunded or applied to another loan (DOMAIN.md §3).
+    overpayment_credit = MoneyField(_("overpayment credit"), default=0)
     days_past_due = models.PositiveIntegerField(_("days past due"), default=0)
+    # The SBS category of ``days_past_due`` as of ``state_as_of``: follows every event on the loan. The
+    # nightly rating (``rated_category``) stays the dated record, aligned per debtor, and the provisions.
+    category = models.CharField(_("current category"), max_length=12, default="normal")
     next_due_on = models.DateField(_("next due date"), null=True, blank=True)
     state_as_of = models.DateField(_("state as of"), null=True, blank=True)
+    # How a withholding is applied (DOMAIN.md §3): by the rule, or always as adelanto / pago anticipado
+    # when the miner gave that standing instruction.
+    withholding_treatment = models.CharField(
+        _("withholding treatment"),
+        max_length=16,
+        choices=[
+            ("auto", _("by the rule (more than two installments: pago anticipado)")),
+            ("pago_anticipado", _("always as pago anticipado")),
+            ("adelanto", _("always as adelanto de cuotas")),
+        ],
+        default="auto",
+    )
     # The aligned SBS category of the loan's latest nightly rating (installments.batch writes it with the
     # rating), so origination reads it from the loan without reaching up into servicing's tables.
     rated_category = models.CharField(_("latest rated category"), max_length=12, blank=True)
@@ -403,6 +466,10 @@ class Loan(TimestampedModel):
         ]
         indexes = [
             models.Index(fields=["status", "days_past_due"]),
+            # The few loans holding a miner's overpayment credit (the dashboard's queue).
+            models.Index(
+                fields=["-overpayment_credit"], condition=Q(overpayment_credit__gt=0), name="loan_with_credit"
+            ),
             models.Index(fields=["miner", "status"]),
         ]
 

@@ -8,7 +8,7 @@ from typing import Any, cast
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import OuterRef, Q, Subquery
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from asmcredit import roles
+from asmcredit.errors import TransitionError
 from asmcredit.web import APPROVERS, LENDER_STAFF, OFFICERS, STAFF, VERIFIERS, paginate, role_required
 from installments.models import LoanRating, LoanTransaction, ScheduleLine
 from loans import services
@@ -227,6 +228,12 @@ def _decision_rights(user: Any, application: LoanApplication) -> dict[str, bool]
 
 @role_required(*STAFF)
 def application_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    return _render_application_detail(request, pk)
+
+
+def _render_application_detail(
+    request: HttpRequest, pk: int, *, disburse_form: DisburseForm | None = None, status: int = 200
+) -> HttpResponse:
     application = get_object_or_404(
         LoanApplication.objects.select_related(
             "miner", "product", "equipment__supplier", "withholding_buyer", "prepared_by", "decided_by"
@@ -260,10 +267,10 @@ def application_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "approve_form": ApproveForm(),
         "reject_form": RejectForm(),
         "cancel_form": CancelForm(),
-        "disburse_form": DisburseForm(initial={"disbursed_on": timezone.localdate()}),
+        "disburse_form": disburse_form or DisburseForm(initial={"disbursed_on": timezone.localdate()}),
         **rights,
     }
-    return render(request, "applications/detail.html", context)
+    return render(request, "applications/detail.html", context, status=status)
 
 
 @require_POST
@@ -333,8 +340,7 @@ def application_disburse(request: HttpRequest, pk: int) -> HttpResponse:
     application = get_object_or_404(LoanApplication, pk=pk)
     form = DisburseForm(request.POST)
     if not form.is_valid():
-        messages.error(request, _("Give a valid disbursement date."))
-        return redirect("loans:application-detail", pk=pk)
+        return _render_application_detail(request, pk, disburse_form=form, status=400)
     try:
         loan = loan_disburse(
             application=application,
@@ -342,9 +348,13 @@ def application_disburse(request: HttpRequest, pk: int) -> HttpResponse:
             disbursed_on=form.cleaned_data["disbursed_on"],
             reference=form.cleaned_data["reference"],
         )
-    except ValidationError as exc:
+    except TransitionError as exc:
         messages.error(request, _messages_of(exc))
         return redirect("loans:application-detail", pk=pk)
+    except ValidationError as exc:
+        # A refused date or a rate above the BCRP cap: the form again, the error beside the date.
+        _errors_into(form, exc)
+        return _render_application_detail(request, pk, disburse_form=form, status=400)
     messages.success(request, _("Loan %(code)s disbursed; its schedule is ready.") % {"code": loan.code})
     return redirect("loans:detail", pk=loan.pk)
 
@@ -352,15 +362,12 @@ def application_disburse(request: HttpRequest, pk: int) -> HttpResponse:
 # --- Loans ---------------------------------------------------------------------------------------------
 
 
-def _latest_category() -> Subquery:
-    return Subquery(LoanRating.objects.filter(loan=OuterRef("pk")).order_by("-as_of").values("aligned_category")[:1])
-
-
 @role_required(*STAFF)
 def loan_list(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()
     status = request.GET.get("status", Loan.Status.ACTIVE)
-    loans = Loan.objects.select_related("miner", "product").annotate(category=_latest_category())
+    # ``category`` is the loan's current SBS category, kept by every event on the loan (DOMAIN.md §6).
+    loans = Loan.objects.select_related("miner", "product")
     if status in Loan.Status.values:
         loans = loans.filter(status=status)
     if query:
@@ -376,6 +383,28 @@ def loan_list(request: HttpRequest) -> HttpResponse:
         "loans/list.html",
         {"nav": "loans", "page": page, "query": query, "status": status, "statuses": Loan.Status.choices},
     )
+
+
+def _ledger_state(loan: Loan, today: Any) -> Any:
+    """The loan replayed to today: how each payment was applied and the payoff quote (two queries)."""
+    from installments.selectors import loan_ledger_state
+
+    if loan.disbursed_on is None or loan.disbursed_on > today:
+        return None
+    return loan_ledger_state(loan=loan, as_of=today, until=today)
+
+
+def _explain_transactions(state: Any, transactions: list[Any]) -> None:
+    """How the ledger applied each payment (adelanto or pago anticipado) and what it left as credit."""
+    if state is None:
+        return
+    overpaid: dict[int, Any] = {}
+    for allocation in state.allocations:
+        if allocation.component == "overpayment":
+            overpaid[allocation.entry_id] = overpaid.get(allocation.entry_id, 0) + allocation.amount
+    for txn in transactions:
+        txn.applied = state.treatment_of(txn.pk)
+        txn.overpaid = overpaid.get(txn.pk)
 
 
 def cronograma_url(loan: Loan) -> str:
@@ -402,13 +431,20 @@ def loan_detail(request: HttpRequest, pk: int) -> HttpResponse:
         elif line.status == ScheduleLine.Status.PENDING and line.due_on == today:
             line.state = "due"  # type: ignore[attr-defined]
         line.paid_total = (  # type: ignore[attr-defined]
-            line.paid_principal + line.paid_interest + line.paid_insurance + line.paid_fees + line.paid_moratory
+            line.paid_principal
+            + line.paid_interest
+            + line.paid_insurance
+            + line.paid_fees
+            + line.paid_moratory
+            + line.paid_late_interest
         )
     transactions = list(
         LoanTransaction.objects.filter(loan=loan)
         .select_related("settlement__buyer", "reverses", "reversed_by", "recorded_by")
         .order_by("-value_date", "-id")
     )
+    state = _ledger_state(loan, today)
+    _explain_transactions(state, transactions)
     ratings = list(LoanRating.objects.filter(loan=loan).order_by("-as_of")[:24])
     totals = {
         name: sum((getattr(line, name) for line in lines), start=loan.principal * 0)
@@ -424,6 +460,8 @@ def loan_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "latest_rating": ratings[0] if ratings else None,
         "cronograma_url": cronograma_url(loan),
         "can_pay": roles.has_role(request.user, *OFFICERS) and loan.status == Loan.Status.ACTIVE,
+        "can_use_credit": roles.has_role(request.user, *OFFICERS) and loan.overpayment_credit > 0,
+        "payoff": state.payoff() if state is not None and loan.status == Loan.Status.ACTIVE else None,
         "can_verify": roles.has_role(request.user, *VERIFIERS) and loan.equipment_id is not None,
         "sees_documents": roles.has_role(request.user, *LENDER_STAFF),
         "verification_form": VerificationForm(

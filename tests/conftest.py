@@ -22,6 +22,17 @@ def _test_settings(settings):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture(autouse=True)
+def _services_speak_english():  # type: ignore[no-untyped-def]
+    """Services called directly speak the source language (the msgids), whatever language the web
+    request of an earlier test left active in the thread; a request still speaks its own language."""
+    from django.utils import translation
+
+    translation.activate("en")
+    yield
+    translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
 def _tasks_in_process():  # type: ignore[no-untyped-def]
     """Tasks queued by services run in-process unless a test starts a real worker (those tests turn
     this off and mark themselves ``worker``)."""

@@ -135,6 +135,9 @@ class WithholdingInstallmentSerializer(BoundOnceRepresentation, serializers.Seri
     number = serializers.IntegerField()
     due_on = serializers.DateField()
     moratory = serializers.DecimalField(**MONEY)
+    late_interest = serializers.DecimalField(
+        **MONEY, help_text="Compensatory interest on the installment's overdue principal after its due date."
+    )
     interest = serializers.DecimalField(**MONEY)
     insurance = serializers.DecimalField(**MONEY)
     fees = serializers.DecimalField(**MONEY)
@@ -175,6 +178,10 @@ class SettlementSerializer(BoundOnceRepresentation, serializers.Serializer):
     gold_price_source = serializers.CharField()
     commercial_deduction_usd_oz = serializers.DecimalField(**MONEY)
     maquila_usd_tc = serializers.DecimalField(**MONEY)
+    maquila_source = serializers.ChoiceField(
+        choices=["stated", "scale"],
+        help_text="stated: sent with the settlement; scale: omitted, taken from the buyer's agreed scale.",
+    )
     reagents_usd_tms = serializers.DecimalField(**MONEY)
     freight_usd_tms = serializers.DecimalField(**MONEY)
     other_usd_tms = serializers.DecimalField(**MONEY)
@@ -186,10 +193,27 @@ class SettlementSerializer(BoundOnceRepresentation, serializers.Serializer):
         source="payable_difference_usd", allow_null=True, **MONEY, help_text="Declared − recomputed, US$."
     )
     contained_gold_usd = serializers.DecimalField(**MONEY)
-    fair_price_share = serializers.DecimalField(
-        max_digits=7, decimal_places=4, help_text="Payable / value of the contained gold at INTER."
+    price_share = serializers.DecimalField(
+        max_digits=7,
+        decimal_places=4,
+        help_text="(INTER − RC) / INTER: the share of the international price credited per recovered ounce; "
+        "flagged price_below_reference under the lender's reference (95% by default).",
     )
-    fair_price_flags = serializers.ListField(child=serializers.CharField())
+    value_share = serializers.DecimalField(
+        max_digits=7,
+        decimal_places=4,
+        help_text="Payable / (recoverable gold × INTER), recoverable gold = TMS × 1.10231 × ley × recovery. "
+        "Reported, not flagged.",
+    )
+    terms_deviations = serializers.ListField(
+        child=serializers.ChoiceField(choices=["maquila", "rc", "recovery"]),
+        help_text="What is off the buyer's agreed terms in force on the settlement date: maquila above the "
+        "scale for the grade, RC above, recovery below. Empty when on terms or with no terms in force.",
+    )
+    fair_price_flags = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="price_below_reference, off_agreed_terms (see terms_deviations), declared_payable_differs.",
+    )
     withholding = serializers.SerializerMethodField()
     net_to_miner = serializers.SerializerMethodField(help_text="Payable less withholding, settlement currency.")
     status = serializers.CharField()
@@ -234,12 +258,15 @@ def withholding_of(settlement: Settlement) -> dict[str, Any]:
         per_line: dict[Any, dict[str, Any]] = {}
         for allocation in withholding.transaction.allocations.all():
             line = allocation.schedule_line
+            if line is None:
+                continue  # an overpayment credit, on no installment
             row = per_line.setdefault(
                 line.pk,
                 {
                     "number": line.number,
                     "due_on": line.due_on,
                     "moratory": Decimal("0.00"),
+                    "late_interest": Decimal("0.00"),
                     "interest": Decimal("0.00"),
                     "insurance": Decimal("0.00"),
                     "fees": Decimal("0.00"),
@@ -337,6 +364,7 @@ SETTLEMENT_RESPONSE_EXAMPLE = {
     "gold_price_source": "",
     "commercial_deduction_usd_oz": "80.00",
     "maquila_usd_tc": "110.00",
+    "maquila_source": "stated",
     "reagents_usd_tms": "30.26",
     "freight_usd_tms": "22.00",
     "other_usd_tms": "0.00",
@@ -346,8 +374,12 @@ SETTLEMENT_RESPONSE_EXAMPLE = {
     "declared_payable": "12212.83",
     "payable_difference": "0.00",
     "contained_gold_usd": "16845.38",
-    "fair_price_share": "0.7250",
-    "fair_price_flags": ["below_fairtrade_reference"],
+    # DOMAIN.md §4: (3,322.10 − 80) / 3,322.10 = 0.9759; 12,212.83 / (9.200 × 1.10231 × 0.5 × 0.84 × 3,322.10)
+    # = 12,212.83 / 14,149.91 = 0.8631. On the buyer's agreed terms: no flag.
+    "price_share": "0.9759",
+    "value_share": "0.8631",
+    "terms_deviations": [],
+    "fair_price_flags": [],
     "withholding": {
         "amount": "1838.45",
         "currency": "PEN",
@@ -363,6 +395,7 @@ SETTLEMENT_RESPONSE_EXAMPLE = {
                         "number": 2,
                         "due_on": "2025-03-17",
                         "moratory": "0.00",
+                        "late_interest": "0.00",
                         "interest": "224.71",
                         "insurance": "0.00",
                         "fees": "0.00",

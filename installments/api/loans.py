@@ -31,13 +31,17 @@ from installments.models import LoanRating, LoanTransaction
 from loans.models import Loan, LoanProduct
 
 MONEY: dict[str, Any] = {"max_digits": 16, "decimal_places": 2}
-PAYMENT_KINDS = ("payment", "prepayment", "withholding", "reversal")
+PAYMENT_KINDS = ("payment", "prepayment", "withholding", "reversal", "credit_refund", "credit_transfer")
 
 
 class AllocationSerializer(serializers.Serializer):
-    installment = serializers.IntegerField(source="schedule_line.number")
-    due_on = serializers.DateField(source="schedule_line.due_on")
-    component = serializers.CharField()
+    installment = serializers.IntegerField(source="schedule_line.number", allow_null=True, default=None)
+    due_on = serializers.DateField(source="schedule_line.due_on", allow_null=True, default=None)
+    component = serializers.CharField(
+        help_text="moratory, late_interest (compensatory interest on overdue principal), interest, insurance, "
+        "fees, principal, or overpayment (beyond everything owed: a credit in the miner's favour, on no "
+        "installment)."
+    )
     amount = serializers.DecimalField(**MONEY)
 
 
@@ -50,6 +54,7 @@ class PaymentSerializer(serializers.Serializer):
     currency = serializers.CharField()
     reference = serializers.CharField()
     prepayment_mode = serializers.CharField()
+    treatment = serializers.CharField(help_text="What was asked for: auto, pago_anticipado or adelanto.")
     settlement = serializers.IntegerField(source="settlement_id", allow_null=True)
     reverses = serializers.IntegerField(source="reverses_id", allow_null=True)
     recorded_at = serializers.DateTimeField()
@@ -67,6 +72,14 @@ class PaymentInputSerializer(serializers.Serializer):
         default=None,
         help_text="For a pago anticipado (more than 2 installments' worth): shorter term (default) or "
         "lower installment.",
+    )
+    treatment = serializers.ChoiceField(
+        choices=["auto", "pago_anticipado", "adelanto"],
+        required=False,
+        default="auto",
+        help_text="auto (default): more than two installments, counting the exigible one, is a pago "
+        "anticipado, up to that an adelanto de cuotas. pago_anticipado / adelanto: the borrower asked for "
+        "the other treatment. An amount that reaches the payoff always closes the loan.",
     )
 
     def validate_paid_on(self, value: dt.date) -> dt.date:
@@ -94,10 +107,7 @@ class PaymentViewSet(ApiViewMixin, mixins.ListModelMixin, viewsets.GenericViewSe
     filterset_class = PaymentFilter
 
     def loan(self) -> Loan:
-        value = str(self.kwargs.get("loan_pk", ""))
-        if not value.isdigit() or len(value) > 18:
-            raise exceptions.NotFound()
-        return get_object_or_404(Loan, pk=int(value))
+        return _loan_from_path(self.kwargs.get("loan_pk"))
 
     def get_queryset(self) -> QuerySet[LoanTransaction]:
         if getattr(self, "swagger_fake_view", False):
@@ -125,6 +135,142 @@ class PaymentViewSet(ApiViewMixin, mixins.ListModelMixin, viewsets.GenericViewSe
         transaction = payment_record(loan=loan, actor=staff_actor(request), **serializer.validated_data)
         transaction = LoanTransaction.objects.prefetch_related("allocations__schedule_line").get(pk=transaction.pk)
         return Response(PaymentSerializer(transaction).data, status=status.HTTP_201_CREATED)
+
+
+# --- Payoff and overpayment credit --------------------------------------------------------------
+
+
+def _loan_from_path(value: Any) -> Loan:
+    value = str(value or "")
+    if not value.isdigit() or len(value) > 18:
+        raise exceptions.NotFound()
+    return get_object_or_404(Loan, pk=int(value))
+
+
+class PayoffQuerySerializer(serializers.Serializer):
+    on = ApiDateField(required=False, help_text="The day of payment (default: today).")
+
+
+class PayoffSerializer(serializers.Serializer):
+    loan = serializers.IntegerField()
+    on = serializers.DateField()
+    currency = serializers.CharField()
+    amount = serializers.DecimalField(**MONEY, help_text="What closes the loan that day, at exactly zero.")
+    exigible = serializers.DecimalField(**MONEY, help_text="Installments due on or before the day, late charges in.")
+    exigible_moratory = serializers.DecimalField(**MONEY)
+    exigible_late_interest = serializers.DecimalField(
+        **MONEY, help_text="Compensatory interest on overdue principal after its due dates."
+    )
+    principal = serializers.DecimalField(**MONEY, help_text="Principal of the installments not yet due.")
+    interest = serializers.DecimalField(**MONEY, help_text="The current period's interest accrued to the day.")
+    insurance = serializers.DecimalField(**MONEY, help_text="The current period's insurance accrued to the day.")
+    credit_back = serializers.DecimalField(
+        **MONEY, help_text="Interest, insurance and fees already paid for days after the day, credited back."
+    )
+    overpayment_credit = serializers.DecimalField(**MONEY, help_text="A credit the loan already holds.")
+
+
+@extend_schema(
+    summary="Payoff quote: the amount that closes the loan on a day, with its parts",
+    tags=["staff: loans"],
+    parameters=[OpenApiParameter("on", OpenApiTypes.DATE, description="Default: today; never before disbursement.")],
+    responses={200: PayoffSerializer},
+)
+class LoanPayoffView(ApiViewMixin, APIView):
+    def get(self, request: Request, loan_pk: str) -> Response:
+        from installments.services import payoff_quote
+
+        loan = _loan_from_path(loan_pk)
+        query = PayoffQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        on = query.validated_data.get("on") or timezone.localdate()
+        if loan.status != Loan.Status.ACTIVE:
+            raise exceptions.ValidationError({"loan": ["The loan is not active: nothing to pay off."]})
+        quote = payoff_quote(loan=loan, on=on)
+        return Response(
+            PayoffSerializer(
+                {
+                    "loan": loan.pk,
+                    "on": on,
+                    "currency": loan.currency,
+                    "amount": quote.total,
+                    "exigible": quote.exigible,
+                    "exigible_moratory": quote.exigible_by_component["moratory"],
+                    "exigible_late_interest": quote.exigible_by_component["late_interest"],
+                    "principal": quote.principal,
+                    "interest": quote.interest,
+                    "insurance": quote.insurance,
+                    "credit_back": quote.credit_back,
+                    "overpayment_credit": loan.overpayment_credit,
+                }
+            ).data
+        )
+
+
+class CreditRefundInputSerializer(serializers.Serializer):
+    amount = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=Decimal("0.01"))
+    refunded_on = ApiDateField()
+    bank_reference = serializers.CharField(max_length=80)
+
+
+class CreditApplyInputSerializer(serializers.Serializer):
+    amount = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=Decimal("0.01"))
+    applied_on = ApiDateField()
+    target = serializers.IntegerField(min_value=1, max_value=2**62, help_text="Another active loan of the miner.")
+    request_reference = serializers.CharField(max_length=80, help_text="The miner's written request.")
+
+
+class CreditUseSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    loan = serializers.IntegerField(source="loan_id")
+    kind = serializers.CharField()
+    value_date = serializers.DateField()
+    amount = serializers.DecimalField(**MONEY)
+    reference = serializers.CharField()
+    target_payment = serializers.IntegerField(source="transfer_payment_id", allow_null=True)
+    overpayment_credit = serializers.DecimalField(source="loan.overpayment_credit", **MONEY)
+
+
+class LoanCreditRefundView(ApiViewMixin, APIView):
+    @extend_schema(
+        summary="Refund the loan's overpayment credit to the miner (with the bank reference)",
+        tags=["staff: loans"],
+        request=CreditRefundInputSerializer,
+        responses={201: CreditUseSerializer},
+    )
+    @idempotent
+    def post(self, request: Request, loan_pk: str) -> Response:
+        from installments.services import overpayment_refund
+
+        loan = _loan_from_path(loan_pk)
+        serializer = CreditRefundInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        txn = overpayment_refund(loan=loan, actor=staff_actor(request), **serializer.validated_data)
+        txn = LoanTransaction.objects.select_related("loan").get(pk=txn.pk)
+        return Response(CreditUseSerializer(txn).data, status=status.HTTP_201_CREATED)
+
+
+class LoanCreditApplyView(ApiViewMixin, APIView):
+    @extend_schema(
+        summary="Apply the loan's overpayment credit to another loan of the same miner (written request)",
+        tags=["staff: loans"],
+        request=CreditApplyInputSerializer,
+        responses={201: CreditUseSerializer},
+    )
+    @idempotent
+    def post(self, request: Request, loan_pk: str) -> Response:
+        from installments.services import overpayment_apply
+
+        loan = _loan_from_path(loan_pk)
+        serializer = CreditApplyInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        target = Loan.objects.filter(pk=data.pop("target")).first()
+        if target is None:
+            raise exceptions.ValidationError({"target": ["No loan with this id."]})
+        txn = overpayment_apply(loan=loan, target=target, actor=staff_actor(request), **data)
+        txn = LoanTransaction.objects.select_related("loan").get(pk=txn.pk)
+        return Response(CreditUseSerializer(txn).data, status=status.HTTP_201_CREATED)
 
 
 # --- Ratings and the portfolio ------------------------------------------------------------------

@@ -17,8 +17,9 @@ A write skips the steps it does not touch but never goes back to an earlier one:
 - ``remittance_record``: buyer, then the listed settlements' withholdings (FOR NO KEY UPDATE); the
   remittance it creates is its own.
 - ``exception_resolve``: buyer, then the exception (FOR NO KEY UPDATE).
-- ``payment_record``, ``loan_recompute``: the loan only (FOR NO KEY UPDATE); they write no row that
-  names a buyer. A void recomputes loans it already holds.
+- ``payment_record``, ``loan_recompute``, ``overpayment_refund``: the loan only (FOR NO KEY UPDATE);
+  they write no row that names a buyer; ``overpayment_apply`` both loans, by id. A void recomputes
+  loans it already holds.
 - ``loan_disburse``: a new loan, locked only by itself; the buyer it names is checked (FOR KEY SHARE)
   at commit.
 - The reconciliation job (``installments.batch``) takes its buyers FOR UPDATE first, the moratory
@@ -41,14 +42,16 @@ after the other. On the demo's SQLite none of these locks exists (it locks the w
 - ``writeback``: a loan's derived state from its transaction log (``loan_recompute``)
 - ``disbursement``: an approved application becomes a loan (``loan_disburse``)
 - ``settlements``: what to withhold, settlement posts (one or a batch) and voids
-- ``payments``: counter payments, adelantos and pagos anticipados
+- ``payments``: counter payments, adelantos and pagos anticipados, the payoff quote
+- ``credits``: overpayment credits refunded or applied to another loan of the miner
 - ``remittances``: the buyer's remittances and reconciliation exceptions
 - ``jobs``: reconciliation, moratory accrual, rating and the nightly run
 """
 
+from installments.services.credits import overpayment_apply, overpayment_refund
 from installments.services.disbursement import LOAN_CODE_PREFIX, loan_code_for, loan_disburse
 from installments.services.jobs import moratory_accrue, nightly_servicing, portfolio_rate, reconcile_remittances
-from installments.services.payments import payment_record, prepayment_options
+from installments.services.payments import payment_record, payoff_quote, prepayment_options
 from installments.services.remittances import RemittanceOutcome, exception_resolve, remittance_record
 from installments.services.settlements import (
     FLAG_DECLARED_PAYABLE_DIFFERS,
@@ -77,7 +80,10 @@ __all__ = [
     "miner_amount_due",
     "moratory_accrue",
     "nightly_servicing",
+    "overpayment_apply",
+    "overpayment_refund",
     "payment_record",
+    "payoff_quote",
     "portfolio_rate",
     "prepayment_options",
     "reconcile_remittances",

@@ -19,7 +19,6 @@ from installments.models import (
 )
 from installments.selectors import (
     loan_ledger_state,
-    loan_ledger_terms,
     loan_state_on,
 )
 from installments.services.common import actor_user, amount_input, not_future, require_staff, servicing_today
@@ -30,23 +29,21 @@ from installments.services.writeback import (
     loan_recompute,
 )
 from loans.models import Loan
-from loans.schedule import classify_prepayment
 
 # --- Direct payments and prepayments ---------------------------------------------------------------
 
 
-def _payment_kind(state: ledger.LedgerState, amount: Decimal) -> str:
-    """Adelanto de cuotas or pago anticipado (DOMAIN.md §3): what exceeds the exigible amount is
-    compared with the next two installments' worth."""
-    excess = amount - state.exigible()
-    if excess <= 0:
-        return "adelanto"
-    return classify_prepayment(excess, state.upcoming_totals())
+def _treatment_input(treatment: str | None) -> str:
+    treatment = treatment or ledger.AUTO
+    if treatment not in ledger.TREATMENTS:
+        raise ValidationError({"treatment": _("Choose auto, pago_anticipado or adelanto.")})
+    return treatment
 
 
-def _max_payment(loan: Loan, state: ledger.LedgerState, kind: str) -> Decimal:
-    if kind == "anticipado":
-        return state.payoff_amount(loan_ledger_terms(loan))
+def _max_payment(state: ledger.LedgerState, applied: str) -> Decimal:
+    """A pago anticipado can close the loan (its payoff); an adelanto can fill every installment left."""
+    if applied == ledger.PAGO_ANTICIPADO:
+        return state.payoff_amount()
     return state.exigible() + sum(state.upcoming_totals(), ZERO)
 
 
@@ -58,18 +55,23 @@ def payment_record(
     actor: Any,
     reference: str = "",
     prepayment_mode: str | None = None,
+    treatment: str | None = None,
 ) -> LoanTransaction:
     """A payment the miner made directly (at a branch or by transfer), recorded by staff.
 
-    Allocated like a withholding. Up to two installments beyond what is exigible it is an adelanto de
-    cuotas (paid into the next installments); beyond that it is a pago anticipado applied to principal
-    with the cronograma regenerated, by the client's choice of shorter term (default) or lower
-    installment. Payments may be dated in the past: the loan is recomputed from its whole log. More
-    than the loan's payoff is refused.
+    Allocated like a withholding. ``treatment`` is what the borrower asked for (DOMAIN.md §3): ``auto``
+    (the rule: more than two installments, counting the exigible one, is a pago anticipado), or the
+    other treatment by the borrower's choice, ``pago_anticipado`` or ``adelanto``; an amount that
+    reaches the payoff is always a cancelación total. The ledger applies it on the state of its own
+    date (``installments.ledger``), so a payment dated in the past is treated as it would have been that
+    day. A pago anticipado regenerates the cronograma by the client's choice of shorter term (default)
+    or lower installment. More than the loan's payoff (or, for an adelanto, than all it still owes) is
+    refused.
     """
     require_staff(actor, _("Only loan officers record payments."))
     amount = amount_input("amount", amount)
     not_future("paid_on", paid_on)
+    treatment = _treatment_input(treatment)
     if prepayment_mode not in (None, "", *LoanTransaction.PrepaymentMode.values):
         raise ValidationError({"prepayment_mode": _("Choose a shorter term or a lower installment.")})
     with transaction.atomic():
@@ -81,20 +83,20 @@ def payment_record(
         if paid_on < loan.disbursed_on:
             raise ValidationError({"paid_on": _("The payment cannot predate the disbursement.")})
         state = loan_state_on(loan=loan, on=paid_on)
-        kind = _payment_kind(state, amount)
-        limit = _max_payment(loan, state, kind)
+        applied = state.treatment_for(amount, treatment)
+        limit = _max_payment(state, applied)
         if amount > limit:
             raise ValidationError(
                 {"amount": _("The amount exceeds what the loan owes on that date (%(limit)s).") % {"limit": limit}}
             )
-        anticipado = kind == "anticipado"
         txn = LoanTransaction.objects.create(
             loan=loan,
-            kind=LoanTransaction.Kind.PREPAYMENT if anticipado else LoanTransaction.Kind.PAYMENT,
+            kind=LoanTransaction.Kind.PAYMENT,
             value_date=paid_on,
             amount=amount,
             currency=loan.currency,
-            prepayment_mode=(prepayment_mode or LoanTransaction.PrepaymentMode.REDUCE_TERM) if anticipado else "",
+            treatment=treatment,
+            prepayment_mode=prepayment_mode or LoanTransaction.PrepaymentMode.REDUCE_TERM,
             reference=reference[:80],
             recorded_by=actor_user(actor),
         )
@@ -102,16 +104,24 @@ def payment_record(
         loan = loan_recompute(loan=loan, as_of=max(servicing_today(), paid_on))
         audit_record(
             actor=actor,
-            action="payment.prepayment" if anticipado else "payment.record",
+            action="payment.prepayment" if applied == ledger.PAGO_ANTICIPADO else "payment.record",
             obj=txn,
             after={
                 **snapshot(txn),
-                "kind_rule": kind,
+                "applied_as": applied,
+                "payoff": state.payoff_amount(),
                 "schedule_version": [version_before, loan.schedule_version],
                 "allocations": _allocation_breakdown(txn.pk),
             },
         )
     return txn
+
+
+def payoff_quote(*, loan: Loan, on: dt.date) -> ledger.PayoffQuote:
+    """The amount that closes ``loan`` on ``on`` with its parts (DOMAIN.md §3, cancelación total)."""
+    if loan.disbursed_on is None or on < loan.disbursed_on:
+        raise ValidationError({"on": _("The date cannot predate the disbursement.")})
+    return loan_state_on(loan=loan, on=on).payoff()
 
 
 def _preview_lines(state: ledger.LedgerState) -> list[dict[str, Any]]:
@@ -130,25 +140,34 @@ def _preview_lines(state: ledger.LedgerState) -> list[dict[str, Any]]:
     ]
 
 
-def prepayment_options(*, loan: Loan, amount: Any, paid_on: dt.date) -> dict[str, Any]:
+def prepayment_options(*, loan: Loan, amount: Any, paid_on: dt.date, treatment: str | None = None) -> dict[str, Any]:
     """What a payment of ``amount`` on ``paid_on`` would do, before staff record it.
 
     ``kind`` is "adelanto" (next installments paid in advance, interest unchanged) or "anticipado"
-    (principal reduced); for an anticipado both choices are previewed with their new cronograma:
-    ``reduce_term`` (same installment, fewer of them) and ``reduce_installment`` (same dates, lower
-    installment), with the interest each saves against the current cronograma.
+    (principal reduced), after the borrower's requested ``treatment``; for an anticipado both choices
+    are previewed with their new cronograma: ``reduce_term`` (same installment, fewer of them) and
+    ``reduce_installment`` (same dates, lower installment), with the interest each saves against the
+    current cronograma. ``payoff`` is the amount that closes the loan that day.
     """
     amount = amount_input("amount", amount)
+    treatment = _treatment_input(treatment)
     state = loan_state_on(loan=loan, on=paid_on)
-    kind = _payment_kind(state, amount)
+    applied = state.treatment_for(amount, treatment)
+    kind = "anticipado" if applied == ledger.PAGO_ANTICIPADO else "adelanto"
+    quote = state.payoff()
     result: dict[str, Any] = {
         "kind": kind,
+        "treatment": treatment,
+        "by_rule": "anticipado" if state.treatment_for(amount) == ledger.PAGO_ANTICIPADO else "adelanto",
         "amount": amount,
         "paid_on": paid_on,
         "exigible": state.exigible(),
+        "threshold": state.adelanto_threshold(),
         "next_installments": state.upcoming_totals()[:2],
-        "payoff": state.payoff_amount(loan_ledger_terms(loan)),
-        "maximum": _max_payment(loan, state, kind),
+        "payoff": quote.total,
+        "payoff_quote": quote,
+        "closes_loan": amount >= quote.total > 0,
+        "maximum": _max_payment(state, applied),
     }
     if kind != "anticipado":
         return result
@@ -159,7 +178,14 @@ def prepayment_options(*, loan: Loan, amount: Any, paid_on: dt.date) -> dict[str
             as_of=paid_on,
             until=paid_on,
             extra=[
-                ledger.Entry(id=2**62, kind=ledger.PREPAYMENT, value_date=paid_on, amount=amount, prepayment_mode=mode)
+                ledger.Entry(
+                    id=2**62,
+                    kind=ledger.PAYMENT,
+                    value_date=paid_on,
+                    amount=amount,
+                    prepayment_mode=mode,
+                    treatment=ledger.PAGO_ANTICIPADO,
+                )
             ],
         )
         lines = _preview_lines(preview)

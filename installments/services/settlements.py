@@ -108,7 +108,11 @@ class SettlementOutcome:
             "dry_tonnes": str(s.dry_tonnes),
             "payable_usd": str(s.payable_usd),
             "declared_payable_usd": None if s.declared_payable_usd is None else str(s.declared_payable_usd),
-            "fair_price_share": str(s.fair_price_share),
+            "maquila_usd_tc": str(s.maquila_usd_tc),
+            "maquila_source": s.maquila_source,
+            "price_share": str(s.price_share),
+            "value_share": str(s.value_share),
+            "terms_deviations": list(s.terms_deviations),
             "fair_price_flags": list(s.fair_price_flags),
             "withholding_amount": str(self.withholding_amount),
             "withholding_currency": self.withholding_currency,
@@ -138,6 +142,7 @@ def _breakdown_row(number: int, due_on: dt.date) -> dict[str, Any]:
         "number": number,
         "due_on": due_on,
         "moratory": ZERO,
+        "late_interest": ZERO,
         "interest": ZERO,
         "insurance": ZERO,
         "fees": ZERO,
@@ -154,6 +159,8 @@ def _allocation_breakdown(transaction_id: int) -> list[dict[str, Any]]:
     )
     for allocation in allocations:
         line = allocation.schedule_line
+        if line is None:
+            continue  # an overpayment credit, on no installment
         row = rows.setdefault(line.pk, _breakdown_row(line.number, line.due_on))
         row[allocation.component] += allocation.amount
     return list(rows.values())
@@ -163,7 +170,10 @@ def _state_breakdown(state: ledger.LedgerState, entry_id: int) -> list[dict[str,
     """``_allocation_breakdown`` of an entry, read off the replayed state instead of the database."""
     due_on = {(line.version, line.number): line.due_on for line in state.lines}
     rows: dict[tuple[int, int], dict[str, Any]] = {}
-    allocations = sorted(state.allocations_for(entry_id), key=lambda a: (due_on[(a.version, a.number)], a.number))
+    allocations = sorted(
+        (a for a in state.allocations_for(entry_id) if a.component != ledger.OVERPAYMENT),
+        key=lambda a: (due_on[(a.version, a.number)], a.number),
+    )
     for allocation in allocations:
         key = (allocation.version, allocation.number)
         row = rows.setdefault(key, _breakdown_row(allocation.number, due_on[key]))
@@ -191,7 +201,16 @@ class _SettlementDraft:
 def _settlement_draft(*, buyer: Buyer, actor: Any, source: str, data: SettlementInput) -> _SettlementDraft:
     """``data`` checked and valued. A row from ``buyers.settlement_input`` already passed its bounds; a
     direct ``settlement_post`` call may carry anything (numbers as text, a blank lot code), so what the
-    valuation needs is checked again here."""
+    valuation needs is checked again here.
+
+    The lot is valued and checked against the buyer's agreed terms and the lender's price reference in
+    force on the settlement date (DOMAIN.md §4: ``data.terms`` when the batch read them, else read here);
+    an omitted maquila (None or blank — an explicit 0 stays 0) is the scale's for the lot's grade, and a
+    scale without a band for it is a ``ValidationError`` on ``maquila_usd_tc``, never a silent 0."""
+    from dataclasses import replace
+
+    from buyers.selectors import buyer_terms_on
+
     lot_code = (data.lot_code or "").strip()
     currency, settled_on = data.currency, data.settled_on
     if not lot_code:
@@ -202,14 +221,21 @@ def _settlement_draft(*, buyer: Buyer, actor: Any, source: str, data: Settlement
     rate = decimal_input("exchange_rate", data.exchange_rate)
     if rate <= 0:
         raise ValidationError({"exchange_rate": _("The exchange rate must be positive.")})
-    buyer_share = buyer.terms_payable_share_pct
+    terms = data.terms if data.terms is not None and data.terms.on == settled_on else None
+    if terms is None:
+        terms = buyer_terms_on(buyer=buyer, on=settled_on)
+    maquila_source = data.maquila_source or Settlement.MaquilaSource.STATED
+    if data.maquila_usd_tc is None or (isinstance(data.maquila_usd_tc, str) and not data.maquila_usd_tc.strip()):
+        grade = decimal_input("grade_oz_tc", data.grade_oz_tc)
+        scale = terms.scale_maquila(grade)
+        if scale is None:
+            raise ValidationError({"maquila_usd_tc": terms.no_scale_message(grade)})
+        data, maquila_source = replace(data, maquila_usd_tc=scale), Settlement.MaquilaSource.SCALE
     values = {name: decimal_input(name, getattr(data, name)) for name in _VALUED_FIELDS}
     declared_raw = data.declared_payable_usd
     declared = None if declared_raw in (None, "") else decimal_input("declared_payable_usd", declared_raw)
     try:
-        value = value_settlement(
-            SettlementTerms(**values, buyer_terms_share=None if buyer_share is None else pct_to_rate(buyer_share))
-        )
+        value = value_settlement(SettlementTerms(**values), agreed=terms.agreed, price_reference=terms.price_reference)
     except SettlementError as exc:
         raise ValidationError({exc.field: exc.message}) from exc
     if value.dry_tonnes <= 0:
@@ -231,7 +257,11 @@ def _settlement_draft(*, buyer: Buyer, actor: Any, source: str, data: Settlement
         payable_usd=value.payable,
         declared_payable_usd=declared,
         contained_gold_usd=value.contained_gold_usd,
-        fair_price_share=value.fair_price_share,
+        maquila_source=maquila_source,
+        price_share=value.price_share,
+        value_share=value.value_share,
+        terms_version_id=terms.agreed.version_id if terms.agreed is not None else None,
+        terms_deviations=list(value.terms_deviations),
         fair_price_flags=flags,
         source=source,
         created_by=actor_user(actor),
@@ -256,7 +286,7 @@ def settlement_post(
     recovery: Any,
     gold_price_usd_oz: Any,
     commercial_deduction_usd_oz: Any = 0,
-    maquila_usd_tc: Any = 0,
+    maquila_usd_tc: Any = None,
     reagents_usd_tms: Any = 0,
     freight_usd_tms: Any = 0,
     other_usd_tms: Any = 0,
@@ -267,14 +297,16 @@ def settlement_post(
     """Record an ore settlement (liquidación) and withhold the miner's installments from it.
 
     Only loans this buyer collects count (the loan names it as withholding buyer, or names none).
-    The settlement is valued by ``buyers.valuation`` (a declared payable that differs is flagged, as
-    are payments below the buyer's terms or the Fairtrade reference). For each active loan of the miner,
+    The settlement is valued by ``buyers.valuation`` (a declared payable that differs is flagged, and
+    the three fair-price figures are stored with their flags); a ``maquila_usd_tc`` left out (None) is
+    the buyer's scale for the lot's grade on the settlement date. For each active loan of the miner,
     oldest first, the withholding is what is due (``miner_amount_due``), capped at the loan's maximum
     share of the settlement's payable in the loan's currency — the cap counts what earlier loans
     already took from the same settlement, so the miner always keeps at least (100 − share)% — and
     never above the payable left or the loan's payoff. Each withholding is the miner's payment dated
-    the settlement date (a WITHHOLDING transaction, allocated oldest installment first) and a debt of
-    the buyer to the lender (a Withholding row) until remitted.
+    the settlement date (a WITHHOLDING transaction, allocated oldest installment first, applied as the
+    loan's standing instruction says) and a debt of the buyer to the lender (a Withholding row) until
+    remitted. A settlement dated in the past never withholds more than the usual rule would today.
     """
     data = SettlementInput(
         miner=miner,
@@ -445,6 +477,10 @@ def _settlements_apply(*, buyer: Buyer, actor: Any, drafts: list[_SettlementDraf
                 payable_loan - already,
                 state.payoff_amount(book.terms),
             )
+            if settled_on < as_of_today:
+                # A backdated settlement never withholds more than the usual rule would today, after
+                # every entry already recorded (DOMAIN.md §5): later entries may have paid it already.
+                amount = min(amount, book.replay.state(as_of_today).amount_due())
             if amount <= 0:
                 continue
             amount_settlement = _convert(amount, loan.currency, currency, rate)
@@ -454,6 +490,8 @@ def _settlements_apply(*, buyer: Buyer, actor: Any, drafts: list[_SettlementDraf
                 value_date=settled_on,
                 amount=amount,
                 currency=loan.currency,
+                # The loan's standing instruction (DOMAIN.md §3): by the rule unless the miner chose.
+                treatment=loan.withholding_treatment,
                 settlement=settlement,
                 reference=settlement.lot_code[:80],
                 recorded_by=user,
@@ -470,7 +508,15 @@ def _settlements_apply(*, buyer: Buyer, actor: Any, drafts: list[_SettlementDraf
             )
             withheld_settlement += amount_settlement
             next_id += 1
-            book.replay.add(ledger.Entry(id=next_id, kind=ledger.WITHHOLDING, value_date=settled_on, amount=amount))
+            book.replay.add(
+                ledger.Entry(
+                    id=next_id,
+                    kind=ledger.WITHHOLDING,
+                    value_date=settled_on,
+                    amount=amount,
+                    treatment=loan.withholding_treatment,
+                )
+            )
             after = book.replay.state(as_of)
             recompute = book_derive(book, after, as_of)
             row_pending.append(_Pending(txn, withholding, next_id, _state_breakdown(after, next_id), recompute))

@@ -32,6 +32,7 @@ from installments.selectors import (
 )
 from installments.services.common import servicing_today
 from loans.models import Loan
+from loans.sbs import category_for_dpd
 
 # Ids for entries replayed before their transaction is saved: above any real id, in creation order, so
 # they sort among themselves and after the loan's saved entries exactly as the ids the rows will get.
@@ -50,6 +51,9 @@ LINE_DERIVED = [
     "moratory_accrued",
     "moratory_base",
     "moratory_base_on",
+    "paid_late_interest",
+    "late_interest_accrued",
+    "late_interest_base",
     "paid_on",
     "status",
 ]
@@ -57,7 +61,10 @@ LOAN_DERIVED = [
     "outstanding_principal",
     "overdue_amount",
     "moratory_accrued",
+    "late_interest_accrued",
+    "overpayment_credit",
     "days_past_due",
+    "category",
     "next_due_on",
     "schedule_version",
     "installment_amount",
@@ -179,7 +186,10 @@ def book_derive(book: LoanBook, state: ledger.LedgerState, as_of: dt.date) -> di
     loan.outstanding_principal = state.outstanding_principal
     loan.overdue_amount = state.overdue_amount
     loan.moratory_accrued = state.moratory_outstanding
+    loan.late_interest_accrued = state.late_interest_outstanding
+    loan.overpayment_credit = state.overpayment_credit
     loan.days_past_due = state.days_past_due
+    loan.category = category_for_dpd(state.days_past_due).value
     loan.next_due_on = state.next_due_on
     loan.schedule_version = state.current_version
     loan.installment_amount = state.installment
@@ -267,7 +277,8 @@ def books_write(books: list[LoanBook], entry_ids: dict[int, int] | None = None) 
             [
                 Allocation(
                     transaction_id=entry_id,
-                    schedule_line_id=book.rows[(version, number)]["id"],
+                    # An overpayment (version 0) is on no installment: a credit in the miner's favour.
+                    schedule_line_id=book.rows[(version, number)]["id"] if version else None,
                     component=component,
                     amount=amount,
                 )
@@ -336,6 +347,9 @@ def line_values(result: ledger.LineResult) -> dict[str, Any]:
         "moratory_accrued": result.moratory_accrued,
         "moratory_base": result.moratory_base,
         "moratory_base_on": result.moratory_base_on,
+        "paid_late_interest": result.paid_late_interest,
+        "late_interest_accrued": result.late_interest_accrued,
+        "late_interest_base": result.late_interest_base,
         "paid_on": result.paid_on,
         "status": result.status,
     }

@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 
 from asmcredit.money import ZERO, money
 from buyers.models import Buyer, Settlement
-from installments.models import ReconciliationException, Remittance, Withholding
+from installments.models import Allocation, ReconciliationException, Remittance, Withholding
 from installments.selectors import buyer_balance_owed
 from installments.selectors import buyer_statement as servicing_buyer_statement
 from reports import pdf
@@ -31,6 +31,16 @@ class SettlementRow:
     remitted: Decimal
     reconciliation: str
     overdue: bool
+    # The fair-price check (DOMAIN.md §4): the price share, the value share and the flags, with what was
+    # off the agreed terms; and whether the maquila came from the buyer's scale.
+    price_share: Decimal = ZERO
+    value_share: Decimal = ZERO
+    fair_price_flags: tuple[str, ...] = ()
+    terms_deviations: tuple[str, ...] = ()
+    maquila_from_scale: bool = False
+    # Of what was withheld, what went beyond everything the miner owed (a backdated settlement, a void
+    # replayed): a credit in the miner's favour the lender refunds or applies (DOMAIN.md §3).
+    credit_to_miner: Decimal = ZERO
 
 
 @dataclass(frozen=True)
@@ -80,7 +90,9 @@ def buyer_statement(*, buyer: Buyer, date_from: dt.date, date_to: dt.date) -> Bu
     settlements = (
         Settlement.objects.filter(buyer=buyer, settled_on__gte=date_from, settled_on__lte=date_to)
         .select_related("miner")
-        .prefetch_related("withholdings__loan", "withholdings__matches__remittance")
+        .prefetch_related(
+            "withholdings__loan", "withholdings__matches__remittance", "withholdings__transaction__allocations"
+        )
         .order_by("settled_on", "pk")
     )
     settlement_rows = []
@@ -105,6 +117,20 @@ def buyer_statement(*, buyer: Buyer, date_from: dt.date, date_to: dt.date) -> Bu
                 remitted=remitted,
                 reconciliation=", ".join(statuses) if statuses else _("no withholding"),
                 overdue=overdue,
+                price_share=settlement.price_share,
+                value_share=settlement.value_share,
+                fair_price_flags=tuple(settlement.fair_price_flags),
+                terms_deviations=tuple(settlement.terms_deviations),
+                maquila_from_scale=settlement.maquila_source == Settlement.MaquilaSource.SCALE,
+                credit_to_miner=sum(
+                    (
+                        a.amount
+                        for w in live
+                        for a in w.transaction.allocations.all()
+                        if a.component == Allocation.Component.OVERPAYMENT
+                    ),
+                    ZERO,
+                ),
             )
         )
     remittances = tuple(

@@ -30,6 +30,8 @@ class StatementEntry:
     interest: Decimal
     other: Decimal
     balance: Decimal
+    # Beyond everything owed: a credit in the miner's favour (DOMAIN.md §3).
+    credit: Decimal = ZERO
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,8 @@ class LoanStatement:
     entries: tuple[StatementEntry, ...]
     closing_balance: Decimal
     next_installments: tuple[PendingInstallment, ...]
+    # Overpayment credit in the miner's favour at the end of the period, not yet refunded or applied.
+    overpayment_credit: Decimal = ZERO
 
     @property
     def paid_principal(self) -> Decimal:
@@ -95,6 +99,21 @@ def loan_outstanding_on(*, loan: Loan, on: dt.date) -> Decimal:
         or ZERO
     )
     return money(loan.principal + capitalized - repaid)
+
+
+def loan_credit_on(*, loan: Loan, on: dt.date) -> Decimal:
+    """The loan's overpayment credit at the end of ``on``: what went beyond the debt, less what was
+    refunded or applied to another loan by then."""
+    arisen = Allocation.objects.filter(
+        transaction__loan=loan, component=Allocation.Component.OVERPAYMENT, transaction__value_date__lte=on
+    ).aggregate(total=Sum("amount"))["total"]
+    used = LoanTransaction.objects.filter(
+        loan=loan,
+        kind__in=[LoanTransaction.Kind.CREDIT_REFUND, LoanTransaction.Kind.CREDIT_TRANSFER],
+        value_date__lte=on,
+        reversed_by__isnull=True,
+    ).aggregate(total=Sum("amount"))["total"]
+    return money((arisen or ZERO) - (used or ZERO))
 
 
 NEXT_INSTALLMENTS = 3
@@ -144,8 +163,9 @@ def miner_statement(
                     amount=tx.amount,
                     principal=principal,
                     interest=parts["interest"],
-                    other=parts["insurance"] + parts["fees"] + parts["moratory"],
+                    other=parts["insurance"] + parts["fees"] + parts["moratory"] + parts["late_interest"],
                     balance=balance,
+                    credit=parts["overpayment"],
                 )
             )
         # Capitalized interest (total grace) raises the balance without a transaction.
@@ -182,6 +202,7 @@ def miner_statement(
                     )
                     for line in [*overdue, *upcoming]
                 ),
+                overpayment_credit=loan_credit_on(loan=loan, on=date_to),
             )
         )
     return MinerStatement(

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from buyers.models import Settlement
 from installments.models import Withholding
-from installments.services import miner_amount_due
+from installments.services import miner_amount_due, payoff_quote
 from tests.api.conftest import disbursed_loan, settlement_body, today
 
 
@@ -20,8 +20,13 @@ def test_it_recomputes_the_domain_example_lot(orex) -> None:
     assert settlement["payable"] == "12212.83"
     assert settlement["declared_payable"] == "12250.00"
     assert settlement["payable_difference"] == "37.17"
-    assert Decimal(settlement["fair_price_share"]) < Decimal("0.95")
-    assert "below_fairtrade_reference" in settlement["fair_price_flags"]
+    # DOMAIN.md §4: price share (3,322.10 − 80) / 3,322.10 = 0.9759 (above the 95% reference); value share
+    # 12,212.83 / (9.200 × 1.10231 × 0.5 × 0.84 × 3,322.10 = 14,149.91) = 0.8631. Only the declared payable
+    # differs.
+    assert (settlement["price_share"], settlement["value_share"]) == ("0.9759", "0.8631")
+    assert settlement["fair_price_flags"] == ["declared_payable_differs"]
+    assert settlement["terms_deviations"] == []
+    assert settlement["maquila_source"] == "stated"
     # No loan: nothing withheld, the miner gets the whole payable.
     assert settlement["withholding"] == {
         "amount": "0.00",
@@ -35,7 +40,9 @@ def test_it_recomputes_the_domain_example_lot(orex) -> None:
 
 def test_it_withholds_what_the_miner_owes_and_says_how_it_was_applied(orex, officer, approver) -> None:
     loan = disbursed_loan(miner=orex.supplier, buyer=orex.buyer, officer=officer, approver=approver)
-    due = sum(d.amount_due for d in miner_amount_due(miner=orex.supplier, as_of=today()))
+    owed = sum(d.amount_due for d in miner_amount_due(miner=orex.supplier, as_of=today()))
+    # Never more than closes the loan that day (interest reduced to the day, DOMAIN.md §3).
+    due = min(owed, payoff_quote(loan=loan, on=today()).total)
     response = orex.client.post("/api/v1/settlements/", settlement_body(orex.supplier, "L-1"), format="json")
     assert response.status_code == 201, response.content
     withholding = response.json()["withholding"]
@@ -47,7 +54,7 @@ def test_it_withholds_what_the_miner_owes_and_says_how_it_was_applied(orex, offi
     applied = sum(
         Decimal(row[c])
         for row in per_loan["installments"]
-        for c in ("moratory", "interest", "insurance", "fees", "principal")
+        for c in ("moratory", "late_interest", "interest", "insurance", "fees", "principal")
     )
     assert applied == due
     assert per_loan["installments"][0]["number"] == 1

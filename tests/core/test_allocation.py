@@ -100,10 +100,10 @@ def test_it_totals_allocations_by_component() -> None:
 
 
 def test_it_charges_moratory_interest_at_the_moratory_tea() -> None:
-    # 1,000 × (1.10^(30/360) − 1) = 7.974
-    assert moratory_interest(D("1000.00"), D("0.10"), 30) == D("7.97")
-    assert moratory_interest(D("1000.00"), D("0.10"), 60) == D("16.01")
-    assert moratory_interest(D("1000.00"), D("0.10"), 360) == D("100.00")
+    # Linear by day (DOMAIN.md §3): 1,000 × i₁ × d with i₁ = 1.10^(1/360) − 1 = 0.000264786…
+    assert moratory_interest(D("1000.00"), D("0.10"), 30) == D("7.94")
+    assert moratory_interest(D("1000.00"), D("0.10"), 60) == D("15.89")
+    assert moratory_interest(D("1000.00"), D("0.10"), 360) == D("95.32")
     assert moratory_interest(D("1000.00"), D("0.10"), 0) == D("0.00")
     assert moratory_interest(D("0.00"), D("0.10"), 30) == D("0.00")
 

@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
+from asmcredit.models import AuditEvent
 from installments.models import Allocation, LoanTransaction, ScheduleLine, Withholding
 from installments.services import (
     loan_recompute,
@@ -76,12 +77,16 @@ def test_it_allocates_a_direct_payment_moratory_first_oldest_installment_first(o
         (a.schedule_line.number, a.component, a.amount)
         for a in Allocation.objects.filter(transaction=txn).order_by("id")
     ]
+    # Late charges linear by day (DOMAIN.md §3): moratory at 15% and compensatory at the 40% TEA on
+    # 1,527.16 overdue for 41 days and 1,615.74 for 13 days, before the scheduled interest.
     assert parts == [
-        (1, "moratory", D("24.50")),
+        (1, "moratory", D("24.31")),
+        (1, "late_interest", D("58.55")),
         (1, "interest", D("313.24")),
         (1, "principal", D("1527.16")),
-        (2, "moratory", D("8.18")),
-        (2, "interest", D("126.92")),
+        (2, "moratory", D("8.16")),
+        (2, "late_interest", D("19.64")),
+        (2, "interest", D("48.94")),
     ]
 
 
@@ -137,7 +142,9 @@ def test_it_applies_a_pago_anticipado_to_principal_and_keeps_the_old_schedule(of
     )
 
     loan.refresh_from_db()
-    assert (txn.kind, txn.prepayment_mode) == ("prepayment", "reduce_installment")
+    assert (txn.kind, txn.prepayment_mode) == ("payment", "reduce_installment")
+    event = AuditEvent.objects.get(action="payment.prepayment", object_id=str(txn.pk))
+    assert (event.after or {})["applied_as"] == "pago_anticipado"
     assert loan.schedule_version == 2
     assert loan.installment_amount == options["reduce_installment"]["installment"]
     assert loan.outstanding_principal == options["reduce_installment"]["outstanding_principal"]

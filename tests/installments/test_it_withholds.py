@@ -35,11 +35,12 @@ def post(buyer, miner, actor, lot_code, settled_on, currency="PEN", **lot):  # t
     )
 
 
-def installment(number, due_on, *, moratory="0.00", interest="0.00", principal="0.00"):  # type: ignore[no-untyped-def]
+def installment(number, due_on, *, moratory="0.00", late_interest="0.00", interest="0.00", principal="0.00"):  # type: ignore[no-untyped-def]
     return {
         "number": number,
         "due_on": due_on,
         "moratory": D(moratory),
+        "late_interest": D(late_interest),
         "interest": D(interest),
         "insurance": D("0.00"),
         "fees": D("0.00"),
@@ -76,7 +77,8 @@ def test_it_withholds_the_next_installment_from_an_on_time_miner(officer, orex, 
     first = ScheduleLine.objects.get(loan=loan, number=1)
     assert (first.status, first.paid_on) == ("paid", dt.date(2025, 2, 10))
     assert AuditEvent.objects.filter(action="withholding.record", object_id=str(withholding.pk)).exists()
-    assert "below_fairtrade_reference" in outcome.settlement.fair_price_flags
+    # DOMAIN.md §4 lot: (3,322.10 − 80) / 3,322.10 = 0.9759, above the 95% reference: no fair-price flag.
+    assert (outcome.settlement.price_share, outcome.settlement.fair_price_flags) == (D("0.9759"), [])
 
     # Ten days later the next due date is 03-17: that installment is withheld, nothing more.
     second = post(orex, rosa, officer, "OREX-0002", dt.date(2025, 2, 20))
@@ -93,20 +95,26 @@ def test_it_withholds_arrears_with_moratory_interest_from_an_overdue_miner(offic
     loan = disburse(miner=teodoro, product=product, officer=officer, buyer=orex)
     [due] = miner_amount_due(miner=teodoro, as_of=dt.date(2025, 3, 30))
     # Installments 1 (41 days late) and 2 (13 days late) plus the one due 04-17.
-    # Moratory: 1,527.16 × (1.15^(41/360) − 1) = 24.50 and 1,615.74 × (1.15^(13/360) − 1) = 8.18.
-    assert due.amount_due == D("5553.88")
+    # Linear by day on the overdue principal 1,527.16 (41 days) and 1,615.74 (13 days): moratory at 15%
+    # 24.31 and 8.16, compensatory at the 40% TEA 58.55 and 19.64 (DOMAIN.md §3).
+    assert due.amount_due == D("5631.86")
     assert due.next_due_on == dt.date(2025, 4, 17)
 
     outcome = post(orex, teodoro, officer, "OREX-0100", dt.date(2025, 3, 30))
 
-    assert outcome.withholding_amount == D("5553.88")
+    assert outcome.withholding_amount == D("5631.86")
     assert outcome.breakdown[0]["installments"] == [
-        installment(1, dt.date(2025, 2, 17), moratory="24.50", interest="313.24", principal="1527.16"),
-        installment(2, dt.date(2025, 3, 17), moratory="8.18", interest="224.66", principal="1615.74"),
+        installment(
+            1, dt.date(2025, 2, 17), moratory="24.31", late_interest="58.55", interest="313.24", principal="1527.16"
+        ),
+        installment(
+            2, dt.date(2025, 3, 17), moratory="8.16", late_interest="19.64", interest="224.66", principal="1615.74"
+        ),
         installment(3, dt.date(2025, 4, 17), interest="201.58", principal="1638.82"),
     ]
     lines = {line.number: line for line in ScheduleLine.objects.filter(loan=loan)}
-    assert (lines[1].moratory_accrued, lines[1].paid_moratory) == (D("24.50"), D("24.50"))
+    assert (lines[1].moratory_accrued, lines[1].paid_moratory) == (D("24.31"), D("24.31"))
+    assert (lines[1].late_interest_accrued, lines[1].paid_late_interest) == (D("58.55"), D("58.55"))
     assert lines[3].status == "paid"
 
 

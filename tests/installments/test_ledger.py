@@ -114,9 +114,10 @@ def test_it_gives_the_same_final_state_for_any_arrival_order(specs, data):  # ty
     second = ledger.replay(terms=terms, lines=lines, entries=entries_in_arrival_order(specs, shuffled), as_of=as_of)
 
     assert final_state(first) == final_state(second)
-    # Money is conserved: everything that came in is allocated or reported unapplied.
+    # Money is conserved: everything that came in is allocated, what exceeds the debt as an overpayment.
     kept = [s for s in specs if not s[4]]
-    assert sum((a.amount for a in first.allocations), D(0)) + first.unapplied == sum((s[2] for s in kept), D(0))
+    assert sum((a.amount for a in first.allocations), D(0)) == sum((s[2] for s in kept), D(0))
+    assert first.unapplied == sum((a.amount for a in first.allocations if a.component == ledger.OVERPAYMENT), D(0))
 
 
 @settings(max_examples=40, deadline=None)
@@ -153,10 +154,13 @@ def test_it_accrues_moratory_interest_on_overdue_principal_only() -> None:
     state = ledger.replay(terms=terms, lines=lines, entries=[], as_of=dt.date(2025, 3, 30))
 
     first, second = state.current_lines[:2]
-    # 1,527.16 × (1.15^(41/360) − 1) and 1,615.74 × (1.15^(13/360) − 1); interest itself bears none.
-    assert (first.moratory_accrued, second.moratory_accrued) == (D("24.50"), D("8.18"))
+    # Linear by day (DOMAIN.md §3): p × i₁ × d with i₁ = 1.15^(1/360) − 1 for moratory, 1.40^(1/360) − 1
+    # for the compensatory interest that keeps running: 1,527.16 for 41 days, 1,615.74 for 13 days.
+    # Interest itself bears none.
+    assert (first.moratory_accrued, second.moratory_accrued) == (D("24.31"), D("8.16"))
+    assert (first.late_interest_accrued, second.late_interest_accrued) == (D("58.55"), D("19.64"))
     assert state.days_past_due == 41
-    assert state.overdue_amount == D("1840.40") * 2 + D("32.68")
+    assert state.overdue_amount == D("1840.40") * 2 + D("24.31") + D("8.16") + D("58.55") + D("19.64")
 
 
 def test_it_regenerates_the_schedule_after_a_pago_anticipado_with_a_shorter_term() -> None:

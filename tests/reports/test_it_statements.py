@@ -21,7 +21,7 @@ INSTALLMENT = Decimal("1838.45")
 BALANCES = ("8,474.79", "6,861.05", "5,211.11", "3,520.84")
 
 
-def test_it_lists_a_miners_transactions_between_opening_and_closing_balances(portfolio, tmp_path):
+def test_it_lists_a_miners_transactions_between_opening_and_closing_balances(portfolio, tmp_path, spanish):
     statement = services.miner_statement(miner=portfolio.rosa_loan.miner, date_from=dt.date(2025, 3, 1), date_to=AS_OF)
     document = services.miner_statement_pdf(statement)
     save_artifact(document, "miner-statement-es")
@@ -74,7 +74,7 @@ def test_it_refuses_a_bad_period(client, officer, portfolio):
     assert client.get(url + "?from=2025-06-01&to=2025-01-01").status_code == 400
 
 
-def test_it_states_what_a_buyer_withheld_remitted_and_owes(portfolio, tmp_path):
+def test_it_states_what_a_buyer_withheld_remitted_and_owes(portfolio, tmp_path, spanish):
     ReconciliationException.objects.create(
         buyer=portfolio.orex,
         kind=ReconciliationException.Kind.OVERDUE_UNREMITTED,

@@ -158,8 +158,9 @@ def test_it_shows_both_prepayment_options_before_recording(officer_client, loan)
 
     response = officer_client.post(url, {**data, "prepayment_mode": "reduce_installment", "action": "confirm"})
     assert response.status_code == 302
-    prepayment = LoanTransaction.objects.get(loan=loan, kind="prepayment")
+    prepayment = LoanTransaction.objects.get(loan=loan, kind="payment")
     assert prepayment.amount == Decimal("12000.00") and prepayment.prepayment_mode == "reduce_installment"
+    assert loan.schedule_lines.filter(version=2).exists()  # applied as a pago anticipado
 
 
 def test_it_records_a_small_payment_as_installments(officer_client, loan) -> None:  # type: ignore[no-untyped-def]
