@@ -19,7 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from asmcredit import roles
-from buyers.models import Buyer, BuyerUser, MaquilaScale, SupplierRelationship
+from buyers.models import Buyer, BuyerUser, SupplierRelationship
 from loans.models import Equipment, EquipmentSupplier, LoanApplication, LoanProduct, NgoPartner
 from miners.identity import personal_ruc, ruc_check_digit
 from miners.models import Association, Miner, Training
@@ -142,20 +142,34 @@ def _buyers() -> list[Buyer]:
                 "name": name,
                 "region": region,
                 "kind": kind,
-                "terms_payable_share_pct": share,
                 "contact_email": "liquidaciones@example.pe",
             },
         )
-        if not buyer.maquila_scale.exists():
-            for low, high, fee in [("0", "0.3", "90"), ("0.3", "0.8", "110"), ("0.8", None, "130")]:
-                MaquilaScale.objects.create(
-                    buyer=buyer,
-                    min_grade_oz_tc=Decimal(low),
-                    max_grade_oz_tc=Decimal(high) if high else None,
-                    maquila_usd_tc=Decimal(fee),
-                )
+        if not buyer.terms_versions.exists():
+            _agreed_terms(buyer, share)
         buyers.append(buyer)
     return buyers
+
+
+def _agreed_terms(buyer: Buyer, share: Decimal | None) -> None:
+    """The buyer's agreed terms (DOMAIN.md §4): RC US$ 80/oz and recovery 0.84 where the buyer agreed them
+    (the trader agreed only its scale), and the maquila scale by grade, since 2000-01-01."""
+    from buyers.models import BuyerTerms, MaquilaBand
+
+    terms = BuyerTerms.objects.create(
+        buyer=buyer,
+        effective_from=dt.date(2000, 1, 1),
+        commercial_deduction_usd_oz=Decimal("80") if share is not None else None,
+        recovery=Decimal("0.84") if share is not None else None,
+        note="demo",
+    )
+    for low, high, fee in [("0", "0.3", "90"), ("0.3", "0.8", "110"), ("0.8", None, "130")]:
+        MaquilaBand.objects.create(
+            terms=terms,
+            min_grade_oz_tc=Decimal(low),
+            max_grade_oz_tc=Decimal(high) if high else None,
+            maquila_usd_tc=Decimal(fee),
+        )
 
 
 def _catalogue() -> list[Equipment]:
@@ -375,7 +389,7 @@ def _settlement_fields(rng: random.Random, miner: Miner, day: dt.date, today: dt
 
 def seed(*, today: dt.date, stdout: Any = None) -> SeedResult:
     """Create the demo book once; a second run finds it and changes nothing."""
-    from installments.services import loan_disburse, portfolio_rate, remittance_record, settlement_post
+    from installments.services import loan_disburse, portfolio_rate, reconcile_remittances, settlement_post
     from loans.services import (
         application_approve,
         application_create,
@@ -428,9 +442,11 @@ def seed(*, today: dt.date, stdout: Any = None) -> SeedResult:
         (eligible[6], "capital-trabajo", "15000", 12, 0, None, "submitted"),
         (eligible[7], "equipo-limpio", "38000", 24, 0, 5, "rejected"),
         (eligible[8], "capital-trabajo", "8000", 6, 0, None, "draft"),
+        # Stops selling to Orex, falls behind, then clears it at the branch: ends with a credit (below).
+        (eligible[9], "capital-trabajo", "9000", 6, 4, None, "disbursed"),
     ]
     # The overdue miner stops selling to Orex three months ago: side-selling, the early warning.
-    stopped = {eligible[3].pk: today - dt.timedelta(days=95)}
+    stopped = {eligible[3].pk: today - dt.timedelta(days=95), eligible[9].pk: today - dt.timedelta(days=75)}
 
     events: list[tuple[dt.date, int, str, Any]] = []
     for index, (miner, code, amount, term, months_ago, equip, state) in enumerate(loan_plan):
@@ -449,6 +465,7 @@ def seed(*, today: dt.date, stdout: Any = None) -> SeedResult:
     events.sort(key=lambda e: (e[0], e[1]))
 
     settlements = 0
+    loans: dict[int, Any] = {}
     for day, _, kind, payload in events:
         if kind == "loan":
             index, miner, code, amount, term, equip, state, disbursed_on = payload
@@ -491,7 +508,7 @@ def seed(*, today: dt.date, stdout: Any = None) -> SeedResult:
             LoanApplication.objects.filter(pk=application.pk).update(
                 decided_at=timezone.make_aware(dt.datetime.combine(disbursed_on, dt.time(9)))
             )
-            loan_disburse(
+            loans[index] = loan_disburse(
                 application=application,
                 actor=users["admin"],
                 disbursed_on=disbursed_on,
@@ -508,29 +525,177 @@ def seed(*, today: dt.date, stdout: Any = None) -> SeedResult:
             )
             settlements += 1
 
-    # Orex remits weekly what it withheld; the last two weeks are still unremitted, so the demo shows
-    # a balance owed and withholdings past the agreed 7 days.
-    from installments.models import Withholding
-
-    week = start
-    ref = 0
-    while week < today - dt.timedelta(days=21):
-        end = week + dt.timedelta(days=7)
-        pending = Withholding.objects.filter(
-            buyer=orex, withheld_on__gte=week, withheld_on__lt=end, status=Withholding.Status.UNREMITTED
-        )
-        total = sum((w.amount for w in pending), Decimal("0"))
-        if total > 0:
-            ref += 1
-            remittance_record(
-                buyer=orex,
-                reference=f"BCP-{end:%Y%m%d}-{ref:03d}",
-                amount=total,
-                currency="PEN",
-                paid_on=end + dt.timedelta(days=2),
-                actor="seed_demo",
-            )
-        week = end
+    _money_at_the_edges(loans=loans, orex=orex, officer=officer, miner=eligible[9], rng=rng, today=today)
+    _exchange_rates(today)
+    _remittances(orex, today)
+    reconcile_remittances(as_of=today)
     portfolio_rate(as_of=today)
     say(f"  {settlements} ore settlements, {len(loan_plan)} applications\n")
     return SeedResult(created=True, counts={"settlements": settlements, "applications": len(loan_plan)})
+
+
+def _money_at_the_edges(
+    *, loans: dict[int, Any], orex: Buyer, officer: Any, miner: Miner, rng: random.Random, today: dt.date
+) -> None:
+    """The loan events beyond the happy path (DOMAIN.md §3), each on its own loan of the book:
+
+    - loan 2: an adelanto de cuotas at the branch, then a pago anticipado (shorter term) that credits
+      back what the adelanto had prepaid for later days;
+    - loan 5: more than two installments paid as an adelanto because the miner asked for it;
+    - loan 7: paid off at the branch today with the payoff quote (cancelación total);
+    - loan 12: fell behind after its miner stopped selling to Orex; two days ago a branch payment
+      left S/ 400 of the payoff; today Orex keys in a lot the miner sold two months ago, which withholds
+      no more than is owed now — replayed in date order it saves late interest, so the loan is paid
+      off with an overpayment credit in the miner's favour, on the dashboard's queue to refund.
+    """
+    from installments.services import payment_record, payoff_quote, settlement_post
+
+    second = loans[1]
+    payment_record(
+        loan=second,
+        amount=second.installment_amount,
+        paid_on=today - dt.timedelta(days=40),
+        actor=officer,
+        reference="Ventanilla 1023 (adelanto)",
+    )
+    payment_record(
+        loan=second,
+        amount=Decimal("9000.00"),
+        paid_on=today - dt.timedelta(days=20),
+        actor=officer,
+        reference="Ventanilla 1187 (pago anticipado)",
+        prepayment_mode="reduce_term",
+    )
+    fifth = loans[4]
+    payment_record(
+        loan=fifth,
+        amount=fifth.installment_amount * 3,
+        paid_on=today - dt.timedelta(days=10),
+        actor=officer,
+        reference="Ventanilla 1240",
+        treatment="adelanto",
+    )
+    seventh = loans[6]
+    payment_record(
+        loan=seventh,
+        amount=payoff_quote(loan=seventh, on=today).total,
+        paid_on=today,
+        actor=officer,
+        reference="Ventanilla 1302 (cancelación)",
+    )
+    behind = loans[11]
+    two_days_ago = today - dt.timedelta(days=2)
+    payment_record(
+        loan=behind,
+        amount=payoff_quote(loan=behind, on=two_days_ago).total - Decimal("400.00"),
+        paid_on=two_days_ago,
+        actor=officer,
+        reference="Ventanilla 1299",
+    )
+    late_lot = today - dt.timedelta(days=60)
+    settlement_post(
+        buyer=orex,
+        miner=miner,
+        actor="seed_demo",
+        source="seed",
+        **{**_settlement_fields(rng, miner, late_lot, today, 99_001), "lot_code": f"L{late_lot:%y%m%d}-TARDIO"},
+    )
+
+
+def _exchange_rates(today: dt.date) -> None:
+    """The SBS accounting rate (soles per US$) for the last weeks, as the lender loads it."""
+    from rates.services import exchange_rate_set
+
+    for days_ago, rate in ((31, "3.7420"), (17, "3.7488"), (3, "3.7512")):
+        exchange_rate_set(
+            currency="USD",
+            rate_on=today - dt.timedelta(days=days_ago),
+            soles_per_unit=Decimal(rate),
+            actor="seed_demo",
+            source="SBS tipo de cambio contable",
+        )
+
+
+# The shape of Orex's remittances (weeks counted back from the last remitted one, 0 = the last). The
+# last three weeks stay unremitted: installments fall due around the same day of the month and each is
+# withheld from the first settlement after the previous due date, so the book's last withholdings are
+# 16 to 21 days old and a shorter gap would show no withholding past the agreed days.
+UNREMITTED_DAYS = 21
+LATE_WEEKS = frozenset({6, 14, 22, 30, 38, 46})  # paid two days after the week: its first days go late
+SHORT_LISTED_FROM = 10  # the first week with withholdings from here back lists its settlements (and one
+# that is not Orex's) and pays 90%
+OVER_WEEK = 4  # S/ 250 more than owed: credit the next withholdings absorb
+UNKNOWN_SETTLEMENT_ID = 999999
+
+
+def _remittances(orex: Buyer, today: dt.date) -> None:
+    """Orex remits weekly what it withheld, and the last three weeks are still unremitted, so the demo
+    shows a balance owed and withholdings past the agreed 7 days (DOMAIN.md §5).
+
+    Each week's transfer pays everything withheld before the week's end, dated the week's last day, so
+    it is within the agreed days; a few weeks show the other states a reconciliation leaves: paid late
+    (an exception closed as of the transfer), a short transfer listing its settlements and one unknown
+    settlement (open for an officer), an over-remittance absorbed by the next withholdings, and a dollar
+    transfer nobody owes (open). Reconciled as of each transfer's date and then as of ``today``, so every
+    exception carries the dates the data gives it, never the day the demo was seeded.
+    """
+    from installments.models import Withholding
+    from installments.services import reconcile_remittances, remittance_record
+
+    cutoff = today - dt.timedelta(days=UNREMITTED_DAYS)
+    first = Withholding.objects.filter(buyer=orex).order_by("withheld_on").values_list("withheld_on", flat=True).first()
+    if first is None:
+        return
+    weeks = []
+    end = cutoff
+    while end > first:
+        weeks.append(end)
+        end -= dt.timedelta(days=7)
+    short_listed = next(
+        (
+            back
+            for back, end in enumerate(weeks)
+            if back >= SHORT_LISTED_FROM
+            and Withholding.objects.filter(buyer=orex, withheld_on__gte=end - dt.timedelta(days=7), withheld_on__lt=end)
+            .exclude(status=Withholding.Status.REVERSED)
+            .exists()
+        ),
+        None,
+    )
+    for number, (back, end) in enumerate(sorted(enumerate(weeks), key=lambda w: w[1]), start=1):
+        paid_on = end - dt.timedelta(days=1) + (dt.timedelta(days=3) if back in LATE_WEEKS else dt.timedelta())
+        # What the buyer's earlier money (an over-remittance) already covers as of the transfer's date.
+        reconcile_remittances(as_of=paid_on, buyer_ids=[orex.pk])
+        owed = Withholding.objects.filter(
+            buyer=orex,
+            currency="PEN",
+            withheld_on__lt=end,
+            status__in=[Withholding.Status.UNREMITTED, Withholding.Status.PARTIAL],
+        )
+        total = sum((w.amount - w.remitted_amount for w in owed), Decimal("0"))
+        settlement_ids = None
+        if back == short_listed:
+            week = [w for w in owed if w.withheld_on >= end - dt.timedelta(days=7)]
+            settlement_ids = [w.settlement_id for w in week] + [UNKNOWN_SETTLEMENT_ID]
+            total = (sum((w.amount for w in week), Decimal("0")) * Decimal("0.9")).quantize(Decimal("0.01"))
+        elif back == OVER_WEEK:
+            total += Decimal("250.00")
+        if total <= 0:
+            continue
+        remittance_record(
+            buyer=orex,
+            reference=f"BCP-{end:%Y%m%d}-{number:03d}",
+            amount=total,
+            currency="PEN",
+            paid_on=paid_on,
+            actor="seed_demo",
+            settlement_ids=settlement_ids,
+        )
+    remittance_record(
+        buyer=orex,
+        reference=f"WIRE-USD-{today:%Y%m}",
+        amount=Decimal("120.00"),
+        currency="USD",
+        paid_on=today - dt.timedelta(days=30),
+        actor="seed_demo",
+    )
