@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -47,6 +48,7 @@ INSTALLED_APPS = [
     "buyers",
     "loans",
     "installments",
+    "notices",
     "reports",
     "config",
 ]
@@ -194,6 +196,10 @@ CONTENT_SECURITY_POLICY = {
 LENDER_NAME = env_str("LENDER_NAME", "Caja Rural Los Andes (demo)")
 LENDER_RUC = env_str("LENDER_RUC", "20322445564")
 LENDER_LOGO = env_str("LENDER_LOGO", str(BASE_DIR / "static" / "img" / "lender-logo.svg"))
+
+# The lender's phone the miner's statement page and paid-off certificate give for reaching the officer.
+LENDER_CONTACT_PHONE = env_str("LENDER_CONTACT_PHONE", "(01) 555-0100") or ""
+
 # Segregation of duties: whoever approved an application may not also disburse it, unless a small
 # lender without the staff for it turns this on.
 ALLOW_APPROVER_TO_DISBURSE = env_bool("ALLOW_APPROVER_TO_DISBURSE", default=False)
@@ -256,7 +262,21 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 120.0,
         "options": {"expires": 110},
     },
+    # Messages to miners: reminders and arrears notices made after the nightly run (sent when the law
+    # allows), and whatever is due — held collection messages, gateway retries — every minute.
+    "miner-collection-messages": {
+        "task": "notices.tasks.collection_messages",
+        "schedule": crontab(hour=5, minute=0),
+    },
+    "miner-messages-send-due": {
+        "task": "notices.tasks.send_due",
+        "schedule": 60.0,
+        "options": {"expires": 55},
+    },
 }
+# Days before a due date a reminder is made; days past due at which an arrears notice is made.
+NOTICES_REMINDER_DAYS = env_int("NOTICES_REMINDER_DAYS", 3)
+NOTICES_ARREARS_DAYS = (1, 8, 31)
 
 # --- REST API
 REST_FRAMEWORK = {
@@ -326,3 +346,53 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }
+
+# --- Messages to miners (notices app, DOMAIN.md §10). --------------------------------------------
+# NOTICES_BACKEND "console" (the default: demo, tests, and any deployment not yet wired to a provider)
+# logs each message and marks it sent; "live" sends e-mail through Django's mail (the EMAIL_* settings
+# below) and SMS/WhatsApp through the HTTP gateway (NOTICES_GATEWAY_*).
+NOTICES_BACKEND = env_str("NOTICES_BACKEND", "console") or "console"
+if NOTICES_BACKEND not in {"console", "live"}:
+    raise ImproperlyConfigured(f"NOTICES_BACKEND must be 'console' or 'live', not {NOTICES_BACKEND!r}")
+NOTICES_GATEWAY_URL = env_str("NOTICES_GATEWAY_URL", "") or ""
+if NOTICES_GATEWAY_URL and urlparse(NOTICES_GATEWAY_URL).scheme not in {"http", "https"}:
+    raise ImproperlyConfigured(f"NOTICES_GATEWAY_URL must be an http(s) URL, not {NOTICES_GATEWAY_URL!r}")
+if NOTICES_BACKEND == "live" and not NOTICES_GATEWAY_URL:
+    raise ImproperlyConfigured("NOTICES_BACKEND=live needs NOTICES_GATEWAY_URL (the SMS/WhatsApp gateway)")
+NOTICES_GATEWAY_TOKEN = env_str("NOTICES_GATEWAY_TOKEN", "") or ""  # sent as "Authorization: Bearer …"
+# The JSON the gateway receives: every string in it has {to}, {body}, {channel} and {reference} (the
+# message's own id, for a provider that deduplicates) replaced, after parsing, so a body with quotes
+# or line breaks stays valid JSON.
+NOTICES_GATEWAY_PAYLOAD = env_str("NOTICES_GATEWAY_PAYLOAD", "") or (
+    '{"to": "{to}", "body": "{body}", "channel": "{channel}", "reference": "{reference}"}'
+)
+try:
+    if not isinstance(json.loads(NOTICES_GATEWAY_PAYLOAD), dict):
+        raise ValueError("not a JSON object")
+except ValueError as exc:
+    raise ImproperlyConfigured(f"NOTICES_GATEWAY_PAYLOAD must be a JSON object: {exc}") from exc
+NOTICES_GATEWAY_TIMEOUT = env_int("NOTICES_GATEWAY_TIMEOUT", 10)  # seconds per attempt
+if not 1 <= NOTICES_GATEWAY_TIMEOUT <= 60:
+    raise ImproperlyConfigured(f"NOTICES_GATEWAY_TIMEOUT must be 1 to 60 seconds, not {NOTICES_GATEWAY_TIMEOUT}")
+# Tries per message (the first included), spaced 1, 2, 4… minutes apart (at most an hour); then FAILED.
+NOTICES_MAX_ATTEMPTS = env_int("NOTICES_MAX_ATTEMPTS", 5)
+if NOTICES_MAX_ATTEMPTS < 1:
+    raise ImproperlyConfigured(f"NOTICES_MAX_ATTEMPTS must be at least 1, not {NOTICES_MAX_ATTEMPTS}")
+# A miner who opted out still gets the receipts of their own money (withholding, payment, new
+# cronograma, paid-off certificate) only when the lender's policy says so; never collection messages.
+NOTICES_RECEIPTS_AFTER_OPT_OUT = env_bool("NOTICES_RECEIPTS_AFTER_OPT_OUT", default=False)
+# The absolute address of this deployment, for links sent to miners (the statement page).
+SITE_URL = (env_str("SITE_URL", "http://localhost:8000") or "http://localhost:8000").rstrip("/")
+if urlparse(SITE_URL).scheme not in {"http", "https"} or not urlparse(SITE_URL).netloc:
+    raise ImproperlyConfigured(f"SITE_URL must be an absolute http(s) URL, not {SITE_URL!r}")
+STATEMENT_LINK_DAYS = env_int("STATEMENT_LINK_DAYS", 30)
+if STATEMENT_LINK_DAYS < 1:
+    raise ImproperlyConfigured(f"STATEMENT_LINK_DAYS must be at least 1, not {STATEMENT_LINK_DAYS}")
+# E-mail (used by NOTICES_BACKEND=live for the e-mail channel); bounded so a slow server costs seconds.
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost") or "localhost"
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "") or ""
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "") or ""
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", default=False)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "no-reply@localhost") or "no-reply@localhost"

@@ -19,4 +19,5 @@ urlpatterns = [
     path("loans/", include("loans.urls")),
     path("", include("installments.urls")),
     path("buyer/", include("buyers.urls")),
+    path("", include("notices.urls")),
 ]

@@ -7,7 +7,7 @@ from django.apps import apps
 from django.contrib import admin
 from django.urls import reverse
 
-OUR_APPS = {"asmcredit", "rates", "miners", "buyers", "loans", "installments"}
+OUR_APPS = {"asmcredit", "rates", "miners", "buyers", "loans", "installments", "notices"}
 
 
 def _our_models() -> list:
