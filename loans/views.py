@@ -472,7 +472,19 @@ def loan_detail(request: HttpRequest, pk: int) -> HttpResponse:
             }
         ),
     }
+    context.update(_loan_notices_context(request, loan))
     return render(request, "loans/detail.html", context)
+
+
+# --- Messages to the miner about this loan, and its paid-off certificate (issue #15) ------------------
+def _loan_notices_context(request: HttpRequest, loan: Loan) -> dict[str, Any]:
+    from notices.models import Notice
+
+    certificate_url = ""
+    if loan.status == Loan.Status.PAID_OFF and roles.has_role(request.user, *LENDER_STAFF):
+        certificate_url = reverse("reports:loan-paid-off-certificate", args=[loan.pk])
+    notices = list(Notice.objects.filter(loan=loan).order_by("-created", "-id")[:30])
+    return {"loan_notices": notices, "certificate_url": certificate_url}
 
 
 @require_POST

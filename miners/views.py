@@ -142,7 +142,26 @@ def miner_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "trainings": trainings,
         "can_edit": roles.has_role(request.user, *OFFICERS),
     }
+    context.update(_miner_notices_context(request, miner))
     return render(request, "miners/detail.html", context)
+
+
+# --- Messages to the miner and statement links (issue #15) --------------------------------------------
+def _miner_notices_context(request: HttpRequest, miner: Miner) -> dict[str, Any]:
+    """The miner's messages (every staff role) and live statement links (officers only: a link's URL
+    opens the statement, so it is shown only to those who may send it)."""
+    from notices.links import statement_link_absolute_url
+    from notices.models import Notice, StatementLink
+
+    can_send = roles.has_role(request.user, *OFFICERS)
+    links = []
+    if can_send:
+        live = StatementLink.objects.filter(miner=miner, revoked_at__isnull=True, expires_at__gt=timezone.now())
+        for link in live.select_related("created_by").order_by("-created")[:5]:
+            link.url = statement_link_absolute_url(link)  # type: ignore[attr-defined]
+            links.append(link)
+    notices = list(Notice.objects.filter(miner=miner).select_related("loan").order_by("-created", "-id")[:30])
+    return {"miner_notices": notices, "statement_links": links, "can_send_links": can_send}
 
 
 def _apply_errors(form: Any, exc: ValidationError) -> None:

@@ -5,6 +5,7 @@ from reports import views
 app_name = "reports"
 urlpatterns = [
     path("loans/<int:pk>/cronograma.pdf", views.loan_cronograma, name="loan-cronograma"),
+    path("loans/<int:pk>/constancia.pdf", views.loan_paid_off_certificate, name="loan-paid-off-certificate"),
     path("applications/<int:pk>/cronograma.pdf", views.offer_cronograma, name="offer-cronograma"),
     path("miners/<int:pk>/statement.pdf", views.miner_statement, name="miner-statement"),
     path("buyers/<int:pk>/statement.pdf", views.buyer_statement, name="buyer-statement"),

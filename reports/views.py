@@ -113,6 +113,25 @@ def miner_statement(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
+# --- The paid-off certificate (constancia de no adeudo, issue #15) ------------------------------------
+
+
+@login_required
+@require_GET
+def loan_paid_off_certificate(request: HttpRequest, pk: int) -> HttpResponse:
+    """Lender staff who see document numbers print it for the miner; a loan not paid off is a 404."""
+    from django.utils import timezone
+
+    from reports.services.paid_off_certificate import paid_off_certificate, paid_off_certificate_pdf
+
+    _require(request, *IDENTITY_ROLES)
+    loan = get_object_or_404(Loan.objects.select_related("miner", "product"), pk=pk, status=Loan.Status.PAID_OFF)
+    certificate = paid_off_certificate(loan=loan, issued_on=timezone.localdate())
+    return _pdf_response(
+        paid_off_certificate_pdf(certificate, lang=_lang(request)), f"constancia-no-adeudo-{loan.code}.pdf"
+    )
+
+
 def _buyer_visible(request: HttpRequest, buyer: Buyer) -> bool:
     if roles.has_role(request.user, *STAFF):
         return True

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -59,3 +60,25 @@ def queue_reconciliation(*, buyer_id: int | None = None, as_of: dt.date | None =
     day for an event of today (a void): the job runs as of the date it is given, never the clock's."""
     day = as_of or servicing_today()
     outbox_enqueue("installments.tasks.reconcile_remittances", as_of=day.isoformat(), buyer_id=buyer_id)
+
+
+def queue_miner_notices(
+    *,
+    withholding_ids: Sequence[int] = (),
+    payment_id: int | None = None,
+    loan_changes: Iterable[tuple[int, Mapping[str, Any]]] = (),
+) -> None:
+    """Tell the miner what happened (DOMAIN.md §10) once the caller's transaction commits: a receipt
+    per withholding or counter payment, the new cronograma when a pago anticipado regenerated it, the
+    paid-off certificate when the loan closed. ``loan_changes`` are ``(loan id, audit "after")`` of the
+    loans this write changed. Queued by task name through the outbox, so servicing never imports the
+    messaging layer and a message can never fail the write."""
+    if withholding_ids:
+        outbox_enqueue("notices.tasks.on_withholdings", list(withholding_ids))
+    if payment_id is not None:
+        outbox_enqueue("notices.tasks.on_payment", payment_id)
+    for loan_id, after in loan_changes:
+        if "schedule_version" in after:
+            outbox_enqueue("notices.tasks.on_schedule", loan_id, int(after["schedule_version"]))
+        if after.get("status") == "paid_off":
+            outbox_enqueue("notices.tasks.on_paid_off", loan_id)

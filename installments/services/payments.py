@@ -21,7 +21,14 @@ from installments.selectors import (
     loan_ledger_state,
     loan_state_on,
 )
-from installments.services.common import actor_user, amount_input, not_future, require_staff, servicing_today
+from installments.services.common import (
+    actor_user,
+    amount_input,
+    not_future,
+    queue_miner_notices,
+    require_staff,
+    servicing_today,
+)
 from installments.services.settlements import (
     _allocation_breakdown,
 )
@@ -100,8 +107,14 @@ def payment_record(
             reference=reference[:80],
             recorded_by=actor_user(actor),
         )
-        version_before = loan.schedule_version
+        version_before, status_before = loan.schedule_version, loan.status
         loan = loan_recompute(loan=loan, as_of=max(servicing_today(), paid_on))
+        changed: dict[str, Any] = {}
+        if loan.schedule_version != version_before:
+            changed["schedule_version"] = loan.schedule_version
+        if loan.status != status_before:
+            changed["status"] = loan.status
+        queue_miner_notices(payment_id=txn.pk, loan_changes=[(loan.pk, changed)] if changed else [])
         audit_record(
             actor=actor,
             action="payment.prepayment" if applied == ledger.PAGO_ANTICIPADO else "payment.record",

@@ -35,7 +35,14 @@ from installments.models import (
 from installments.selectors import (
     loan_state_on,
 )
-from installments.services.common import actor_user, decimal_input, not_future, queue_reconciliation, servicing_today
+from installments.services.common import (
+    actor_user,
+    decimal_input,
+    not_future,
+    queue_miner_notices,
+    queue_reconciliation,
+    servicing_today,
+)
 from installments.services.writeback import (
     PROVISIONAL_ID,
     LoanBook,
@@ -567,6 +574,13 @@ def _settlements_apply(*, buyer: Buyer, actor: Any, drafts: list[_SettlementDraf
             )
         )
     insert_rows(events)
+    if made:
+        queue_miner_notices(
+            withholding_ids=[item.withholding.pk for item in made],
+            loan_changes=[
+                (item.withholding.loan_id, item.recompute["after"]) for item in made if item.recompute is not None
+            ],
+        )
     return outcomes
 
 

@@ -127,6 +127,7 @@ def portfolio_pdf(
             "filters": _filters(summary),
             "exceptions": approval_exceptions_table(date_from=summary.date_from, date_to=summary.as_of),
             "fair_price": fair_price_context(summary),
+            "notices": _notice_counts(summary),
         }
         return pdf.render_pdf("reports/pdf/portfolio.html", context, lang=lang)
 
@@ -284,7 +285,27 @@ def portfolio_tables(summary: PortfolioSummary) -> dict[str, Table]:
         ),
     ]
     tables.append(fair_price_table(summary))
+    tables.append(notices_table(summary))
     return {table.slug: table for table in tables}
+
+
+# --- Messages to miners (DOMAIN.md §10; figures in notices.selectors) ------------------------------------
+
+
+def _notice_counts(summary: PortfolioSummary) -> Any:
+    from notices.selectors import notice_counts
+
+    return notice_counts(date_from=summary.date_from, date_to=summary.as_of)
+
+
+def notices_table(summary: PortfolioSummary) -> Table:
+    counts = _notice_counts(summary)
+    return Table(
+        "messages",
+        _("Messages to miners by channel"),
+        (_("Channel"), _("Messages"), _("Delivered"), _("Failed"), _("Waiting")),
+        tuple((row.label, row.made, row.delivered, row.failed, row.pending) for row in counts.channels),
+    )
 
 
 # --- Fair-price check per buyer and month (DOMAIN.md §4; figures in reports.services.fair_price) ---------

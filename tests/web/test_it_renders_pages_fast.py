@@ -93,9 +93,11 @@ def test_it_keeps_detail_pages_within_a_query_budget(
     officer_client, world, loan, django_assert_max_num_queries
 ) -> None:  # type: ignore[no-untyped-def]
     for url, limit in [
-        (reverse("miners:detail", args=[world.miner.pk]), 14),
-        # + the replay behind the payoff quote and how each payment was applied (entries, cronograma).
-        (reverse("loans:detail", args=[loan.pk]), 14),
+        # + the miner's messages and live statement links.
+        (reverse("miners:detail", args=[world.miner.pk]), 16),
+        # + the replay behind the payoff quote and how each payment was applied (entries, cronograma),
+        # and the messages to the miner.
+        (reverse("loans:detail", args=[loan.pk]), 16),
         (reverse("loans:application-detail", args=[loan.application_id]), 12),
         (reverse("installments:buyer-detail", args=[world.buyer.pk]), 14),
         # + the payoff quote's replay (entries, cronograma).
