@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from asmcredit import roles
 from buyers.models import Buyer, BuyerUser, SupplierRelationship
-from loans.models import Equipment, EquipmentSupplier, LoanApplication, LoanProduct, NgoPartner
+from loans.models import Equipment, EquipmentSupplier, Loan, LoanApplication, LoanProduct, NgoPartner
 from miners.identity import personal_ruc, ruc_check_digit
 from miners.models import Association, Miner, Training
 
@@ -448,6 +448,7 @@ def seed(*, today: dt.date, stdout: Any = None) -> SeedResult:
     # The overdue miner stops selling to Orex three months ago: side-selling, the early warning.
     stopped = {eligible[3].pk: today - dt.timedelta(days=95), eligible[9].pk: today - dt.timedelta(days=75)}
 
+    _miner_consents(loan_plan, officer, today)
     events: list[tuple[dt.date, int, str, Any]] = []
     for index, (miner, code, amount, term, months_ago, equip, state) in enumerate(loan_plan):
         disbursed_on = today - dt.timedelta(days=30 * months_ago + 3) if months_ago else today
@@ -529,6 +530,7 @@ def seed(*, today: dt.date, stdout: Any = None) -> SeedResult:
     _exchange_rates(today)
     _remittances(orex, today)
     reconcile_remittances(as_of=today)
+    _collection_messages(today)
     portfolio_rate(as_of=today)
     say(f"  {settlements} ore settlements, {len(loan_plan)} applications\n")
     return SeedResult(created=True, counts={"settlements": settlements, "applications": len(loan_plan)})
@@ -600,6 +602,43 @@ def _money_at_the_edges(
         source="seed",
         **{**_settlement_fields(rng, miner, late_lot, today, 99_001), "lot_code": f"L{late_lot:%y%m%d}-TARDIO"},
     )
+
+
+def _miner_consents(loan_plan: list[Any], officer: Any, today: dt.date) -> None:
+    """The borrowers agreed to be messaged (DOMAIN.md §10): SMS and WhatsApp for most, e-mail for one,
+    and one who said no — so the seeded history leaves its receipts in the outbox."""
+    from notices.services import miner_preference_set
+
+    borrowers = list(dict.fromkeys(row[0] for row in loan_plan))
+    for index, miner in enumerate(borrowers):
+        if index == 3:
+            continue  # never gave consent: no message at all
+        channels = ["sms", "whatsapp"] if index % 4 else ["whatsapp", "email"]
+        if not miner.phone:
+            channels = ["email"]
+        miner_preference_set(
+            miner=miner,
+            actor=officer,
+            consent=True,
+            channels=channels,
+            whatsapp_number=miner.phone,
+            email=f"{miner.document_number}@correo.example" if "email" in channels else "",
+        )
+
+
+def _collection_messages(today: dt.date) -> None:
+    """Today's reminders and arrears notices, held until the law allows them (notices.tasks)."""
+    from notices.tasks import collection_messages
+
+    collection_messages(as_of=today)
+
+
+def demo_statement_link() -> str:
+    """A signed link to the statement page of the demo's first borrower (printed by ``seed_demo``)."""
+    from notices.links import statement_link_url
+
+    loan = Loan.objects.filter(status=Loan.Status.ACTIVE).order_by("pk").first()
+    return statement_link_url(miner=loan.miner) if loan is not None else ""
 
 
 def _exchange_rates(today: dt.date) -> None:

@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
 from buyers.models import BuyerUser
-from config.demo import DEMO_PASSWORD, USERS, seed
+from config.demo import DEMO_PASSWORD, USERS, demo_statement_link, seed
 
 
 class Command(BaseCommand):
@@ -31,3 +31,6 @@ class Command(BaseCommand):
         for link in BuyerUser.objects.select_related("user", "buyer").order_by("buyer__name"):
             self.stdout.write(f"  {link.user.username:<16} buyer user of {link.buyer.name}")
         self.stdout.write("Open http://127.0.0.1:8000/ — admin at /admin/, API docs at /api/v1/docs/")
+        statement = demo_statement_link()
+        if statement:
+            self.stdout.write(f"A miner's statement page (signed link, no password): {statement}")
