@@ -166,7 +166,7 @@ def test_it_refuses_a_channel_without_its_recipient(officer) -> None:  # type: i
     assert not AuditEvent.objects.filter(object_type="notices.MinerPreference").exists()
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_it_makes_one_message_when_two_workers_race_on_the_same_event() -> None:
     templates("withholding")
     miner = consenting_miner(["sms", "whatsapp"])

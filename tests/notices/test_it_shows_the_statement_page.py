@@ -173,7 +173,7 @@ def test_it_gives_the_paid_off_certificate_to_the_miner_and_staff(  # type: igno
 
 
 @pytest.mark.browser
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_it_reads_well_on_a_phone(live_server, officer, orex, rosa, product) -> None:  # type: ignore[no-untyped-def]
     if not os.path.exists(CHROMIUM):
         pytest.skip("Debian's chromium is not installed (apt-get install -y chromium)")
