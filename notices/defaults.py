@@ -460,6 +460,53 @@ Your certificate of no debt (constancia de no adeudo): {{ statement_url }}
 Thank you for your trust.
 {{ lender_name }}""",
     ),
+    # --- A new statement link an officer sends -------------------------------------------------------
+    ("link", "sms", "es"): (
+        "",
+        "{{ miner_name }}, su estado de cuenta de {{ lender_name }}: {{ statement_url }} Vale hasta {{ expires_on }}.",
+    ),
+    ("link", "sms", "en"): (
+        "",
+        "{{ miner_name }}, your {{ lender_name }} statement: {{ statement_url }} Valid until {{ expires_on }}.",
+    ),
+    ("link", "whatsapp", "es"): (
+        "",
+        """Hola {{ miner_name }}:
+Aquí puede ver su crédito, sus cuotas y lo que retuvo cada comprador: {{ statement_url }}
+El enlace es personal y vale hasta el {{ expires_on }}.
+{{ lender_name }} · {{ lender_phone }}""",
+    ),
+    ("link", "whatsapp", "en"): (
+        "",
+        """Hello {{ miner_name }},
+Here you can see your loan, your installments and what each buyer withheld: {{ statement_url }}
+The link is personal and valid until {{ expires_on }}.
+{{ lender_name }} · {{ lender_phone }}""",
+    ),
+    ("link", "email", "es"): (
+        "Su estado de cuenta en {{ lender_name }}",
+        """Hola {{ miner_name }}:
+
+Aquí puede ver su crédito, sus cuotas pagadas y lo que retuvo cada comprador de su mineral:
+{{ statement_url }}
+
+El enlace es personal: no lo comparta. Vale hasta el {{ expires_on }}.
+
+¿Preguntas? Llámenos al {{ lender_phone }}.
+{{ lender_name }}""",
+    ),
+    ("link", "email", "en"): (
+        "Your statement at {{ lender_name }}",
+        """Hello {{ miner_name }},
+
+Here you can see your loan, the installments paid and what each buyer withheld from your ore:
+{{ statement_url }}
+
+The link is personal: do not share it. It is valid until {{ expires_on }}.
+
+Questions? Call us on {{ lender_phone }}.
+{{ lender_name }}""",
+    ),
 }
 
 

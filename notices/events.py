@@ -5,7 +5,8 @@ the template context every figure the miner is owed (DOMAIN.md §10), already fo
 ``CONTEXT_KEYS`` declares each event's variables: the admin checks a template against them and the
 tests check that every builder gives exactly them. ``event_key`` names the event once and for all
 (``withholding:<id>``, ``payment:<id>``, ``reminder:<loan>:<due date>``, ``arrears:<loan>:<milestone>``,
-``schedule:<loan>:<version>``, ``paid_off:<loan>``), so a replay never makes a second message.
+``schedule:<loan>:<version>``, ``paid_off:<loan>``, ``link:<statement link>``), so a replay never makes a
+second message.
 """
 
 from __future__ import annotations
@@ -70,6 +71,8 @@ CONTEXT_KEYS: dict[str, tuple[str, ...]] = {
     Event.ARREARS: COMMON_KEYS + ("days_past_due", "overdue_amount", "overdue_since"),
     Event.SCHEDULE: COMMON_KEYS + ("installments_left", "installment_amount", "last_due_date", "schedule_version"),
     Event.PAID_OFF: COMMON_KEYS + ("paid_off_on", "loan_principal"),
+    # A new link an officer sends (no loan figures: the page has them).
+    Event.LINK: ("lender_name", "lender_phone", "miner_name", "statement_url", "expires_on"),
 }
 
 
@@ -318,4 +321,22 @@ def paid_off_event(loan: Loan, *, statement_url: str | None = None) -> EventMess
     context.update({"paid_off_on": day_es(on), "loan_principal": money_es(loan.principal, loan.currency)})
     return EventMessage(
         event=Event.PAID_OFF, event_key=f"paid_off:{loan.pk}", miner=loan.miner, loan=loan, context=context
+    )
+
+
+def link_event(link: Any, url: str) -> EventMessage:
+    """The message carrying a new statement link an officer made (``notices.links``): ``link:<id>``."""
+    miner = link.miner
+    return EventMessage(
+        event=Event.LINK,
+        event_key=f"link:{link.pk}",
+        miner=miner,
+        loan=None,
+        context={
+            "lender_name": settings.LENDER_NAME,
+            "lender_phone": getattr(settings, "LENDER_CONTACT_PHONE", ""),
+            "miner_name": _first_name(miner),
+            "statement_url": url,
+            "expires_on": day_es(timezone.localdate(link.expires_at)),
+        },
     )

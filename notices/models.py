@@ -21,6 +21,7 @@ class Event(models.TextChoices):
     ARREARS = "arrears", _("arrears notice")
     SCHEDULE = "schedule", _("new cronograma")
     PAID_OFF = "paid_off", _("paid-off certificate")
+    LINK = "link", _("statement link")
 
 
 # Collection messages wait for an allowed moment (Código de Protección al Consumidor art. 62); receipts,

@@ -95,10 +95,20 @@ def statement_certificate(request: HttpRequest, token: str, loan_id: int) -> Htt
 @require_POST
 @role_required(*OFFICERS)
 def statement_link_new(request: HttpRequest, pk: int) -> HttpResponse:
-    """An officer makes a new link for the miner (to send or read out); it is listed on the miner page."""
+    """An officer makes a new link for the miner and sends it on the channels the miner consented to
+    (one message per channel, at once); it is also shown to copy or read out, and listed on the page."""
+    from notices.events import link_event
+    from notices.services import notice_send, notices_for_event
+
     miner = get_object_or_404(Miner, pk=pk)
-    _link, url = statement_link_create(miner=miner, actor=request.user)
+    link, url = statement_link_create(miner=miner, actor=request.user)
+    sent = [notice_send(notice=notice) for notice in notices_for_event(message=link_event(link, url))]
+    delivered = [str(n.get_channel_display()) for n in sent if n.status in (n.Status.SENT, n.Status.DELIVERED)]
     messages.success(request, _("New statement link: %(url)s") % {"url": url})
+    if delivered:
+        messages.success(request, _("Sent to the miner by %(channels)s.") % {"channels": ", ".join(delivered)})
+    else:
+        messages.warning(request, _("Not sent: the miner has no channel with consent. Give the link in person."))
     return redirect(reverse("miners:detail", args=[miner.pk]) + "#statement-links")
 
 

@@ -17,12 +17,14 @@ from notices.events import (
     CONTEXT_KEYS,
     EventMessage,
     arrears_event,
+    link_event,
     paid_off_event,
     payment_event,
     reminder_event,
     schedule_event,
     withholding_event,
 )
+from notices.links import statement_link_create
 from notices.models import Channel, Event, MessageTemplate
 from notices.rendering import render_message, sms_size, unknown_variables
 
@@ -52,6 +54,8 @@ def messages(demo_book, officer, default_templates) -> dict[str, EventMessage]: 
     loan.refresh_from_db()
     assert loan.status == loan.Status.PAID_OFF
     built[Event.PAID_OFF] = paid_off_event(loan)
+    link, url = statement_link_create(miner=loan.miner)
+    built[Event.LINK] = link_event(link, url)
     return built
 
 

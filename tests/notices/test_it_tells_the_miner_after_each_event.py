@@ -126,3 +126,15 @@ def test_a_miner_without_consent_gets_no_message_and_the_settlement_still_posts(
 
     assert outcome.withholdings and Withholding.objects.filter(settlement=outcome.settlement).exists()
     assert not Notice.objects.filter(miner=miner).exclude(status=Notice.Status.SKIPPED).exists()
+
+
+def test_an_officer_sends_a_new_statement_link_to_the_miner(client, loan, officer, rosa) -> None:  # type: ignore[no-untyped-def]
+    from django.urls import reverse
+
+    client.force_login(officer)
+    response = client.post(reverse("notices:statement-link-new", args=[rosa.pk]), follow=True)
+
+    assert response.status_code == 200
+    sent = Notice.objects.filter(event="link", miner=rosa)
+    assert sorted(sent.values_list("channel", flat=True)) == ["sms", "whatsapp"]
+    assert all(notice.status == Notice.Status.SENT and "/s/" in notice.body for notice in sent)
