@@ -65,6 +65,10 @@ class Miner(TimestampedModel):
     gender = models.CharField(_("gender"), max_length=1, choices=Gender.choices)
     birth_date = models.DateField(_("birth date"), null=True, blank=True)
     phone = models.CharField(_("phone"), max_length=20, blank=True)
+    # Kept by notices.services from the miner's message preference (consent given, or an opt-out the
+    # lender's receipts policy may still serve): servicing reads it to skip queueing messages for the
+    # miners who get none, without reaching up into the messaging layer.
+    accepts_messages = models.BooleanField(_("may receive messages"), default=False, editable=False)
     ubigeo = models.CharField(_("district (ubigeo)"), max_length=6, validators=[validate_ubigeo])
     role = models.CharField(_("role"), max_length=20, choices=Role.choices, default=Role.OWNER_OPERATOR)
     reinfo_code = models.CharField(_("REINFO code"), max_length=30, blank=True)

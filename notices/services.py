@@ -221,6 +221,7 @@ def miner_preference_set(
         if withdrawing:
             preference.opted_out_at = timezone.now()
         preference.save()
+        _sync_miner_flag(miner, preference)
         if withdrawing:
             _cancel_pending(miner)
         audit_record(
@@ -246,6 +247,7 @@ def miner_opt_out(*, miner: Miner, actor: Any) -> MinerPreference:
         preference.consent = False
         preference.opted_out_at = timezone.now()
         preference.save()
+        _sync_miner_flag(miner, preference)
         _cancel_pending(miner)
         audit_record(
             actor=actor,
@@ -258,6 +260,14 @@ def miner_opt_out(*, miner: Miner, actor: Any) -> MinerPreference:
 
 
 # --- helpers ---------------------------------------------------------------------------------------
+
+
+def _sync_miner_flag(miner: Miner, preference: MinerPreference) -> None:
+    """``Miner.accepts_messages``: whether servicing should queue this miner's events at all (consent,
+    or an opt-out the receipts policy may still serve; the policy itself is applied per message)."""
+    accepts = bool(preference.consent or preference.opted_out_at is not None)
+    Miner.objects.filter(pk=miner.pk).update(accepts_messages=accepts)
+    miner.accepts_messages = accepts
 
 
 def miners_to_message(*, miner_ids: Iterable[int], event: str) -> set[int]:

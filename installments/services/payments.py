@@ -36,6 +36,7 @@ from installments.services.writeback import (
     loan_recompute,
 )
 from loans.models import Loan
+from miners.models import Miner
 
 # --- Direct payments and prepayments ---------------------------------------------------------------
 
@@ -114,7 +115,8 @@ def payment_record(
             changed["schedule_version"] = loan.schedule_version
         if loan.status != status_before:
             changed["status"] = loan.status
-        queue_miner_notices(payment_id=txn.pk, loan_changes=[(loan.pk, changed)] if changed else [])
+        if Miner.objects.filter(pk=loan.miner_id, accepts_messages=True).exists():
+            queue_miner_notices(payment_id=txn.pk, loan_changes=[(loan.pk, changed)] if changed else [])
         audit_record(
             actor=actor,
             action="payment.prepayment" if applied == ledger.PAGO_ANTICIPADO else "payment.record",

@@ -574,11 +574,13 @@ def _settlements_apply(*, buyer: Buyer, actor: Any, drafts: list[_SettlementDraf
             )
         )
     insert_rows(events)
-    if made:
+    # The miners' messages, for those who accept any (the settlements' miners are already loaded).
+    told = [item for item in made if item.withholding.settlement.miner.accepts_messages]
+    if told:
         queue_miner_notices(
-            withholding_ids=[item.withholding.pk for item in made],
+            withholding_ids=[item.withholding.pk for item in told],
             loan_changes=[
-                (item.withholding.loan_id, item.recompute["after"]) for item in made if item.recompute is not None
+                (item.withholding.loan_id, item.recompute["after"]) for item in told if item.recompute is not None
             ],
         )
     return outcomes
