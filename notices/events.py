@@ -114,7 +114,10 @@ def _common(loan: Loan, *, on: dt.date, statement_url: str | None) -> tuple[dict
     cur = loan.currency
     next_on, next_amount = _next_due(state)
     today = max(timezone.localdate(), on)
-    payoff = ZERO if loan.status != Loan.Status.ACTIVE else payoff_quote(loan=loan, on=today).total
+    payoff = ZERO
+    if loan.status == Loan.Status.ACTIVE:
+        # The state just replayed is today's when the event is (no second replay for the payoff).
+        payoff = state.payoff().total if on == today else payoff_quote(loan=loan, on=today).total
     context = {
         "lender_name": settings.LENDER_NAME,
         "lender_phone": getattr(settings, "LENDER_CONTACT_PHONE", ""),

@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from asmcredit.audit import audit_record, snapshot
 from asmcredit.money import ZERO
 from installments.models import LoanTransaction
+from installments.selectors import loan_ledger_state
 from installments.services.common import actor_user, amount_input, not_future, require_staff, servicing_today
 from installments.services.payments import payment_record
 from installments.services.writeback import loan_recompute
@@ -26,8 +27,26 @@ from loans.models import Loan
 
 
 def _available_credit(loan: Loan) -> Any:
-    """The loan's credit as of today, recomputed from its log (the cached column may be a day old)."""
-    return loan_recompute(loan=loan, as_of=servicing_today()).overpayment_credit
+    """The loan's credit as of today, replayed from its log (the cached column may be a day old); the
+    write-back happens once, after the use is recorded."""
+    return loan_ledger_state(loan=loan, as_of=servicing_today()).overpayment_credit
+
+
+def _credit_use(
+    *, loan: Loan, kind: str, amount: Any, on: dt.date, reference: str, actor: Any, **links: Any
+) -> tuple[LoanTransaction, Loan]:
+    """Record a use of the (locked) loan's credit and write the loan back from its log."""
+    txn = LoanTransaction.objects.create(
+        loan=loan,
+        kind=kind,
+        value_date=on,
+        amount=amount,
+        currency=loan.currency,
+        reference=reference[:80],
+        recorded_by=actor_user(actor),
+        **links,
+    )
+    return txn, loan_recompute(loan=loan, as_of=servicing_today())
 
 
 def _credit_amount(loan: Loan, amount: Any) -> Any:
@@ -54,16 +73,14 @@ def overpayment_refund(
     with transaction.atomic():
         loan = Loan.objects.select_for_update(no_key=True).get(pk=loan.pk)
         amount = _credit_amount(loan, amount)
-        txn = LoanTransaction.objects.create(
+        txn, loan = _credit_use(
             loan=loan,
             kind=LoanTransaction.Kind.CREDIT_REFUND,
-            value_date=refunded_on,
             amount=amount,
-            currency=loan.currency,
-            reference=bank_reference[:80],
-            recorded_by=actor_user(actor),
+            on=refunded_on,
+            reference=bank_reference,
+            actor=actor,
         )
-        loan = loan_recompute(loan=loan, as_of=servicing_today())
         audit_record(
             actor=actor,
             action="credit.refund",
@@ -106,17 +123,15 @@ def overpayment_apply(
             actor=actor,
             reference=_("Credit from %(loan)s") % {"loan": loan.code},
         )
-        txn = LoanTransaction.objects.create(
+        txn, loan = _credit_use(
             loan=loan,
             kind=LoanTransaction.Kind.CREDIT_TRANSFER,
-            value_date=applied_on,
             amount=amount,
-            currency=loan.currency,
-            reference=request_reference[:80],
+            on=applied_on,
+            reference=request_reference,
+            actor=actor,
             transfer_payment=payment,
-            recorded_by=actor_user(actor),
         )
-        loan = loan_recompute(loan=loan, as_of=servicing_today())
         audit_record(
             actor=actor,
             action="credit.apply",
