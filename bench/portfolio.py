@@ -139,9 +139,14 @@ def build(args: argparse.Namespace, as_of: dt.date, timer: Timer) -> None:
         sql,
         """
         INSERT INTO miners_miner (created, updated, first_names, last_names, document_type, document_number, ruc, gender,
-               phone, ubigeo, role, reinfo_code, reinfo_status, formalization_stage)
-        SELECT now(), now(), 'Miner', 'N' || i, 'DNI', lpad(i::text, 8, '0'), '', CASE WHEN i %% 4 = 0 THEN 'F' ELSE 'M' END,
-               '', '040112', 'owner_operator', '', '', 'informal'
+               phone, ubigeo, role, reinfo_code, reinfo_status, formalization_stage, accepts_messages)
+        SELECT now(), now(),
+               (ARRAY['Juan','María','José','Rosa','Víctor','Ángela','Efraín','Inés','Raúl','Sofía','Néstor','Lucía','Óscar','Julián','Nélida'])[1 + i %% 15],
+               (ARRAY['Huamán','Quispe','Mamani','Condori','Chávez','Flores','Ccama','Gutiérrez','Ramírez','Cárdenas','Yupanqui','Ñahui','Pérez','Rodríguez','Apaza','Sánchez','Ticona'])[1 + i %% 17]
+               || ' ' ||
+               (ARRAY['Huamán','Quispe','Mamani','Condori','Chávez','Flores','Ccama','Gutiérrez','Ramírez','Cárdenas','Yupanqui','Ñahui','Pérez','Rodríguez','Apaza','Sánchez','Ticona','Limachi','Vilca'])[1 + (i / 17) %% 19],
+               'DNI', lpad(i::text, 8, '0'), '', CASE WHEN i %% 4 = 0 THEN 'F' ELSE 'M' END,
+               '', '040112', 'owner_operator', '', '', 'informal', i %% 3 = 0
         FROM generate_series(1, %(miners)s) i""",
         p,
     )
