@@ -13,6 +13,7 @@ from installments.api.loans import (
     PortfolioView,
     RatingViewSet,
 )
+from lifecycle.api import PaymentReverseView, ReversalViewSet
 from loans.api import LoanApplicationViewSet, LoanProductViewSet, LoanViewSet, SimulationView
 from miners.api import MinerViewSet
 from rates.api.caps import RateCapViewSet
@@ -30,6 +31,7 @@ router.register("loan-applications", LoanApplicationViewSet, basename="loan-appl
 router.register("loans", LoanViewSet, basename="loan")
 router.register(r"loans/(?P<loan_pk>[^/.]+)/payments", PaymentViewSet, basename="loan-payment")
 router.register("ratings", RatingViewSet, basename="rating")
+router.register("reversals", ReversalViewSet, basename="reversal")
 router.register("fx-rates", ExchangeRateViewSet, basename="fx-rate")
 router.register("rate-caps", RateCapViewSet, basename="rate-cap")
 
@@ -38,6 +40,11 @@ urlpatterns = [
     path("simulations/", SimulationView.as_view(), name="simulation"),
     path("portfolio/", PortfolioView.as_view(), name="portfolio"),
     path("loans/<str:loan_pk>/payoff/", LoanPayoffView.as_view(), name="loan-payoff"),
+    path(
+        "loans/<str:loan_pk>/payments/<str:payment_pk>/reverse/",
+        PaymentReverseView.as_view(),
+        name="loan-payment-reverse",
+    ),
     path("loans/<str:loan_pk>/credit/refund/", LoanCreditRefundView.as_view(), name="loan-credit-refund"),
     path("loans/<str:loan_pk>/credit/apply/", LoanCreditApplyView.as_view(), name="loan-credit-apply"),
     *router.urls,

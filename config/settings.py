@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "buyers",
     "loans",
     "installments",
+    "lifecycle",
     "notices",
     "reports",
     "config",

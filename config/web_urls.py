@@ -20,4 +20,5 @@ urlpatterns = [
     path("", include("installments.urls")),
     path("buyer/", include("buyers.urls")),
     path("", include("notices.urls")),
+    path("", include("lifecycle.urls")),
 ]

@@ -45,6 +45,7 @@ after the other. On the demo's SQLite none of these locks exists (it locks the w
 - ``payments``: counter payments, adelantos and pagos anticipados, the payoff quote
 - ``credits``: overpayment credits refunded or applied to another loan of the miner
 - ``remittances``: the buyer's remittances and reconciliation exceptions
+- ``reversals``: one payment or withholding reversed (the two-person rule is ``lifecycle``'s)
 - ``jobs``: reconciliation, moratory accrual, rating and the nightly run
 """
 
@@ -53,6 +54,7 @@ from installments.services.disbursement import LOAN_CODE_PREFIX, loan_code_for, 
 from installments.services.jobs import moratory_accrue, nightly_servicing, portfolio_rate, reconcile_remittances
 from installments.services.payments import payment_record, payoff_quote, prepayment_options
 from installments.services.remittances import RemittanceOutcome, exception_resolve, remittance_record
+from installments.services.reversals import reversal_refusal, transaction_reverse
 from installments.services.settlements import (
     FLAG_DECLARED_PAYABLE_DIFFERS,
     LoanDue,
@@ -88,7 +90,9 @@ __all__ = [
     "prepayment_options",
     "reconcile_remittances",
     "remittance_record",
+    "reversal_refusal",
     "settlement_post",
     "settlement_post_many",
     "settlement_void",
+    "transaction_reverse",
 ]

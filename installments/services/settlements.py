@@ -586,34 +586,14 @@ def _settlements_apply(*, buyer: Buyer, actor: Any, drafts: list[_SettlementDraf
     return outcomes
 
 
-@transaction.atomic
-def settlement_void(*, settlement: Settlement, actor: Any, reason: str) -> Settlement:
-    """Anular: the buyer voids a settlement. Its withholdings are reversed (a REVERSAL transaction
-    each, so the loans are recomputed as if they had never been), any remittance money matched to them
-    is released back to the remittance as unmatched credit, and the settlement is marked void."""
-    if not (reason or "").strip():
-        raise ValidationError({"reason": _("A void needs a reason.")})
-    # Lock order (``installments.services``), every lock FOR NO KEY UPDATE: nothing here deletes or
-    # re-keys these rows, and FOR NO KEY UPDATE leaves alone the FOR KEY SHARE that a concurrent post
-    # holds on the buyer (taken first, and again by its foreign-key checks at commit). A FOR UPDATE on
-    # the buyer here made the post, holding the miner's loans, wait at commit for this void, which was
-    # waiting for those loans: a deadlock. Still exclusive against other voids, remittances and the
-    # reconciliation of this buyer.
-    # Step 1: the buyer, then this settlement (a voided lot is not one a concurrent post touches).
-    Buyer.objects.select_for_update(no_key=True).get(pk=settlement.buyer_id)
-    settlement = Settlement.objects.select_for_update(no_key=True).get(pk=settlement.pk)
-    if settlement.status == Settlement.Status.VOID:
-        raise TransitionError(_("This settlement is already void."))
-    withholdings = list(
-        Withholding.objects.filter(settlement=settlement).exclude(status=Withholding.Status.REVERSED).order_by("id")
-    )
-    # Step 2: the loans by id; step 3: the withholdings by id.
-    loans = list(
-        Loan.objects.select_for_update(no_key=True).filter(id__in={w.loan_id for w in withholdings}).order_by("id")
-    )
-    withholdings = list(
-        Withholding.objects.select_for_update(no_key=True).filter(pk__in=[w.pk for w in withholdings]).order_by("id")
-    )
+def withholdings_reverse(
+    *, withholdings: list[Withholding], reason: str, actor: Any, settlement: Settlement, resolution: str
+) -> Counter[int]:
+    """Reverse locked ``withholdings`` (a REVERSAL transaction each, dated today): the remittance money
+    matched to them goes back to its remittance as unmatched credit (the remittances are locked here,
+    step 4 of the lock order), their open exceptions are resolved with ``resolution``. The caller holds
+    the buyer, the loans and the withholdings, recomputes the loans and audits. Returns the money
+    released per remittance."""
     matches = list(RemittanceMatch.objects.filter(withholding__in=withholdings).order_by("remittance_id", "id"))
     released = Counter[int]()
     for match in matches:
@@ -646,8 +626,42 @@ def settlement_void(*, settlement: Settlement, actor: Any, reason: str) -> Settl
     ).update(
         status=ReconciliationException.Status.RESOLVED,
         resolved_at=timezone.now(),
-        resolution_note="Settlement voided.",
+        resolution_note=resolution,
         updated=timezone.now(),
+    )
+    return released
+
+
+@transaction.atomic
+def settlement_void(*, settlement: Settlement, actor: Any, reason: str) -> Settlement:
+    """Anular: the buyer voids a settlement. Its withholdings are reversed (a REVERSAL transaction
+    each, so the loans are recomputed as if they had never been), any remittance money matched to them
+    is released back to the remittance as unmatched credit, and the settlement is marked void."""
+    if not (reason or "").strip():
+        raise ValidationError({"reason": _("A void needs a reason.")})
+    # Lock order (``installments.services``), every lock FOR NO KEY UPDATE: nothing here deletes or
+    # re-keys these rows, and FOR NO KEY UPDATE leaves alone the FOR KEY SHARE that a concurrent post
+    # holds on the buyer (taken first, and again by its foreign-key checks at commit). A FOR UPDATE on
+    # the buyer here made the post, holding the miner's loans, wait at commit for this void, which was
+    # waiting for those loans: a deadlock. Still exclusive against other voids, remittances and the
+    # reconciliation of this buyer.
+    # Step 1: the buyer, then this settlement (a voided lot is not one a concurrent post touches).
+    Buyer.objects.select_for_update(no_key=True).get(pk=settlement.buyer_id)
+    settlement = Settlement.objects.select_for_update(no_key=True).get(pk=settlement.pk)
+    if settlement.status == Settlement.Status.VOID:
+        raise TransitionError(_("This settlement is already void."))
+    withholdings = list(
+        Withholding.objects.filter(settlement=settlement).exclude(status=Withholding.Status.REVERSED).order_by("id")
+    )
+    # Step 2: the loans by id; step 3: the withholdings by id.
+    loans = list(
+        Loan.objects.select_for_update(no_key=True).filter(id__in={w.loan_id for w in withholdings}).order_by("id")
+    )
+    withholdings = list(
+        Withholding.objects.select_for_update(no_key=True).filter(pk__in=[w.pk for w in withholdings]).order_by("id")
+    )
+    released = withholdings_reverse(
+        withholdings=withholdings, reason=reason, actor=actor, settlement=settlement, resolution="Settlement voided."
     )
     before = snapshot(settlement, ["status", "voided_at", "void_reason"])
     settlement.status = Settlement.Status.VOID

@@ -1,0 +1,164 @@
+"""Payment reversals for the lender's systems: asked for on the payment, decided by a second person.
+
+``POST loans/{id}/payments/{payment_id}/reverse/`` asks (201, status ``pending``); a credit approver or
+the lender admin who did not ask ``approve``s (the payment is reversed and the loan replays) or
+``reject``s it under ``reversals/{id}/``; the one who asked may ``withdraw`` it while it waits.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import django_filters
+from django.db.models import QuerySet
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import exceptions, mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from asmcredit.api import ApiViewMixin, staff_actor
+from asmcredit.idempotency import idempotent
+from installments.models import LoanTransaction
+from lifecycle import services
+from lifecycle.models import ReversalRequest
+
+MONEY: dict[str, Any] = {"max_digits": 16, "decimal_places": 2}
+
+
+class ReversalSerializer(serializers.ModelSerializer):
+    loan_code = serializers.CharField(source="loan.code")
+    original_kind = serializers.CharField(source="original.kind")
+    original_amount = serializers.DecimalField(source="original.amount", **MONEY)
+    original_value_date = serializers.DateField(source="original.value_date")
+    requested_by = serializers.CharField(source="requested_by.username")
+    decided_by = serializers.CharField(source="decided_by.username", allow_null=True, default=None)
+
+    class Meta:
+        model = ReversalRequest
+        fields = [
+            "id",
+            "loan",
+            "loan_code",
+            "original",
+            "original_kind",
+            "original_amount",
+            "original_value_date",
+            "reason",
+            "status",
+            "requested_by",
+            "requested_at",
+            "decided_by",
+            "decided_at",
+            "decision_note",
+            "reversal",
+        ]
+
+
+class ReversalInputSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=2000, help_text="Why the payment was a mistake.")
+
+
+class DecisionInputSerializer(serializers.Serializer):
+    note = serializers.CharField(
+        max_length=2000, required=False, allow_blank=True, default="", help_text="Required to reject."
+    )
+
+
+def _digits(value: Any) -> int:
+    value = str(value or "")
+    if not value.isdigit() or len(value) > 18:
+        raise exceptions.NotFound()
+    return int(value)
+
+
+def _detail(request_id: int) -> ReversalRequest:
+    return ReversalRequest.objects.select_related("loan", "original", "requested_by", "decided_by").get(pk=request_id)
+
+
+class PaymentReverseView(ApiViewMixin, APIView):
+    write_roles = services.REVERSAL_REQUESTERS
+
+    @extend_schema(
+        summary="Ask for a payment or withholding to be reversed (a second person approves)",
+        tags=["staff: loans"],
+        request=ReversalInputSerializer,
+        responses={201: ReversalSerializer},
+    )
+    @idempotent
+    def post(self, request: Request, loan_pk: str, payment_pk: str) -> Response:
+        original = LoanTransaction.objects.filter(pk=_digits(payment_pk), loan_id=_digits(loan_pk)).first()
+        if original is None:
+            raise exceptions.NotFound()
+        serializer = ReversalInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        reversal = services.reversal_request(
+            original=original, actor=staff_actor(request), reason=serializer.validated_data["reason"]
+        )
+        return Response(ReversalSerializer(_detail(reversal.pk)).data, status=status.HTTP_201_CREATED)
+
+
+class ReversalFilter(django_filters.FilterSet):
+    class Meta:
+        model = ReversalRequest
+        fields = ["status", "loan"]
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Payment reversal requests (filter by status, loan)", tags=["staff: loans"]),
+    retrieve=extend_schema(summary="One payment reversal request", tags=["staff: loans"]),
+)
+class ReversalViewSet(ApiViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    serializer_class = ReversalSerializer
+    filterset_class = ReversalFilter
+    action_roles = {
+        "approve": services.REVERSAL_APPROVERS,
+        "reject": services.REVERSAL_APPROVERS,
+        "withdraw": services.REVERSAL_REQUESTERS,
+    }
+
+    def get_queryset(self) -> QuerySet[ReversalRequest]:
+        return ReversalRequest.objects.select_related("loan", "original", "requested_by", "decided_by").order_by(
+            "-requested_at", "-id"
+        )
+
+    def _decide(self, request: Request, decide: Any) -> Response:
+        serializer = DecisionInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        decided = decide(request=self.get_object(), actor=staff_actor(request), **serializer.validated_data)
+        return Response(ReversalSerializer(_detail(decided.pk)).data)
+
+    @extend_schema(
+        summary="Approve: the payment is reversed today and the loan replays",
+        tags=["staff: loans"],
+        request=DecisionInputSerializer,
+        responses={200: ReversalSerializer},
+    )
+    @action(detail=True, methods=["post"])
+    @idempotent
+    def approve(self, request: Request, pk: str | None = None) -> Response:
+        return self._decide(request, services.reversal_approve)
+
+    @extend_schema(
+        summary="Reject with a note: nothing moves",
+        tags=["staff: loans"],
+        request=DecisionInputSerializer,
+        responses={200: ReversalSerializer},
+    )
+    @action(detail=True, methods=["post"])
+    @idempotent
+    def reject(self, request: Request, pk: str | None = None) -> Response:
+        return self._decide(request, services.reversal_reject)
+
+    @extend_schema(
+        summary="Withdraw a request you made, while it waits",
+        tags=["staff: loans"],
+        request=None,
+        responses={200: ReversalSerializer},
+    )
+    @action(detail=True, methods=["post"])
+    @idempotent
+    def withdraw(self, request: Request, pk: str | None = None) -> Response:
+        withdrawn = services.reversal_withdraw(request=self.get_object(), actor=staff_actor(request))
+        return Response(ReversalSerializer(_detail(withdrawn.pk)).data)

@@ -1,0 +1,11 @@
+from django.urls import path
+
+from lifecycle import views
+
+app_name = "lifecycle"
+urlpatterns = [
+    path("loans/<int:pk>/payments/<int:transaction_pk>/reverse/", views.reversal_new, name="reversal-new"),
+    path("reversals/", views.reversal_queue, name="reversals"),
+    path("reversals/<int:pk>/decide/", views.reversal_decide, name="reversal-decide"),
+    path("reversals/<int:pk>/withdraw/", views.reversal_withdraw, name="reversal-withdraw"),
+]
