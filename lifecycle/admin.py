@@ -1,11 +1,11 @@
-"""Read-only: reversal requests change only through the audited two-person services."""
+"""Read-only: reversal requests, contacts and promises change only through the audited services."""
 
 from __future__ import annotations
 
 from django.contrib import admin
 
 from asmcredit.admin import ReadOnlyAdmin
-from lifecycle.models import ReversalRequest
+from lifecycle.models import CollectionContact, PromiseToPay, ReversalRequest
 
 
 @admin.register(ReversalRequest)
@@ -14,3 +14,18 @@ class ReversalRequestAdmin(ReadOnlyAdmin):
     list_filter = ["status"]
     search_fields = ["loan__code", "reason"]
     raw_id_fields = ["loan", "original", "reversal"]
+
+
+@admin.register(CollectionContact)
+class CollectionContactAdmin(ReadOnlyAdmin):
+    list_display = ["loan", "contacted_on", "channel", "outcome", "recorded_by"]
+    list_filter = ["channel", "outcome"]
+    search_fields = ["loan__code", "note"]
+    raw_id_fields = ["loan"]
+
+
+@admin.register(PromiseToPay)
+class PromiseToPayAdmin(ReadOnlyAdmin):
+    list_display = ["loan", "made_on", "promised_on", "amount", "currency", "recorded_by"]
+    search_fields = ["loan__code"]
+    raw_id_fields = ["loan", "contact"]

@@ -1,7 +1,11 @@
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
+
+from lifecycle.models import CollectionContact
 
 
 class ReversalRequestForm(forms.Form):
@@ -16,3 +20,16 @@ class ReversalRequestForm(forms.Form):
 class ReversalDecisionForm(forms.Form):
     decision = forms.ChoiceField(choices=[("approve", _("Approve")), ("reject", _("Reject"))], widget=forms.HiddenInput)
     note = forms.CharField(label=_("Note"), max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class ContactForm(forms.Form):
+    contacted_on = forms.DateField(label=_("Contacted on"), widget=forms.DateInput(attrs={"type": "date"}))
+    channel = forms.ChoiceField(label=_("Channel"), choices=CollectionContact.Channel.choices)
+    outcome = forms.ChoiceField(label=_("Outcome"), choices=CollectionContact.Outcome.choices)
+    note = forms.CharField(label=_("Note"), max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    promise_amount = forms.DecimalField(
+        label=_("Promised amount"), max_digits=14, decimal_places=2, min_value=Decimal("0.01"), required=False
+    )
+    promised_on = forms.DateField(
+        label=_("Promised for"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )

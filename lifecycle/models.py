@@ -8,6 +8,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
+from asmcredit.fields import CurrencyField, MoneyField
 from installments.models import LoanTransaction
 from loans.models import Loan
 
@@ -71,3 +72,70 @@ class ReversalRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.loan} #{self.original_id} ({self.status})"
+
+
+class CollectionContact(models.Model):
+    """One attempt to reach a borrower in arrears: a call, a visit, a message — and what came of it."""
+
+    class Channel(models.TextChoices):
+        CALL = "call", _("phone call")
+        VISIT = "visit", _("visit")
+        MESSAGE = "message", _("message")
+        BUYER = "buyer", _("through the buyer")
+
+    class Outcome(models.TextChoices):
+        PROMISED = "promised", _("promised to pay")
+        REACHED = "reached", _("reached, no promise")
+        NO_ANSWER = "no_answer", _("no answer")
+        REFUSED = "refused", _("refused to pay")
+        UNREACHABLE = "unreachable", _("wrong number or address")
+
+    loan = models.ForeignKey(Loan, on_delete=models.PROTECT, related_name="collection_contacts")
+    channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices)
+    outcome = models.CharField(_("outcome"), max_length=12, choices=Outcome.choices)
+    contacted_on = models.DateField(_("contacted on"))
+    note = models.TextField(_("note"), blank=True)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["-contacted_on", "-id"]
+        verbose_name = _("collection contact")
+        verbose_name_plural = _("collection contacts")
+        indexes = [models.Index(fields=["loan", "-contacted_on", "-id"], name="contact_latest_per_loan")]
+
+    def __str__(self) -> str:
+        return f"{self.loan} {self.contacted_on} {self.channel}: {self.outcome}"
+
+
+class PromiseToPay(models.Model):
+    """The borrower's promise to pay ``amount`` by ``promised_on``. Whether it was kept is never typed in:
+    ``lifecycle.selectors`` reads it from the ledger (payments and withholdings from the day it was made
+    through the promised day, reversals excluded)."""
+
+    loan = models.ForeignKey(Loan, on_delete=models.PROTECT, related_name="promises")
+    contact = models.OneToOneField(
+        CollectionContact, null=True, blank=True, on_delete=models.PROTECT, related_name="promise"
+    )
+    made_on = models.DateField(_("made on"))
+    promised_on = models.DateField(_("promised for"))
+    amount = MoneyField(_("amount"))
+    currency = CurrencyField()
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["-promised_on", "-id"]
+        verbose_name = _("promise to pay")
+        verbose_name_plural = _("promises to pay")
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="promise_amount_positive"),
+            models.CheckConstraint(condition=Q(promised_on__gte=F("made_on")), name="promise_after_made"),
+        ]
+        indexes = [
+            models.Index(fields=["promised_on"], name="promise_by_date"),
+            models.Index(fields=["loan", "-promised_on"], name="promise_latest_per_loan"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.loan} {self.amount} by {self.promised_on}"

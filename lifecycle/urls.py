@@ -8,4 +8,6 @@ urlpatterns = [
     path("reversals/", views.reversal_queue, name="reversals"),
     path("reversals/<int:pk>/decide/", views.reversal_decide, name="reversal-decide"),
     path("reversals/<int:pk>/withdraw/", views.reversal_withdraw, name="reversal-withdraw"),
+    path("collections/", views.collections_queue, name="collections"),
+    path("loans/<int:pk>/collection/", views.loan_collection, name="loan-collection"),
 ]

@@ -1,5 +1,5 @@
-"""Officer pages for a loan's life beyond the happy path: ask for a payment reversal, and the approvers'
-queue that decides them."""
+"""Officer pages for a loan's life beyond the happy path: ask for a payment reversal and the approvers'
+queue that decides them; the collections queue and each loan's collection file."""
 
 from __future__ import annotations
 
@@ -7,20 +7,23 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from asmcredit.web import STAFF, role_required
+from asmcredit import roles
+from asmcredit.web import STAFF, paginate, role_required
 from installments.models import LoanTransaction
 from installments.services import reversal_refusal
-from lifecycle import services
-from lifecycle.forms import ReversalDecisionForm, ReversalRequestForm
-from lifecycle.models import ReversalRequest
+from lifecycle import selectors, services
+from lifecycle.forms import ContactForm, ReversalDecisionForm, ReversalRequestForm
+from lifecycle.models import CollectionContact, PromiseToPay, ReversalRequest
+from loans.models import Loan
 
 QUEUE_LIMIT = 200
 
 
-def _service_errors(form: ReversalRequestForm | ReversalDecisionForm, exc: ValidationError) -> None:
+def _service_errors(form: ReversalRequestForm | ContactForm, exc: ValidationError) -> None:
     for field, errors in exc.message_dict.items():
         form.add_error(field if field in form.fields else None, errors)
 
@@ -99,3 +102,60 @@ def reversal_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     return redirect("lifecycle:reversals")
+
+
+# --- Collections ------------------------------------------------------------------------------------
+
+
+@role_required(*STAFF)
+def collections_queue(request: HttpRequest) -> HttpResponse:
+    """Loans in arrears, worst first, with the latest contact and promise of each."""
+    filters: dict[str, object] = {}
+    min_dpd = request.GET.get("min_dpd", "")
+    if min_dpd.isdigit():
+        filters["days_past_due__gte"] = int(min_dpd)
+    buyer = request.GET.get("buyer", "")
+    if buyer.isdigit():
+        filters["withholding_buyer_id"] = int(buyer)
+    page = paginate(request, selectors.collections_queue(filters=filters))
+    today = timezone.localdate()
+    context = {
+        "nav": "collections",
+        "page": page,
+        "min_dpd": min_dpd,
+        "broken": selectors.broken_promises(today=today, limit=10),
+        "outcomes": dict(CollectionContact.Outcome.choices),
+        "today": today,
+    }
+    return render(request, "lifecycle/collections.html", context)
+
+
+@role_required(*STAFF)
+def loan_collection(request: HttpRequest, pk: int) -> HttpResponse:
+    """One loan's collection file: log a contact (and a promise), see every contact and promise."""
+    loan = get_object_or_404(Loan.objects.select_related("miner"), pk=pk)
+    today = timezone.localdate()
+    form = ContactForm(request.POST or None, initial={"contacted_on": today, "channel": "call"})
+    if request.method == "POST":
+        if not roles.has_role(request.user, *services.COLLECTORS):
+            raise PermissionDenied
+        if form.is_valid():
+            try:
+                services.contact_record(loan=loan, actor=request.user, **form.cleaned_data)
+            except ValidationError as exc:
+                _service_errors(form, exc)
+            else:
+                messages.success(request, _("Contact recorded."))
+                return redirect("lifecycle:loan-collection", pk=loan.pk)
+    promises = list(selectors.promises_with_payments(PromiseToPay.objects.filter(loan=loan)).order_by("-promised_on"))
+    for promise in promises:
+        promise.status = selectors.promise_status(promise, today)  # type: ignore[attr-defined]
+    context = {
+        "nav": "collections",
+        "loan": loan,
+        "form": form,
+        "contacts": list(loan.collection_contacts.select_related("recorded_by").order_by("-contacted_on", "-id")),
+        "promises": promises,
+        "can_record": roles.has_role(request.user, *services.COLLECTORS) and loan.status == Loan.Status.ACTIVE,
+    }
+    return render(request, "lifecycle/loan_collection.html", context, status=400 if request.method == "POST" else 200)
