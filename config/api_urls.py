@@ -13,7 +13,7 @@ from installments.api.loans import (
     PortfolioView,
     RatingViewSet,
 )
-from lifecycle.api import PaymentReverseView, ReversalViewSet
+from lifecycle.api import LoanWriteOffView, PaymentReverseView, ReversalViewSet, WriteOffViewSet
 from loans.api import LoanApplicationViewSet, LoanProductViewSet, LoanViewSet, SimulationView
 from miners.api import MinerViewSet
 from rates.api.caps import RateCapViewSet
@@ -32,6 +32,7 @@ router.register("loans", LoanViewSet, basename="loan")
 router.register(r"loans/(?P<loan_pk>[^/.]+)/payments", PaymentViewSet, basename="loan-payment")
 router.register("ratings", RatingViewSet, basename="rating")
 router.register("reversals", ReversalViewSet, basename="reversal")
+router.register("write-offs", WriteOffViewSet, basename="write-off")
 router.register("fx-rates", ExchangeRateViewSet, basename="fx-rate")
 router.register("rate-caps", RateCapViewSet, basename="rate-cap")
 
@@ -45,6 +46,7 @@ urlpatterns = [
         PaymentReverseView.as_view(),
         name="loan-payment-reverse",
     ),
+    path("loans/<str:loan_pk>/write-off/", LoanWriteOffView.as_view(), name="loan-write-off"),
     path("loans/<str:loan_pk>/credit/refund/", LoanCreditRefundView.as_view(), name="loan-credit-refund"),
     path("loans/<str:loan_pk>/credit/apply/", LoanCreditApplyView.as_view(), name="loan-credit-apply"),
     *router.urls,

@@ -397,3 +397,5 @@ EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "") or ""
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", default=False)
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "no-reply@localhost") or "no-reply@localhost"
+# Castigo (DOMAIN.md §7): how many collection contacts must be on record before a loan is written off.
+WRITE_OFF_MIN_CONTACTS = env_int("WRITE_OFF_MIN_CONTACTS", 3)

@@ -1,8 +1,11 @@
-"""Payment reversals for the lender's systems: asked for on the payment, decided by a second person.
+"""Payment reversals and write-offs for the lender's systems: asked for on the payment, decided by a second person.
 
 ``POST loans/{id}/payments/{payment_id}/reverse/`` asks (201, status ``pending``); a credit approver or
 the lender admin who did not ask ``approve``s (the payment is reversed and the loan replays) or
 ``reject``s it under ``reversals/{id}/``; the one who asked may ``withdraw`` it while it waits.
+
+``POST loans/{id}/write-off/`` prepares a castigo (refused with every reason when the loan is not
+eligible); ``write-offs/{id}/approve|reject/`` decides it, by someone other than the preparer.
 """
 
 from __future__ import annotations
@@ -22,7 +25,8 @@ from asmcredit.api import ApiViewMixin, staff_actor
 from asmcredit.idempotency import idempotent
 from installments.models import LoanTransaction
 from lifecycle import services
-from lifecycle.models import ReversalRequest
+from lifecycle.models import ReversalRequest, WriteOff
+from loans.models import Loan
 
 MONEY: dict[str, Any] = {"max_digits": 16, "decimal_places": 2}
 
@@ -162,3 +166,112 @@ class ReversalViewSet(ApiViewMixin, mixins.ListModelMixin, mixins.RetrieveModelM
     def withdraw(self, request: Request, pk: str | None = None) -> Response:
         withdrawn = services.reversal_withdraw(request=self.get_object(), actor=staff_actor(request))
         return Response(ReversalSerializer(_detail(withdrawn.pk)).data)
+
+
+# --- Castigo (write-off) ----------------------------------------------------------------------------
+
+
+class WriteOffSerializer(serializers.ModelSerializer):
+    loan_code = serializers.CharField(source="loan.code")
+    currency = serializers.CharField(source="loan.currency")
+    requested_by = serializers.CharField(source="requested_by.username")
+    decided_by = serializers.CharField(source="decided_by.username", allow_null=True, default=None)
+
+    class Meta:
+        model = WriteOff
+        fields = [
+            "id",
+            "loan",
+            "loan_code",
+            "currency",
+            "reason",
+            "status",
+            "requested_by",
+            "requested_at",
+            "decided_by",
+            "decided_at",
+            "decision_note",
+            "written_off_on",
+            "principal",
+            "interest_and_charges",
+            "provision",
+            "rating_as_of",
+            "contacts",
+        ]
+
+
+class WriteOffInputSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=2000, help_text="Why the loan is written off.")
+
+
+def _write_off(write_off_id: int) -> WriteOff:
+    return WriteOff.objects.select_related("loan", "requested_by", "decided_by").get(pk=write_off_id)
+
+
+class LoanWriteOffView(ApiViewMixin, APIView):
+    write_roles = services.WRITE_OFF_PREPARERS
+
+    @extend_schema(
+        summary="Prepare the write-off (castigo) of a loan rated Pérdida; a second person approves",
+        tags=["staff: loans"],
+        request=WriteOffInputSerializer,
+        responses={201: WriteOffSerializer},
+    )
+    @idempotent
+    def post(self, request: Request, loan_pk: str) -> Response:
+        loan = Loan.objects.filter(pk=_digits(loan_pk)).first()
+        if loan is None:
+            raise exceptions.NotFound()
+        serializer = WriteOffInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        prepared = services.write_off_prepare(
+            loan=loan, actor=staff_actor(request), reason=serializer.validated_data["reason"]
+        )
+        return Response(WriteOffSerializer(_write_off(prepared.pk)).data, status=status.HTTP_201_CREATED)
+
+
+class WriteOffFilter(django_filters.FilterSet):
+    class Meta:
+        model = WriteOff
+        fields = ["status", "loan"]
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Write-offs (filter by status, loan)", tags=["staff: loans"]),
+    retrieve=extend_schema(summary="One write-off", tags=["staff: loans"]),
+)
+class WriteOffViewSet(ApiViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    serializer_class = WriteOffSerializer
+    filterset_class = WriteOffFilter
+    action_roles = {"approve": services.WRITE_OFF_APPROVERS, "reject": services.WRITE_OFF_APPROVERS}
+
+    def get_queryset(self) -> QuerySet[WriteOff]:
+        return WriteOff.objects.select_related("loan", "requested_by", "decided_by").order_by("-requested_at", "-id")
+
+    def _decide(self, request: Request, decide: Any) -> Response:
+        serializer = DecisionInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        decided = decide(request=self.get_object(), actor=staff_actor(request), **serializer.validated_data)
+        return Response(WriteOffSerializer(_write_off(decided.pk)).data)
+
+    @extend_schema(
+        summary="Approve: the loan leaves the active book, still owed; later receipts are recoveries",
+        tags=["staff: loans"],
+        request=DecisionInputSerializer,
+        responses={200: WriteOffSerializer},
+    )
+    @action(detail=True, methods=["post"])
+    @idempotent
+    def approve(self, request: Request, pk: str | None = None) -> Response:
+        return self._decide(request, services.write_off_approve)
+
+    @extend_schema(
+        summary="Reject with a note",
+        tags=["staff: loans"],
+        request=DecisionInputSerializer,
+        responses={200: WriteOffSerializer},
+    )
+    @action(detail=True, methods=["post"])
+    @idempotent
+    def reject(self, request: Request, pk: str | None = None) -> Response:
+        return self._decide(request, services.write_off_reject)

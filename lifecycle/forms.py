@@ -18,6 +18,8 @@ class ReversalRequestForm(forms.Form):
 
 
 class ReversalDecisionForm(forms.Form):
+    """Approve or reject a request awaiting a second person (a reversal or a write-off)."""
+
     decision = forms.ChoiceField(choices=[("approve", _("Approve")), ("reject", _("Reject"))], widget=forms.HiddenInput)
     note = forms.CharField(label=_("Note"), max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
@@ -32,4 +34,13 @@ class ContactForm(forms.Form):
     )
     promised_on = forms.DateField(
         label=_("Promised for"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+
+class WriteOffForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Why is the loan written off?"),
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("A credit approver other than you approves it; the debt stays owed."),
     )

@@ -139,3 +139,53 @@ class PromiseToPay(models.Model):
 
     def __str__(self) -> str:
         return f"{self.loan} {self.amount} by {self.promised_on}"
+
+
+class WriteOff(models.Model):
+    """Castigo: a loan rated Pérdida, fully provisioned, with its collection efforts on record, taken out
+    of the active book by a preparer and an approver who is someone else. The debt is still owed: what
+    the loan receives afterwards is a recovery."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("awaiting approval")
+        APPROVED = "approved", _("written off")
+        REJECTED = "rejected", _("rejected")
+
+    loan = models.ForeignKey(Loan, on_delete=models.PROTECT, related_name="write_offs")
+    reason = models.TextField(_("reason"))
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    requested_at = models.DateTimeField(_("prepared at"), auto_now_add=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    decision_note = models.TextField(_("decision note"), blank=True)
+    # What left the active book, as it stood on the day of the approval.
+    written_off_on = models.DateField(_("written off on"), null=True, blank=True)
+    principal = MoneyField(_("principal written off"), default=0)
+    interest_and_charges = MoneyField(_("interest and charges written off"), default=0)
+    provision = MoneyField(_("provision held"), default=0)
+    rating_as_of = models.DateField(_("rating date"), null=True, blank=True)
+    contacts = models.PositiveIntegerField(_("collection contacts on record"), default=0)
+
+    class Meta:
+        ordering = ["-requested_at", "-id"]
+        verbose_name = _("write-off")
+        verbose_name_plural = _("write-offs")
+        constraints = [
+            models.UniqueConstraint(fields=["loan"], condition=Q(status="pending"), name="writeoff_one_pending"),
+            models.UniqueConstraint(fields=["loan"], condition=Q(status="approved"), name="writeoff_once"),
+            models.CheckConstraint(
+                condition=Q(decided_by__isnull=True) | ~Q(decided_by=F("requested_by")),
+                name="writeoff_decider_is_not_preparer",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="approved") | Q(written_off_on__isnull=False, decided_by__isnull=False),
+                name="writeoff_approved_is_dated",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "written_off_on"], name="writeoff_by_status_date")]
+
+    def __str__(self) -> str:
+        return f"{self.loan} ({self.status})"

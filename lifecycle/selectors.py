@@ -82,3 +82,31 @@ def collections_queue(*, filters: dict[str, Any] | None = None) -> QuerySet[Loan
         )
         .order_by("-days_past_due", "-overdue_amount", "id")
     )
+
+
+def recoveries(*, date_from: dt.date | None = None, date_to: dt.date | None = None) -> dict[str, Decimal]:
+    """What written-off loans received after their write-off, per currency (reversals out): income the
+    portfolio report shows apart from the active book."""
+    from lifecycle.models import WriteOff
+
+    written_off_on = WriteOff.objects.filter(loan_id=OuterRef("loan_id"), status=WriteOff.Status.APPROVED).values(
+        "written_off_on"
+    )[:1]
+    rows = LoanTransaction.objects.filter(
+        kind__in=PAYING_KINDS, reversed_by__isnull=True, loan__status=Loan.Status.WRITTEN_OFF
+    ).annotate(written_off_on=Subquery(written_off_on))
+    rows = rows.filter(value_date__gte=F("written_off_on"))
+    if date_from:
+        rows = rows.filter(value_date__gte=date_from)
+    if date_to:
+        rows = rows.filter(value_date__lte=date_to)
+    totals = rows.order_by().values("currency").annotate(total=Sum("amount"))
+    return {row["currency"]: row["total"] for row in totals}
+
+
+def recovered_on(loan: Loan, since: dt.date) -> Decimal:
+    """What one written-off loan received from ``since`` (its write-off day)."""
+    total = LoanTransaction.objects.filter(
+        loan=loan, kind__in=PAYING_KINDS, reversed_by__isnull=True, value_date__gte=since
+    ).aggregate(total=Sum("amount"))["total"]
+    return total or Decimal("0.00")

@@ -7,14 +7,18 @@ waits. Every step is audited; the database refuses an approver who is the reques
 
 Collections: officers log each contact with a borrower in arrears (call, visit, message, through the
 buyer) and its outcome; a promise to pay (amount, day) goes with the outcome "promised to pay".
+
+Castigo: a loan rated Pérdida, fully provisioned, with collection efforts on record, is prepared for
+write-off by an officer and approved by someone else; it leaves the active book but stays owed.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -23,15 +27,17 @@ from django.utils.translation import gettext as _
 from asmcredit import roles
 from asmcredit.audit import audit_record, snapshot
 from asmcredit.errors import TransitionError
+from asmcredit.money import money
 from installments.models import LoanTransaction
 from installments.services import reversal_refusal, transaction_reverse
-from lifecycle.models import CollectionContact, PromiseToPay, ReversalRequest
+from lifecycle.models import CollectionContact, PromiseToPay, ReversalRequest, WriteOff
 from loans.models import Loan
 
 # Who may ask for a reversal: whoever records payments (officers) or remittances (treasury).
 REVERSAL_REQUESTERS = (roles.LOAN_OFFICER, roles.TREASURY, roles.LENDER_ADMIN)
-REVERSAL_APPROVERS = (roles.CREDIT_APPROVER, roles.LENDER_ADMIN)
-REQUEST_FIELDS = ["status", "decided_by_id", "decided_at", "decision_note", "reversal_id"]
+APPROVERS = REVERSAL_APPROVERS = WRITE_OFF_APPROVERS = (roles.CREDIT_APPROVER, roles.LENDER_ADMIN)
+_Request = TypeVar("_Request", ReversalRequest, WriteOff)
+REQUEST_FIELDS = ["status", "decided_by_id", "decided_at", "decision_note"]
 
 
 def _required_text(field: str, value: str, message: str) -> str:
@@ -64,18 +70,20 @@ def reversal_request(*, original: LoanTransaction, actor: Any, reason: str) -> R
     return request
 
 
-def _pending(request: ReversalRequest) -> ReversalRequest:
-    request = ReversalRequest.objects.select_for_update().get(pk=request.pk)
-    if request.status != ReversalRequest.Status.PENDING:
-        raise TransitionError(_("This reversal request has already been decided."))
+def _pending(request: _Request) -> _Request:
+    """The request locked, still waiting for a decision."""
+    request = type(request).objects.select_for_update().get(pk=request.pk)
+    if request.status != "pending":
+        raise TransitionError(_("This request has already been decided."))
     return request
 
 
-def _decider(request: ReversalRequest, actor: Any) -> None:
-    if not roles.has_role(actor, *REVERSAL_APPROVERS):
-        raise PermissionDenied(_("Only a credit approver or the lender administrator decides a reversal."))
+def _decider(request: ReversalRequest | WriteOff, actor: Any) -> None:
+    """The two-person rule: an approver, and not the person who asked."""
+    if not roles.has_role(actor, *APPROVERS):
+        raise PermissionDenied(_("Only a credit approver or the lender administrator decides this."))
     if getattr(actor, "pk", None) == request.requested_by_id:
-        raise PermissionDenied(_("A second person must approve: you asked for this reversal."))
+        raise PermissionDenied(_("A second person must approve: you prepared this request."))
 
 
 @transaction.atomic
@@ -92,7 +100,11 @@ def reversal_approve(*, request: ReversalRequest, actor: Any, note: str = "") ->
     request.reversal = reversal
     request.save(update_fields=["status", "decided_by", "decided_at", "decision_note", "reversal"])
     audit_record(
-        actor=actor, action="reversal.approve", obj=request, before=before, after=snapshot(request, REQUEST_FIELDS)
+        actor=actor,
+        action="reversal.approve",
+        obj=request,
+        before=before,
+        after={**snapshot(request, REQUEST_FIELDS), "reversal_id": reversal.pk},
     )
     return request
 
@@ -204,3 +216,116 @@ def contact_record(
         after["promise"] = snapshot(promise)
     audit_record(actor=actor, action="collection.contact", obj=contact, after=after)
     return contact
+
+
+# --- Castigo (write-off) ----------------------------------------------------------------------------
+
+WRITE_OFF_PREPARERS = (roles.LOAN_OFFICER, roles.LENDER_ADMIN)
+
+
+def write_off_refusals(loan: Loan) -> list[str]:
+    """Why ``loan`` cannot be written off yet (DOMAIN.md §7), every reason at once, or an empty list:
+    active; rated Pérdida by the latest nightly rating; fully provisioned (the provision covers the
+    principal not covered by a guarantee fund); collection efforts on record."""
+    from installments.models import LoanRating
+
+    reasons: list[str] = []
+    if loan.status != Loan.Status.ACTIVE:
+        return [_("Only an active loan can be written off.")]
+    rating = LoanRating.objects.filter(loan=loan).order_by("-as_of").first()
+    if rating is None:
+        reasons.append(_("The loan has not been rated yet."))
+    else:
+        if rating.aligned_category != "perdida":
+            reasons.append(
+                _("The latest rating (%(date)s) is %(category)s, not Pérdida.")
+                % {"date": rating.as_of.strftime("%d/%m/%Y"), "category": rating.aligned_category}
+            )
+        exposed = money(loan.outstanding_principal * (1 - rating.covered_share))
+        if rating.provision < exposed:
+            reasons.append(
+                _("The provision (%(provision)s) does not yet cover the exposed principal (%(exposed)s).")
+                % {"provision": rating.provision, "exposed": exposed}
+            )
+    needed = settings.WRITE_OFF_MIN_CONTACTS
+    contacts = CollectionContact.objects.filter(loan=loan).count()
+    if contacts < needed:
+        reasons.append(
+            _("Collection efforts on record: %(count)s contacts; at least %(needed)s are needed.")
+            % {"count": contacts, "needed": needed}
+        )
+    return reasons
+
+
+@transaction.atomic
+def write_off_prepare(*, loan: Loan, actor: Any, reason: str) -> WriteOff:
+    """Prepare the write-off of an eligible loan; nothing leaves the book until someone else approves."""
+    if not roles.has_role(actor, *WRITE_OFF_PREPARERS):
+        raise PermissionDenied(_("Only loan officers and the lender administrator prepare a write-off."))
+    reason = _required_text("reason", reason, _("Say why the loan is written off."))
+    loan = Loan.objects.select_for_update(no_key=True).get(pk=loan.pk)
+    refusals = write_off_refusals(loan)
+    if refusals:
+        raise TransitionError(" ".join(refusals))
+    if WriteOff.objects.filter(loan=loan, status=WriteOff.Status.PENDING).exists():
+        raise TransitionError(_("A write-off of this loan is already awaiting approval."))
+    write_off = WriteOff.objects.create(loan=loan, reason=reason[:2000], requested_by=actor)
+    audit_record(actor=actor, action="write_off.prepare", obj=write_off, after=snapshot(write_off))
+    return write_off
+
+
+@transaction.atomic
+def write_off_approve(*, request: WriteOff, actor: Any, note: str = "") -> WriteOff:
+    """Approve: the loan leaves the active book (status written off) with what it owed that day; the
+    debt stays owed and what it receives from now on is a recovery."""
+    from installments.models import LoanRating
+    from installments.services import loan_recompute, payoff_quote
+
+    request = _pending(request)
+    _decider(request, actor)
+    loan = Loan.objects.select_for_update(no_key=True).get(pk=request.loan_id)
+    loan = loan_recompute(loan=loan)
+    refusals = write_off_refusals(loan)
+    if refusals:
+        raise TransitionError(" ".join(refusals))
+    today = timezone.localdate()
+    rating = LoanRating.objects.filter(loan=loan).order_by("-as_of").first()
+    assert rating is not None  # write_off_refusals says so otherwise
+    before = {"request": snapshot(request, REQUEST_FIELDS), "loan": snapshot(loan, ["status", "outstanding_principal"])}
+    owed = payoff_quote(loan=loan, on=today).total
+    request.status = WriteOff.Status.APPROVED
+    request.decided_by = actor
+    request.decided_at = timezone.now()
+    request.decision_note = (note or "").strip()[:2000]
+    request.written_off_on = today
+    request.principal = loan.outstanding_principal
+    request.interest_and_charges = max(owed - loan.outstanding_principal, Decimal("0.00"))
+    request.provision = rating.provision
+    request.rating_as_of = rating.as_of
+    request.contacts = CollectionContact.objects.filter(loan=loan).count()
+    request.save()
+    loan.status = Loan.Status.WRITTEN_OFF
+    loan.save(update_fields=["status", "updated"])
+    audit_record(
+        actor=actor,
+        action="write_off.approve",
+        obj=request,
+        before=before,
+        after={"request": snapshot(request), "loan": snapshot(loan, ["status", "outstanding_principal"])},
+    )
+    return request
+
+
+@transaction.atomic
+def write_off_reject(*, request: WriteOff, actor: Any, note: str) -> WriteOff:
+    request = _pending(request)
+    _decider(request, actor)
+    note = _required_text("note", note, _("Say why the write-off is rejected."))
+    before = snapshot(request, REQUEST_FIELDS)
+    request.status = WriteOff.Status.REJECTED
+    request.decided_by = actor
+    request.decided_at = timezone.now()
+    request.decision_note = note[:2000]
+    request.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
+    audit_record(actor=actor, action="write_off.reject", obj=request, before=before, after=snapshot(request))
+    return request

@@ -1,8 +1,9 @@
 """Officer pages for a loan's life beyond the happy path: ask for a payment reversal and the approvers'
-queue that decides them; the collections queue and each loan's collection file."""
+queue that decides them; the collections queue and each loan's collection file; write-offs."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
@@ -16,14 +17,14 @@ from asmcredit.web import STAFF, paginate, role_required
 from installments.models import LoanTransaction
 from installments.services import reversal_refusal
 from lifecycle import selectors, services
-from lifecycle.forms import ContactForm, ReversalDecisionForm, ReversalRequestForm
-from lifecycle.models import CollectionContact, PromiseToPay, ReversalRequest
+from lifecycle.forms import ContactForm, ReversalDecisionForm, ReversalRequestForm, WriteOffForm
+from lifecycle.models import CollectionContact, PromiseToPay, ReversalRequest, WriteOff
 from loans.models import Loan
 
 QUEUE_LIMIT = 200
 
 
-def _service_errors(form: ReversalRequestForm | ContactForm, exc: ValidationError) -> None:
+def _service_errors(form: ReversalRequestForm | ContactForm | WriteOffForm, exc: ValidationError) -> None:
     for field, errors in exc.message_dict.items():
         form.add_error(field if field in form.fields else None, errors)
 
@@ -159,3 +160,83 @@ def loan_collection(request: HttpRequest, pk: int) -> HttpResponse:
         "can_record": roles.has_role(request.user, *services.COLLECTORS) and loan.status == Loan.Status.ACTIVE,
     }
     return render(request, "lifecycle/loan_collection.html", context, status=400 if request.method == "POST" else 200)
+
+
+# --- Castigo (write-off) ----------------------------------------------------------------------------
+
+
+@role_required(*STAFF)
+def write_off_new(request: HttpRequest, pk: int) -> HttpResponse:
+    """The loan's write-off: what is missing for it, or the form that prepares it."""
+    loan = get_object_or_404(Loan.objects.select_related("miner"), pk=pk)
+    refusals = services.write_off_refusals(loan)
+    form = WriteOffForm(request.POST or None)
+    if request.method == "POST":
+        if not roles.has_role(request.user, *services.WRITE_OFF_PREPARERS):
+            raise PermissionDenied
+        if form.is_valid() and not refusals:
+            try:
+                services.write_off_prepare(loan=loan, actor=request.user, reason=form.cleaned_data["reason"])
+            except ValidationError as exc:
+                _service_errors(form, exc)
+            else:
+                messages.success(request, _("Write-off prepared: a credit approver must approve it."))
+                return redirect("lifecycle:write-offs")
+    approved = loan.write_offs.filter(status=WriteOff.Status.APPROVED).first()
+    context = {
+        "nav": "loans",
+        "loan": loan,
+        "form": form,
+        "refusals": refusals,
+        "pending": loan.write_offs.filter(status=WriteOff.Status.PENDING).first(),
+        "approved": approved,
+        "recovered": selectors.recovered_on(loan, approved.written_off_on)
+        if approved and approved.written_off_on
+        else None,
+        "can_prepare": roles.has_role(request.user, *services.WRITE_OFF_PREPARERS),
+        "min_contacts": settings.WRITE_OFF_MIN_CONTACTS,
+    }
+    return render(request, "lifecycle/write_off_new.html", context, status=400 if request.method == "POST" else 200)
+
+
+@role_required(*STAFF)
+def write_off_queue(request: HttpRequest) -> HttpResponse:
+    status = request.GET.get("status") or WriteOff.Status.PENDING
+    if status not in WriteOff.Status.values:
+        status = WriteOff.Status.PENDING
+    write_offs = (
+        WriteOff.objects.filter(status=status)
+        .select_related("loan__miner", "requested_by", "decided_by")
+        .order_by("requested_at" if status == WriteOff.Status.PENDING else "-decided_at", "id")[:QUEUE_LIMIT]
+    )
+    context = {
+        "nav": "write-offs",
+        "write_offs": list(write_offs),
+        "status": status,
+        "statuses": WriteOff.Status.choices,
+        "limit": QUEUE_LIMIT,
+    }
+    return render(request, "lifecycle/write_off_queue.html", context)
+
+
+@require_POST
+@role_required(*services.WRITE_OFF_APPROVERS)
+def write_off_decide(request: HttpRequest, pk: int) -> HttpResponse:
+    write_off = get_object_or_404(WriteOff, pk=pk)
+    form = ReversalDecisionForm(request.POST)
+    if form.is_valid():
+        decision, note = form.cleaned_data["decision"], form.cleaned_data["note"]
+        try:
+            if decision == "approve":
+                services.write_off_approve(request=write_off, actor=request.user, note=note)
+                messages.success(request, _("Loan written off: it left the active book and is still owed."))
+            else:
+                services.write_off_reject(request=write_off, actor=request.user, note=note)
+                messages.success(request, _("Write-off rejected."))
+        except PermissionDenied as exc:
+            messages.error(request, str(exc))
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+    else:
+        messages.error(request, _("Choose to approve or reject."))
+    return redirect("lifecycle:write-offs")

@@ -15,6 +15,11 @@ from django.utils.translation import gettext as _
 from asmcredit import roles
 from asmcredit.money import money
 from asmcredit.outbox import outbox_enqueue
+from loans.models import Loan
+
+# Loans the servicing engine still collects: active ones, and written-off ones (castigados, DOMAIN.md §7):
+# their balance left the active book but is still owed, and what they receive is a recovery.
+COLLECTING_STATUSES = (Loan.Status.ACTIVE, Loan.Status.WRITTEN_OFF)
 
 
 def servicing_today() -> dt.date:

@@ -22,6 +22,7 @@ from installments.selectors import (
     loan_state_on,
 )
 from installments.services.common import (
+    COLLECTING_STATUSES,
     actor_user,
     amount_input,
     not_future,
@@ -86,8 +87,8 @@ def payment_record(
         # Lock order (``installments.services``) step 2, the loan, FOR NO KEY UPDATE: a payment writes no
         # buyer-scoped row (so it takes no buyer lock), and queues behind a post or a void on this loan.
         loan = Loan.objects.select_for_update(no_key=True).get(pk=loan.pk)
-        if loan.status != Loan.Status.ACTIVE:
-            raise TransitionError(_("Payments can only be recorded on an active loan."))
+        if loan.status not in COLLECTING_STATUSES:
+            raise TransitionError(_("Payments can only be recorded on an active or written-off loan."))
         if paid_on < loan.disbursed_on:
             raise ValidationError({"paid_on": _("The payment cannot predate the disbursement.")})
         state = loan_state_on(loan=loan, on=paid_on)

@@ -36,6 +36,7 @@ from installments.selectors import (
     loan_state_on,
 )
 from installments.services.common import (
+    COLLECTING_STATUSES,
     actor_user,
     decimal_input,
     not_future,
@@ -71,7 +72,7 @@ class LoanDue:
 
 
 def _active_loans(miner: Miner, on: dt.date) -> Any:
-    return Loan.objects.filter(miner=miner, status=Loan.Status.ACTIVE, disbursed_on__lte=on)
+    return Loan.objects.filter(miner=miner, status__in=COLLECTING_STATUSES, disbursed_on__lte=on)
 
 
 def miner_amount_due(*, miner: Miner, as_of: dt.date) -> list[LoanDue]:
@@ -472,7 +473,7 @@ def _settlements_apply(*, buyer: Buyer, actor: Any, drafts: list[_SettlementDraf
         row_pending: list[_Pending] = []
         for book in by_miner.get(settlement.miner_id, []):
             loan = book.loan
-            if loan.status != Loan.Status.ACTIVE or loan.disbursed_on > settled_on:
+            if loan.status not in COLLECTING_STATUSES or loan.disbursed_on > settled_on:
                 continue  # paid off by an earlier settlement of the batch, or disbursed after this one
             payable_loan = _convert(draft.payable_usd, Currency.USD, loan.currency, rate)
             already = _convert(withheld_settlement, currency, loan.currency, rate)

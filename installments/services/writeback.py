@@ -30,7 +30,7 @@ from installments.selectors import (
     loan_ledger_terms,
     planned_line,
 )
-from installments.services.common import servicing_today
+from installments.services.common import COLLECTING_STATUSES, servicing_today
 from loans.models import Loan
 from loans.sbs import category_for_dpd
 
@@ -107,18 +107,18 @@ class LoanBook:
 
 
 def loans_locked_for_withholding(*, miner_ids: set[int], buyer: Buyer, latest: dt.date) -> list[Loan]:
-    """The miners' active loans disbursed by ``latest`` that ``buyer`` collects (named as the loan's
-    withholding buyer, or none named), locked in id order."""
+    """The miners' loans still collected (active or written off) disbursed by ``latest`` that ``buyer``
+    collects (named as the loan's withholding buyer, or none named), locked in id order."""
     ids = sorted(miner_ids)
     # Lock order step 2 (``installments.services``): loans by id, FOR NO KEY UPDATE — the post only
     # updates their balances, so rows elsewhere that reference a loan (FK checks, FOR KEY SHARE) need
     # not wait for it, while every other servicing write on these loans does.
     sql = (
         f"SELECT * FROM {Loan._meta.db_table} WHERE miner_id IN ({placeholders(ids)}) "  # noqa: S608 - only placeholders
-        "AND status = %s AND disbursed_on <= %s "
+        "AND status IN (%s, %s) AND disbursed_on <= %s "
         f"AND (withholding_buyer_id IS NULL OR withholding_buyer_id = %s) ORDER BY id{row_lock('NO KEY UPDATE')}"
     )
-    return list(Loan.objects.raw(sql, [*ids, Loan.Status.ACTIVE, latest, buyer.pk]))
+    return list(Loan.objects.raw(sql, [*ids, *COLLECTING_STATUSES, latest, buyer.pk]))
 
 
 _LINE_COLUMNS = ("id", "loan_id", "version", "number", *LINE_FIGURES, *LINE_DERIVED)

@@ -6,6 +6,7 @@ import pytest
 
 from tests.installments.conftest import orex, product, rosa, teodoro  # noqa: F401
 from tests.web.conftest import _web_settings  # noqa: F401 - pages served from the source static files
+from tests.web.test_it_walks_an_officer_through_a_loan import browser_page  # noqa: F401
 
 
 @pytest.fixture
