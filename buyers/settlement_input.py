@@ -1,20 +1,21 @@
 """A settlement row as buyers send it: its fields and bounds, checked once for every way in.
 
-The bulk API, the buyer's CSV upload and the officers' historical imports validate each row here (types,
+The bulk API, the buyer's file upload and the officers' historical imports validate each row here (types,
 ranges, the miner is one of the buyer's suppliers, the lot code is new); servicing
 (``installments.services.settlement_batches``) posts the valid rows, all or nothing.
 
 Row fields (CSV header names or JSON keys; DOMAIN.md §4) and their bounds are declared once, in
 ``SETTLEMENT_FIELDS``: the row form, the CSV columns (with their Spanish aliases) and the API's documented
 schema are built from it. A valid row becomes a ``SettlementInput``, what ``settlement_post`` takes.
+
+A file (CSV or XLSX, ``parse_settlements_csv``) is read by ``asmcredit.tabular``: its amounts and dates
+become the text the row form reads (a decimal point, ISO dates), and a cell that cannot be read — an
+ambiguous ``1.234`` — is that field's error for the row, reported with the row's other errors.
 """
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -28,6 +29,20 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from asmcredit.sql import placeholders
+from asmcredit.tabular import (
+    Cell,
+    CellError,
+    TableError,
+    TemplateColumn,
+    TooManyRows,
+    decimal_mark_of,
+    header_key,
+    is_blank,
+    parse_date,
+    parse_decimal,
+    parse_text,
+    read_table,
+)
 from asmcredit.text import validate_no_control_characters
 from buyers.models import Buyer, Settlement, SupplierRelationship
 from buyers.selectors import buyer_terms_versions, price_references
@@ -283,6 +298,17 @@ TOO_MANY_ROWS = "rows"
 Errors = dict[int, dict[str, list[str]]]
 
 
+@dataclass(frozen=True)
+class ErrorLine:
+    """One message of a file's error report: the row as Excel shows it, the field, the template's
+    column header for it (blank for "file", "header" and the like) and the message."""
+
+    line: int
+    field: str
+    column: str
+    message: str
+
+
 @dataclass
 class ImportResult:
     """What a batch did. ``errors`` maps a row — its line in a CSV file (the header is line 1), or its
@@ -306,6 +332,15 @@ class ImportResult:
     @property
     def saved(self) -> bool:
         return self.ok and not self.dry_run
+
+    def error_lines(self) -> list[ErrorLine]:
+        """One line per message, in row order: the upload pages' error report."""
+        return [
+            ErrorLine(row, name, TEMPLATE_HEADERS.get(name, ""), message)
+            for row, fields in sorted(self.errors.items())
+            for name, messages in fields.items()
+            for message in messages
+        ]
 
     def field_errors(self, prefix: str = "rows") -> dict[str, list[str]]:
         """Flat ``rows.<n>.<field>`` → messages, the API's error shape for a bulk request."""
@@ -504,6 +539,8 @@ class SettlementContext:
 def _scalar_or_error(value: Any) -> tuple[str, str | None]:
     if value is None:
         return "", None
+    if isinstance(value, Unreadable):
+        return "", value.message
     if isinstance(value, dict | list | tuple | set):
         return "", _("Expected a single value.")
     if isinstance(value, bool):
@@ -526,9 +563,11 @@ def validate_row(
         raw[name] = value.strip()
     form = SettlementRowForm(data=raw)
     if not form.is_valid():
+        unread = set(errors)  # its own message says what is wrong; "required" would only add noise
         for name, messages in form.errors.items():
             target = "non_field_errors" if name == "__all__" else name
-            errors.setdefault(target, []).extend(str(m) for m in messages)
+            if target not in unread:
+                errors.setdefault(target, []).extend(str(m) for m in messages)
     if errors:
         return None, errors
     data = form.cleaned_data
@@ -571,71 +610,185 @@ def validate_row(
     return settlement, {}
 
 
-def _normalize_header(name: str) -> str:
-    key = re.sub(r"[\s\-/]+", "_", name.strip().lower().lstrip("\ufeff"))
-    key = key.replace("ó", "o").replace("é", "e").replace("í", "i").replace("á", "a").replace("ú", "u")
-    return CSV_ALIASES.get(key, key)
+# --- Files: the buyer's upload and the officers' imports -------------------------------------------------
+
+# The template's headers: the file format, Spanish whatever the user's language (the importer also reads
+# the field names and ``csv_aliases``). ``miner`` (the id) is for systems, not for a spreadsheet.
+TEMPLATE_SHEET = "Liquidaciones"
+TEMPLATE_HEADERS = {
+    "miner_document": "Documento",
+    "miner_document_type": "Tipo de documento",
+    "lot_code": "Lote",
+    "settled_on": "Fecha",
+    "currency": "Moneda",
+    "exchange_rate": "Tipo de cambio",
+    "wet_tonnes": "TMH",
+    "moisture_pct": "H2O %",
+    "grade_oz_tc": "Ley oz/TC",
+    "grade_g_t": "Ley g/t",
+    "recovery": "Recuperación",
+    "gold_price_usd_oz": "INTER",
+    "gold_price_on": "Fecha INTER",
+    "gold_price_source": "Fuente INTER",
+    "commercial_deduction_usd_oz": "RC",
+    "maquila_usd_tc": "Maquila",
+    "reagents_usd_tms": "Consumos",
+    "freight_usd_tms": "Flete",
+    "other_usd_tms": "Otros",
+    "declared_payable": "Monto declarado",
+}
+_COLUMN_NAMES = {
+    **{header_key(name): name for name in ROW_FIELDS},
+    **{header_key(alias): name for alias, name in CSV_ALIASES.items()},
+    **{header_key(header): name for name, header in TEMPLATE_HEADERS.items()},
+}
 
 
-_DECIMAL_COMMA = re.compile(r"^-?\d+,\d+$")
+_MEANINGS = {
+    "miner_document": gettext_lazy("The miner's DNI or CE number; the miner must be one of the buyer's suppliers."),
+    "miner_document_type": gettext_lazy("DNI or CE, only when a number could be either."),
+    "lot_code": gettext_lazy("The lot's code, never repeated by the buyer."),
+    "settled_on": gettext_lazy("The settlement date, at most %(days)s days ago."),
+    "currency": gettext_lazy("The currency the miner is paid in; empty means USD."),
+    "exchange_rate": gettext_lazy("Soles per US dollar."),
+    "wet_tonnes": gettext_lazy("Wet metric tonnes (TMH)."),
+    "moisture_pct": gettext_lazy("Moisture, in percent."),
+    "grade_oz_tc": gettext_lazy("Grade in oz per short ton; or fill Ley g/t instead."),
+    "grade_g_t": gettext_lazy("Grade in g/t, when Ley oz/TC is empty."),
+    "recovery": gettext_lazy("Recovery as a fraction, e.g. 0.84."),
+    "gold_price_usd_oz": gettext_lazy("International gold price (INTER), US$ per ounce."),
+    "gold_price_on": gettext_lazy("Date of that price (optional)."),
+    "gold_price_source": gettext_lazy("Source of that price (optional)."),
+    "commercial_deduction_usd_oz": gettext_lazy("Commercial deduction (RC), US$ per ounce; empty means 0."),
+    "maquila_usd_tc": gettext_lazy(
+        "Processing charge, US$ per short ton; empty: the buyer's agreed scale for the lot's grade."
+    ),
+    "reagents_usd_tms": gettext_lazy("US$ per dry tonne; empty means 0."),
+    "freight_usd_tms": gettext_lazy("US$ per dry tonne; empty means 0."),
+    "other_usd_tms": gettext_lazy("US$ per dry tonne; empty means 0."),
+    "declared_payable": gettext_lazy("The payable the buyer computed, in US$ (optional); compared with ours."),
+}
 
 
-def read_csv_text(file: IO[Any] | None, text: str | None) -> str:
+def _format_help(spec: FieldSpec) -> str:
+    meaning = str(_MEANINGS[spec.name]) % {"days": settings.SETTLEMENT_MAX_AGE_DAYS}
+    if spec.kind == "decimal" and spec.max_value is None:
+        shape = _("A number of at least %(min)s, up to %(places)s decimals, with a decimal point or comma.") % {
+            "min": spec.min_value,
+            "places": spec.decimal_places,
+        }
+    elif spec.kind == "decimal":
+        shape = _("A number from %(min)s to %(max)s, up to %(places)s decimals, with a decimal point or comma.") % {
+            "min": spec.min_value,
+            "max": spec.max_value,
+            "places": spec.decimal_places,
+        }
+    elif spec.kind == "date":
+        shape = _("A date: dd/mm/aaaa or aaaa-mm-dd.")
+    elif spec.kind == "choice":
+        shape = _("One of: %(choices)s.") % {"choices": ", ".join(value for value, _label in spec.choices)}
+    else:
+        shape = _("Text, up to %(n)s characters.") % {"n": spec.max_length}
+    return f"{meaning} {shape}"
+
+
+def template_columns(*, today: dt.date) -> list[TemplateColumn]:
+    """The downloadable template's columns, with an example row that a supplier with DNI 41234567 can
+    import as it is (dated ``today``: an old date would be refused)."""
+    examples: dict[str, Cell] = {
+        "miner_document": "41234567",
+        "miner_document_type": "DNI",
+        "lot_code": "L-0001",
+        "settled_on": today,
+        "currency": "USD",
+        "exchange_rate": Decimal("3.75"),
+        "wet_tonnes": Decimal("10.25"),
+        "moisture_pct": Decimal("8.5"),
+        "grade_oz_tc": Decimal("0.5"),
+        "recovery": Decimal("0.84"),
+        "gold_price_usd_oz": Decimal("3322.10"),
+        "commercial_deduction_usd_oz": Decimal(80),
+        "maquila_usd_tc": Decimal(110),
+        "reagents_usd_tms": Decimal("30.26"),
+        "freight_usd_tms": Decimal(22),
+    }
+    return [
+        TemplateColumn(
+            header,
+            name == "miner_document" or (FIELD_SPECS[name].required and FIELD_SPECS[name].default is None),
+            _format_help(FIELD_SPECS[name]),
+            examples.get(name),
+            text=name in ("miner_document", "lot_code"),
+        )
+        for name, header in TEMPLATE_HEADERS.items()
+    ]
+
+
+@dataclass(frozen=True)
+class Unreadable:
+    """A file's cell that cannot be read as its field's type (an ambiguous amount, a date that is not
+    one): ``validate_row`` reports ``message`` as the field's error, with the row's other errors."""
+
+    message: str
+
+
+def read_csv_text(file: IO[Any] | None, text: str | None) -> str | bytes:
+    """The upload to read: ``text`` (as ``asmcredit.tabular.upload_text`` keeps a file) or the bytes of
+    ``file``, a CSV or an XLSX workbook."""
     if text is not None:
         return text
     if file is None:
-        raise ValueError("Give the CSV as `file` or `text`.")
+        raise ValueError("Give the file as `file` or `text`.")
     content = file.read()
-    if isinstance(content, str):
-        return content
-    try:
-        return content.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        # Excel on Spanish Windows saves CSV in Windows-1252.
-        return content.decode("cp1252", errors="replace")
+    return content if isinstance(content, str | bytes) else bytes(content)
 
 
-def parse_settlements_csv(content: str) -> tuple[list[dict[str, str]], list[int], Errors]:
-    """CSV text → (records, their line numbers, file-level errors). Comma or semicolon separated; in a
-    semicolon file a decimal comma ("12,5") is read as a decimal point."""
-    if not content.strip():
-        return [], [], {HEADER_ROW: {"file": [_("The file is empty.")]}}
-    sample = content[:4096]
-    delimiter = ";" if sample.splitlines()[0].count(";") > sample.splitlines()[0].count(",") else ","
-    reader = csv.reader(io.StringIO(content), delimiter=delimiter)
+def _record(cells: Mapping[str, Cell], decimal_mark: str | None) -> dict[str, str | Unreadable]:
+    """A row's cells as the text ``validate_row`` reads: numbers with a decimal point, ISO dates."""
+    record: dict[str, str | Unreadable] = {}
+    for name, cell in cells.items():
+        kind = FIELD_SPECS[name].kind
+        try:
+            if kind in ("integer", "decimal"):
+                number = parse_decimal(cell, decimal_mark=decimal_mark)
+                record[name] = "" if number is None else f"{number:f}"
+            elif kind == "date":
+                day = parse_date(cell)
+                record[name] = "" if day is None else day.isoformat()
+            else:
+                record[name] = parse_text(cell)
+        except CellError as exc:
+            record[name] = Unreadable(exc.message)
+    return record
+
+
+def parse_settlements_csv(content: str | bytes) -> tuple[list[dict[str, str | Unreadable]], list[int], Errors]:
+    """A CSV or XLSX file of settlements (``asmcredit.tabular.read_table``: "," or ";" separated, UTF-8 or
+    Windows-1252/Latin-1, or the sheet "Liquidaciones" or the first one of a workbook) → (records, their
+    row numbers as Excel shows them, file-level errors). Amounts take a decimal point or comma and dates
+    dd/mm/aaaa or aaaa-mm-dd (``asmcredit.tabular``); a cell that cannot be read is the row's field error."""
     try:
-        header = next(reader)
-    except (StopIteration, csv.Error):
-        return [], [], {HEADER_ROW: {"file": [_("The file has no header row.")]}}
-    columns = [_normalize_header(name) for name in header]
-    unknown = [raw for raw, name in zip(header, columns, strict=True) if name and name not in ROW_FIELDS]
+        table = read_table(content, max_rows=MAX_CSV_ROWS, sheet=TEMPLATE_SHEET)
+    except TooManyRows as exc:
+        return [], [], {exc.row: {TOO_MANY_ROWS: [exc.message]}}
+    except TableError as exc:
+        return [], [], {HEADER_ROW: {"file": [exc.message]}}
+    columns = [_COLUMN_NAMES.get(header_key(name), "") if name else "" for name in table.header]
+    unknown = [raw for raw, name in zip(table.header, columns, strict=True) if raw and not name]
     duplicated = sorted({name for name in columns if name and columns.count(name) > 1})
-    problems = [_("Unknown column %(name)r.") % {"name": name.strip()} for name in unknown]
+    problems = [_("Unknown column %(name)r.") % {"name": name} for name in unknown]
     problems += [_("Column %(name)r appears twice.") % {"name": name} for name in duplicated]
     if problems:
-        return [], [], {HEADER_ROW: {"header": problems}}
-    records: list[dict[str, str]] = []
-    numbers: list[int] = []
-    try:
-        for values in reader:
-            if not any(value.strip() for value in values):
-                continue
-            if len(records) >= MAX_CSV_ROWS:
-                message = _("At most %(n)s rows per file.") % {"n": MAX_CSV_ROWS}
-                return [], [], {reader.line_num: {TOO_MANY_ROWS: [message]}}
-            if len(values) > len(columns):
-                return [], [], {reader.line_num: {"file": [_("This line has more values than the header.")]}}
-            record = {}
-            for name, value in zip(columns, values, strict=False):
-                if name:
-                    value = value.strip()
-                    if delimiter == ";" and name in NUMERIC_FIELDS and _DECIMAL_COMMA.match(value):
-                        value = value.replace(",", ".")
-                    record[name] = value
-            records.append(record)
-            numbers.append(reader.line_num)
-    except csv.Error as exc:
-        return [], [], {reader.line_num: {"file": [_("The CSV cannot be read: %(e)s") % {"e": exc}]}}
+        return [], [], {table.header_row: {"header": problems}}
+    for row in table.rows:
+        if not all(is_blank(cell) for cell in row.cells[len(columns) :]):
+            return [], [], {row.number: {"file": [_("This line has more values than the header.")]}}
+    rows = list(table.records(columns))
+    decimal_mark = decimal_mark_of(
+        cell for _number, cells in rows for name, cell in cells.items() if name in NUMERIC_FIELDS
+    )
+    records = [_record(cells, decimal_mark) for _number, cells in rows]
+    numbers = [number for number, _cells in rows]
     if not records:
-        return [], [], {HEADER_ROW: {"file": [_("The file has a header but no settlements.")]}}
+        return [], [], {table.header_row: {"file": [_("The file has a header but no settlements.")]}}
     return records, numbers, {}

@@ -1,5 +1,5 @@
-"""The buyer company's web page: upload a CSV of settlements (for buyers without an integration); and the
-staff page of a buyer's agreed terms.
+"""The buyer company's web page: upload a file of settlements, CSV or XLSX (for buyers without an
+integration), with its template to download; and the staff page of a buyer's agreed terms.
 
 Upload: same rules and service as the bulk API (``installments.services.settlement_batches``): every row is
 checked first and nothing is saved unless all rows are valid. "Check only" computes everything — values
@@ -20,11 +20,13 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from asmcredit import roles
+from asmcredit.tabular import UPLOAD_ACCEPT, template_response
 from asmcredit.web import OFFICERS, STAFF, role_required
 from buyers.forms import BuyerTermsForm
 from buyers.models import Buyer, BuyerUser
 from buyers.selectors import buyer_terms_versions
 from buyers.services import buyer_terms_add
+from buyers.settlement_input import TEMPLATE_SHEET, template_columns
 from buyers.terms import bands_text, terms_in_force
 from installments.services.settlement_batches import settlements_import_csv
 
@@ -32,7 +34,11 @@ MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 
 
 class SettlementUploadForm(forms.Form):
-    file = forms.FileField(label=_("CSV file"), help_text=_("UTF-8 or Excel CSV, comma or semicolon separated."))
+    file = forms.FileField(
+        label=_("File (CSV or XLSX)"),
+        help_text=_("An Excel workbook, or a CSV separated by commas or semicolons (UTF-8 or Excel's Latin-1)."),
+        widget=forms.ClearableFileInput(attrs={"accept": UPLOAD_ACCEPT}),
+    )
     check_only = forms.BooleanField(label=_("Check only, do not save"), required=False)
 
     def clean_file(self) -> Any:
@@ -61,16 +67,7 @@ def settlements_upload(request: HttpRequest) -> HttpResponse:
             file=form.cleaned_data["file"],
             dry_run=form.cleaned_data["check_only"],
         )
-    errors = (
-        [
-            {"line": line, "field": name, "message": message}
-            for line, fields in sorted(result.errors.items())
-            for name, messages in fields.items()
-            for message in messages
-        ]
-        if result
-        else []
-    )
+    errors = result.error_lines() if result else []
     # A file refused for its size (bytes or rows) is a 413, so a script uploading it sees a failure too.
     if form.has_error("file", code="too_large") or (result is not None and result.too_large):
         status = 413
@@ -80,6 +77,20 @@ def settlements_upload(request: HttpRequest) -> HttpResponse:
         status = 200
     return render(
         request, "buyers/upload.html", {"buyer": buyer, "form": form, "result": result, "errors": errors}, status=status
+    )
+
+
+@login_required
+def settlements_template(request: HttpRequest, fmt: str) -> HttpResponse:
+    """The settlements template, CSV or XLSX, for buyer users and the lender's staff: the Spanish
+    headers, an example row dated today and, in the workbook, the instructions."""
+    if not roles.has_role(request.user, *STAFF):
+        _buyer_of(request)
+    return template_response(
+        template_columns(today=timezone.localdate()),
+        fmt=fmt,
+        filename="plantilla-liquidaciones",
+        sheet=TEMPLATE_SHEET,
     )
 
 

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any, cast
 
 from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from asmcredit.tabular import UPLOAD_ACCEPT, upload_text
 from buyers.models import Buyer, SupplierRelationship
 from miners.identity import normalize_identifier
-from miners.models import Miner
+from miners.models import Miner, MinerDocument, Training
 
 DATE_WIDGET_ATTRS = {"placeholder": "dd/mm/aaaa", "inputmode": "numeric", "autocomplete": "off"}
 
@@ -98,7 +100,9 @@ class RelationshipForm(forms.Form):
 
 class CsvUploadForm(forms.Form):
     file = forms.FileField(
-        label=_("CSV file"), required=False, widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"})
+        label=_("File (CSV or XLSX)"),
+        required=False,
+        widget=forms.ClearableFileInput(attrs={"accept": UPLOAD_ACCEPT}),
     )
     # After the preview, the same content comes back with the confirmation (nothing is stored in between).
     content = forms.CharField(required=False, widget=forms.HiddenInput)
@@ -111,15 +115,11 @@ class CsvUploadForm(forms.Form):
         if upload:
             if upload.size > self.MAX_BYTES:
                 raise forms.ValidationError(_("The file is larger than 5 MB."), code="too_large")
-            raw = upload.read()
-            try:
-                data["text"] = raw.decode("utf-8-sig")
-            except UnicodeDecodeError:
-                data["text"] = raw.decode("cp1252", errors="replace")
+            data["text"] = upload_text(upload.read())  # an XLSX workbook travels as a data: URL
         elif data.get("content"):
             data["text"] = data["content"]
         else:
-            raise forms.ValidationError(_("Choose a CSV file."))
+            raise forms.ValidationError(_("Choose a CSV or XLSX file."))
         return data
 
 
@@ -127,3 +127,46 @@ class SettlementsUploadForm(CsvUploadForm):
     buyer = forms.ModelChoiceField(label=_("Buyer"), queryset=Buyer.objects.filter(is_active=True))
 
     field_order = ["buyer", "file", "content"]
+
+
+class MinerDocumentForm(forms.Form):
+    """A document for the miner's expediente; the file's content and size are checked by the service."""
+
+    kind = forms.ChoiceField(label=_("Kind of document"), choices=MinerDocument.Kind.choices)
+    number = forms.CharField(
+        label=_("Document number"),
+        required=False,
+        max_length=40,
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+    expires_on = forms.DateField(
+        label=_("Expiry date"),
+        required=False,
+        widget=date_widget(),
+        help_text=_("Leave empty if it does not expire. Marked on the miner's page 30 days before."),
+    )
+    file = forms.FileField(
+        label=_("File"),
+        widget=forms.ClearableFileInput(attrs={"accept": "application/pdf,image/jpeg,image/png"}),
+        help_text=_("PDF, JPEG or PNG, 10 MB at most. A phone can take a photo of the document."),
+    )
+    note = forms.CharField(label=_("Note"), required=False, max_length=255)
+
+
+class TrainingForm(forms.Form):
+    topic = forms.ChoiceField(label=_("Topic"), choices=Training.Topic.choices)
+    held_on = forms.DateField(label=_("Date"), widget=date_widget())
+    hours = forms.DecimalField(
+        label=_("Hours"),
+        max_digits=4,
+        decimal_places=1,
+        min_value=Decimal("0.5"),
+        max_value=Decimal("200"),
+        widget=forms.NumberInput(attrs={"step": "0.5", "inputmode": "decimal"}),
+    )
+    provider = forms.CharField(
+        label=_("Given by"),
+        required=False,
+        max_length=200,
+        help_text=_("The NGO, the equipment supplier, the lender…"),
+    )

@@ -1,22 +1,22 @@
-"""Registering miners: one at a time from the officer's form, or many from a CSV file.
+"""Registering miners: one at a time from the officer's form, or many from a CSV or XLSX file.
 
-The CSV import is all-or-nothing: every row is checked first (identifiers, REINFO rules, duplicates in
+The file import is all-or-nothing: every row is checked first (identifiers, REINFO rules, duplicates in
 the file and in the database) and the miners are saved in one transaction only when no row has an
 error, so a file is either imported whole or not at all and can simply be fixed and uploaded again.
 
-Columns (header row required; English or Spanish names; "," or ";" as separator; UTF-8, with or
-without BOM): first_names/nombres, last_names/apellidos, document_type/tipo_documento (DNI or CE,
-default DNI), document_number/numero_documento, ruc, gender/sexo (F, M, X), birth_date/fecha_nacimiento,
-phone/telefono, ubigeo, role/rol (owner_operator, worker, pallaquera), reinfo_code/codigo_reinfo,
-reinfo_status/estado_reinfo (VIGENTE, SUSPENDIDO), reinfo_date/fecha_reinfo,
-formalization_stage/etapa_formalizacion. Dates as dd/mm/aaaa or aaaa-mm-dd.
+The file is read by ``asmcredit.tabular`` (CSV with "," or ";", UTF-8 with or without BOM or Excel's
+Windows-1252/Latin-1, or an XLSX workbook: the sheet "Mineros" or the first one). Columns (a header row;
+case, accents and blanks do not matter): the template's Spanish headers (``TEMPLATE_COLUMNS``: Nombres,
+Apellidos, Tipo de documento, Número de documento, RUC, Sexo, Fecha de nacimiento, Teléfono, Ubigeo, Rol,
+Código REINFO, Estado REINFO, Fecha REINFO, Etapa de formalización), the model's English names
+(first_names, …) or the short Spanish ones in ``ALIASES`` (nombres, dni, sexo, …); other columns are
+ignored. Dates as dd/mm/aaaa, d/m/aaaa, dd-mm-aaaa or aaaa-mm-dd, or date cells. A row's number is the
+row Excel shows (the header is row 1).
 """
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,11 +24,23 @@ from typing import Any
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from asmcredit import roles
 from asmcredit.audit import actor_label_for, audit_record, snapshot
 from asmcredit.jobs import job_finish, job_progress
 from asmcredit.models import AuditEvent
+from asmcredit.tabular import (
+    Cell,
+    CellError,
+    TableError,
+    TemplateColumn,
+    TooManyRows,
+    header_key,
+    parse_date,
+    parse_text,
+    read_table,
+)
 from miners.identity import IDENTIFIERS, normalize_identifier
 from miners.models import Miner
 
@@ -71,13 +83,12 @@ ALIASES = {
     "etapa_formalizacion": "formalization_stage",
 }
 ROLE_ALIASES = {"titular": "owner_operator", "operador": "owner_operator", "trabajador": "worker"}
-DATE_FORMATS = ("%d/%m/%Y", "%Y-%m-%d")
 EDITABLE = frozenset(COLUMNS) | {"association"}
 
 
 @dataclass
 class RowResult:
-    line: int  # the line in the file, header = 1
+    line: int  # the row in the file as Excel shows it, header = 1
     values: dict[str, str]
     errors: list[str] = field(default_factory=list)
 
@@ -165,36 +176,46 @@ def miner_update(*, miner: Miner, actor: Any, **changes: Any) -> Miner:
     return miner
 
 
-# --- Many miners from a CSV file -----------------------------------------------------------------------
+# --- Many miners from a CSV or XLSX file -----------------------------------------------------------------
 
 
-def read_csv(text: str) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
-    """Header (canonical names) and ``(line, row)`` pairs; "," or ";" separated, BOM tolerated."""
-    text = text.lstrip("\ufeff")
-    first_line = text.split("\n", 1)[0]
-    delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
-    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
-    try:
-        raw_header = next(reader)
-    except StopIteration:
-        return [], []
-    header = [ALIASES.get(name.strip().lower(), name.strip().lower()) for name in raw_header]
-    rows = []
-    for cells in reader:
-        if not any(cell.strip() for cell in cells):
-            continue
-        values = {name: (cells[i].strip() if i < len(cells) else "") for i, name in enumerate(header)}
-        rows.append((reader.line_num, values))
-    return header, rows
-
-
-def _parse_date(value: str) -> dt.date:
-    for fmt in DATE_FORMATS:
-        try:
-            return dt.datetime.strptime(value, fmt).date()
-        except ValueError:
-            continue
-    raise ValueError(value)
+# The headers are the file format, Spanish whatever the user's language; the importer also reads the
+# English names (the model's fields) and the aliases above. The example row imports as it is.
+TEMPLATE_COLUMNS: tuple[TemplateColumn, ...] = (
+    TemplateColumn("Nombres", True, gettext_lazy("Text."), "Rosa"),
+    TemplateColumn("Apellidos", True, gettext_lazy("Text."), "Huamán Quispe"),
+    TemplateColumn("Tipo de documento", False, gettext_lazy("DNI or CE; empty means DNI."), "DNI"),
+    TemplateColumn(
+        "Número de documento",
+        True,
+        gettext_lazy("DNI: 8 digits; CE: up to 12 letters or digits. Keep the column as text in Excel."),
+        "41234567",
+        text=True,
+    ),
+    TemplateColumn("RUC", False, gettext_lazy("11 digits; a personal RUC (10…) contains the DNI."), text=True),
+    TemplateColumn("Sexo", True, gettext_lazy("F, M or X (also: mujer, hombre)."), "F"),
+    TemplateColumn("Fecha de nacimiento", False, gettext_lazy("dd/mm/aaaa."), dt.date(1985, 5, 12)),
+    TemplateColumn("Teléfono", False, gettext_lazy("Text, e.g. a mobile number."), "987654321", text=True),
+    TemplateColumn("Ubigeo", True, gettext_lazy("The district's 6-digit INEI code."), "040112", text=True),
+    TemplateColumn("Rol", False, gettext_lazy("titular, trabajador or pallaquera; empty means titular."), "titular"),
+    TemplateColumn("Código REINFO", False, gettext_lazy("The miner's REINFO code, if registered."), "REINFO-1"),
+    TemplateColumn("Estado REINFO", False, gettext_lazy("VIGENTE or SUSPENDIDO; needs a code."), "VIGENTE"),
+    TemplateColumn("Fecha REINFO", False, gettext_lazy("dd/mm/aaaa."), dt.date(2022, 3, 1)),
+    TemplateColumn(
+        "Etapa de formalización",
+        False,
+        gettext_lazy(
+            "informal, reinfo, igafom, access_agreement, formal or not_applicable; empty: reinfo with a "
+            "REINFO code, else informal."
+        ),
+    ),
+)
+TEMPLATE_SHEET = "Mineros"
+_NAMES = {
+    **{header_key(name): name for name in COLUMNS},
+    **{header_key(alias): name for alias, name in ALIASES.items()},
+    **{header_key(column.header): name for name, column in zip(COLUMNS, TEMPLATE_COLUMNS, strict=True)},
+}
 
 
 def _choice(value: str, choices: Any, aliases: dict[str, str] | None = None) -> str:
@@ -208,8 +229,13 @@ def _choice(value: str, choices: Any, aliases: dict[str, str] | None = None) -> 
     raise ValueError(value)
 
 
-def _row_fields(values: dict[str, str]) -> tuple[dict[str, Any], list[str]]:
-    """Typed model fields from a CSV row, and the errors met converting them."""
+def _texts(cells: dict[str, Cell]) -> dict[str, str]:
+    # An ubigeo is always 6 digits: a number cell that lost its leading zero in Excel gets it back.
+    return {name: parse_text(cell, width=6 if name == "ubigeo" else None) for name, cell in cells.items()}
+
+
+def _row_fields(cells: dict[str, Cell], values: dict[str, str]) -> tuple[dict[str, Any], list[str]]:
+    """Typed model fields from a row's cells (``values``: the same as text), and the errors met."""
     errors: list[str] = []
     data: dict[str, Any] = {}
     for name in REQUIRED:
@@ -220,7 +246,7 @@ def _row_fields(values: dict[str, str]) -> tuple[dict[str, Any], list[str]]:
     for name in IDENTIFIERS:
         data[name] = normalize_identifier(name, values.get(name, ""))
     data["phone"] = values.get("phone", "")
-    data["ubigeo"] = values.get("ubigeo", "").strip()
+    data["ubigeo"] = values.get("ubigeo", "")
     conversions: list[tuple[str, Any, dict[str, str] | None, str]] = [
         ("document_type", Miner.DocumentType.choices, None, "DNI"),
         ("gender", Miner.Gender.choices, {"mujer": "F", "hombre": "M", "femenino": "F", "masculino": "M"}, ""),
@@ -247,12 +273,10 @@ def _row_fields(values: dict[str, str]) -> tuple[dict[str, Any], list[str]]:
         if data.get("role") == Miner.Role.PALLAQUERA:
             data["formalization_stage"] = Miner.FormalizationStage.NOT_APPLICABLE
     for name in ("birth_date", "reinfo_date"):
-        raw = values.get(name, "")
-        if raw:
-            try:
-                data[name] = _parse_date(raw)
-            except ValueError:
-                errors.append(_("%(column)s: %(value)s is not a date (dd/mm/aaaa).") % {"column": name, "value": raw})
+        try:
+            data[name] = parse_date(cells.get(name))
+        except CellError as exc:
+            errors.append(f"{name}: {exc.message}")
     return data, errors
 
 
@@ -268,36 +292,37 @@ def _messages(exc: ValidationError) -> list[str]:
 
 def miners_import_csv(
     *,
-    text: str,
+    text: str | bytes,
     actor: Any,
     dry_run: bool = False,
     progress: Callable[[int], None] | None = None,
 ) -> ImportResult:
-    """Check every row, then (unless ``dry_run`` or any row has an error) save them all in one go.
+    """Check every row of a CSV or XLSX file — ``text`` as ``asmcredit.tabular.upload_text`` keeps it,
+    or the file's bytes — then (unless ``dry_run`` or any row has an error) save them all in one go.
 
     ``progress`` is called with a percentage as rows are checked; it runs outside the saving
     transaction, so a progress bar polled from another connection moves while a large file is checked.
     """
     require_officer(actor)
-    header, rows = read_csv(text)
     result = ImportResult(rows=[], dry_run=dry_run)
-    if not header:
-        result.errors.append(_("The file is empty."))
+    try:
+        table = read_table(text, max_rows=MAX_ROWS, sheet=TEMPLATE_SHEET)
+    except TableError as exc:
+        result.errors.append(exc.message)
+        result.too_large = isinstance(exc, TooManyRows)
         return result
-    missing = [name for name in REQUIRED if name not in header]
+    names = [_NAMES.get(header_key(name)) for name in table.header]
+    missing = [name for name in REQUIRED if name not in names]
     if missing:
         result.errors.append(_("Missing columns: %(columns)s.") % {"columns": ", ".join(missing)})
         return result
-    if len(rows) > MAX_ROWS:
-        result.errors.append(_("At most %(n)s rows per file.") % {"n": MAX_ROWS})
-        result.too_large = True
-        return result
+    rows = list(table.records(names))
 
     seen: dict[str, dict[str, int]] = {"document": {}, "ruc": {}, "reinfo_code": {}}
     candidates: list[Miner] = []
-    for index, (line, values) in enumerate(rows, start=1):
-        row = RowResult(line=line, values=values)
-        data, row.errors = _row_fields(values)
+    for index, (line, cells) in enumerate(rows, start=1):
+        row = RowResult(line=line, values=_texts(cells))
+        data, row.errors = _row_fields(cells, row.values)
         keys = {
             "document": f"{data.get('document_type', 'DNI')}:{data['document_number']}",
             "ruc": data["ruc"],
@@ -349,7 +374,8 @@ def miners_import_csv(
 
 
 def miners_import_job(*, job_id: int, text: str, actor_id: int) -> None:
-    """Run a confirmed miners CSV import for the JobRun ``job_id``, reporting progress on it."""
+    """Run a confirmed miners import (``text`` as ``upload_text`` keeps the file) for the JobRun
+    ``job_id``, reporting progress on it."""
     from django.contrib.auth import get_user_model
 
     from asmcredit.models import JobRun

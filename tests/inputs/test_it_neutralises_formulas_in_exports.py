@@ -60,14 +60,17 @@ def test_a_report_table_exported_as_csv_carries_no_formula() -> None:
 
 
 def test_every_csv_or_xlsx_writer_in_the_product_goes_through_the_helper() -> None:
-    """A new export must use ``asmcredit.exports`` (the only module allowed to call a CSV/XLSX writer)."""
+    """A new export must use ``asmcredit.exports`` (the only module allowed to call a CSV/XLSX writer).
+    ``asmcredit.tabular`` reads uploads with openpyxl and writes the import templates, their cells
+    through ``spreadsheet_cell`` too."""
     writers = re.compile(r"csv\.(writer|DictWriter)\(|openpyxl|xlsxwriter|Workbook\(")
     root = Path(settings.BASE_DIR)
+    allowed = {"asmcredit/exports.py", "asmcredit/tabular.py"}
     offenders = [
         str(path.relative_to(root))
         for path in root.rglob("*.py")
         if path.relative_to(root).parts[0] not in {".venv", "tests", "bench", "node_modules"}
-        and path.relative_to(root).as_posix() != "asmcredit/exports.py"
+        and path.relative_to(root).as_posix() not in allowed
         and writers.search(path.read_text(encoding="utf-8"))
     ]
     assert offenders == []
