@@ -8,7 +8,14 @@ LOAN_OFFICER = "loan_officer"
 CREDIT_APPROVER = "credit_approver"
 NGO_ANALYST = "ngo_analyst"
 LENDER_ADMIN = "lender_admin"
-ROLES = (LOAN_OFFICER, CREDIT_APPROVER, NGO_ANALYST, LENDER_ADMIN)
+# Tesorería: records the buyers' remittances and resolves reconciliation exceptions, and originates nothing.
+TREASURY = "treasury"
+ROLES = (LOAN_OFFICER, CREDIT_APPROVER, NGO_ANALYST, LENDER_ADMIN, TREASURY)
+
+# Who records a buyer's remittance on screen and resolves reconciliation exceptions. Loan officers keep
+# the right they already had through the API (``asmcredit.api.STAFF_WRITERS``) and the buyer page;
+# dropping LOAN_OFFICER here leaves treasury work to treasury and the lender admin.
+TREASURY_WRITERS = (TREASURY, LOAN_OFFICER, LENDER_ADMIN)
 
 
 def user_roles(user: Any) -> set[str]:

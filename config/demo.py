@@ -32,6 +32,7 @@ USERS = [
     ("aprobador", "Arturo", "Paredes", roles.CREDIT_APPROVER),
     ("ong", "Nadia", "Flores", roles.NGO_ANALYST),
     ("admin", "Lucía", "Zegarra", roles.LENDER_ADMIN),
+    ("tesoreria", "Carmen", "Vela", roles.TREASURY),
 ]
 
 FEMALE_NAMES = [

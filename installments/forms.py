@@ -1,14 +1,19 @@
-"""Forms for direct payments, prepayments and reconciliation exceptions."""
+"""Forms for direct payments, prepayments, buyers' remittances and reconciliation exceptions."""
 
 from __future__ import annotations
 
+import uuid
 from decimal import Decimal
 from typing import Any
 
 from django import forms
+from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from installments.models import LoanTransaction
+from asmcredit.fields import Currency
+from asmcredit.listing import ListFilters, choice_field
+from buyers.models import Buyer
+from installments.models import LoanTransaction, ReconciliationException, Withholding
 from miners.forms import date_widget
 
 
@@ -65,4 +70,83 @@ class CreditApplyForm(forms.Form):
 
 
 class ResolveForm(forms.Form):
+    # Optional for the buyer page's one-field form, where a blank one is recorded as "other (see the note)";
+    # the exceptions queue asks for it.
+    resolution = forms.ChoiceField(
+        label=_("What was done"),
+        choices=[("", "—"), *ReconciliationException.Resolution.choices],
+        required=False,
+    )
     note = forms.CharField(label=_("How was it resolved?"), widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
+
+
+class RemittanceForm(forms.Form):
+    """A buyer's transfer as treasury reads it off the bank statement. The rules (a positive amount in
+    céntimos, no future date, a bank reference not yet recorded for the buyer) are ``remittance_record``'s;
+    the view shows its refusals on these fields."""
+
+    # One per rendered form: a second post of the same form (a double click) shows what the first recorded.
+    token = forms.CharField(widget=forms.HiddenInput, max_length=64)
+    # Chosen in the first step, with what it owes on screen.
+    buyer = forms.ModelChoiceField(label=_("Buyer"), queryset=Buyer.objects.all(), widget=forms.HiddenInput)
+    paid_on = forms.DateField(label=_("Date received"), widget=date_widget())
+    currency = forms.ChoiceField(label=_("Currency"), choices=Currency.choices)
+    amount = forms.DecimalField(
+        label=_("Amount"),
+        max_digits=14,
+        decimal_places=2,
+        widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
+    )
+    reference = forms.CharField(label=_("Bank or operation reference"), max_length=80)
+    note = forms.CharField(label=_("Note"), required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
+
+    @staticmethod
+    def new_token() -> str:
+        return uuid.uuid4().hex
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        buyer, currency = data.get("buyer"), data.get("currency")
+        if buyer is not None and currency:
+            # A transfer in a currency the buyer never withheld in would match nothing: most likely a typo.
+            withheld = Withholding.objects.filter(buyer=buyer)
+            if withheld.exists() and not withheld.filter(currency=currency).exists():
+                self.add_error(
+                    "currency",
+                    _("%(buyer)s has withheld nothing in %(currency)s.") % {"buyer": buyer.name, "currency": currency},
+                )
+        return data
+
+
+class _TreasuryFilters(ListFilters):
+    buyer = choice_field(_("Buyer"), [], empty=_("All buyers"))
+
+    def prepare(self, request: HttpRequest) -> None:
+        self.set_choices("buyer", Buyer.objects.order_by("name").values_list("pk", "name"), empty=_("All buyers"))
+
+
+class RemittanceFilters(_TreasuryFilters):
+    """The remittances list's filters."""
+
+    paid_from = forms.DateField(label=_("From"), required=False, widget=date_widget())
+    paid_to = forms.DateField(label=_("To"), required=False, widget=date_widget())
+    currency = choice_field(_("Currency"), Currency.choices, coerce=str)
+    status = choice_field(
+        _("Status"),
+        [
+            ("unmatched", _("With unmatched money")),
+            ("reconciled", _("Reconciled")),
+            ("exceptions", _("With open exceptions")),
+        ],
+        coerce=str,
+    )
+
+
+class ExceptionFilters(_TreasuryFilters):
+    """The exceptions queue's filters: open ones unless asked otherwise."""
+
+    kind = choice_field(_("Kind"), ReconciliationException.Kind.choices, coerce=str)
+    status = choice_field(_("Status"), [("resolved", _("Resolved")), ("all", _("All"))], coerce=str, empty=_("Open"))
+    age = choice_field(
+        _("Age"), [(7, _("Over 7 days")), (30, _("Over 30 days")), (90, _("Over 90 days"))], empty=_("Any age")
+    )

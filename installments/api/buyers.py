@@ -31,6 +31,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from asmcredit import roles
 from asmcredit.api import (
     ApiDateField,
     ApiViewMixin,
@@ -621,6 +622,8 @@ class RemittanceViewSet(ApiViewMixin, mixins.ListModelMixin, mixins.RetrieveMode
     serializer_class = RemittanceSerializer
     filterset_class = RemittanceFilter
     buyer_access = True
+    # Treasury records remittances on screen; its token may do so through the API too.
+    write_roles = roles.TREASURY_WRITERS
 
     def get_queryset(self) -> QuerySet[Any]:
         queryset = remittance_queryset().order_by("-paid_on", "-id")

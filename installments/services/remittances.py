@@ -7,11 +7,12 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from asmcredit import roles
 from asmcredit.audit import audit_record, snapshot
 from asmcredit.errors import TransitionError
 from asmcredit.fields import Currency
@@ -29,7 +30,6 @@ from installments.services.common import (
     amount_input,
     not_future,
     queue_reconciliation,
-    require_staff,
 )
 
 # --- Remittances and reconciliation ------------------------------------------------------------------
@@ -73,6 +73,7 @@ def remittance_record(
     paid_on: dt.date,
     actor: Any,
     settlement_ids: list[int] | None = None,
+    note: str = "",
 ) -> RemittanceOutcome:
     """A transfer from the buyer for withholdings it made, matched at once.
 
@@ -114,6 +115,7 @@ def remittance_record(
             paid_on=paid_on,
             unmatched_amount=amount,
             created_by=actor_user(actor),
+            note=(note or "").strip(),
         )
         exceptions: list[ReconciliationException] = []
         if settlement_ids:
@@ -216,9 +218,19 @@ def _day_start(day: dt.date) -> dt.datetime:
 
 
 @transaction.atomic
-def exception_resolve(*, exception: ReconciliationException, actor: Any, note: str) -> ReconciliationException:
-    """A person looked at a reconciliation exception and closed it, saying why."""
-    require_staff(actor, _("Only lender staff resolve reconciliation exceptions."))
+def exception_resolve(
+    *,
+    exception: ReconciliationException,
+    actor: Any,
+    note: str,
+    resolution: str = ReconciliationException.Resolution.OTHER,
+) -> ReconciliationException:
+    """A person looked at a reconciliation exception and closed it: what was done (``resolution``) and
+    why (``note``)."""
+    if not roles.has_role(actor, *roles.TREASURY_WRITERS):
+        raise PermissionDenied(_("Only treasury and lender staff resolve reconciliation exceptions."))
+    if resolution not in ReconciliationException.Resolution.values:
+        raise ValidationError({"resolution": _("Choose what was done about the exception.")})
     if not (note or "").strip():
         raise ValidationError({"note": _("Say how the exception was resolved.")})
     # Lock order (``installments.services``): the buyer first, then the exception (step 5), as the void
@@ -227,17 +239,19 @@ def exception_resolve(*, exception: ReconciliationException, actor: Any, note: s
     exception = ReconciliationException.objects.select_for_update(no_key=True).get(pk=exception.pk)
     if exception.status != ReconciliationException.Status.OPEN:
         raise TransitionError(_("This exception is already resolved."))
-    before = snapshot(exception, ["status", "resolved_by_id", "resolved_at", "resolution_note"])
+    fields = ["status", "resolved_by_id", "resolved_at", "resolution", "resolution_note"]
+    before = snapshot(exception, fields)
     exception.status = ReconciliationException.Status.RESOLVED
     exception.resolved_by = actor_user(actor)
     exception.resolved_at = timezone.now()
+    exception.resolution = resolution
     exception.resolution_note = note.strip()
-    exception.save(update_fields=["status", "resolved_by", "resolved_at", "resolution_note", "updated"])
+    exception.save(update_fields=["status", "resolved_by", "resolved_at", "resolution", "resolution_note", "updated"])
     audit_record(
         actor=actor,
         action="reconciliation_exception.resolve",
         obj=exception,
         before=before,
-        after=snapshot(exception, ["status", "resolved_by_id", "resolved_at", "resolution_note"]),
+        after=snapshot(exception, fields),
     )
     return exception

@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 
 from asmcredit.money import ZERO, money
 from buyers.models import Buyer, Settlement
+from installments.exception_text import exception_description
 from installments.models import Allocation, ReconciliationException, Remittance, Withholding
 from installments.selectors import buyer_balance_owed
 from installments.selectors import buyer_statement as servicing_buyer_statement
@@ -152,10 +153,11 @@ def buyer_statement(*, buyer: Buyer, date_from: dt.date, date_to: dt.date) -> Bu
             kind=str(exception.get_kind_display()),
             amount=exception.amount,
             status=str(exception.get_status_display()),
-            detail=exception.detail,
+            detail=exception_description(exception),
         )
         for exception in ReconciliationException.objects.filter(buyer=buyer, detected_on__lte=date_to)
         .filter(Q(detected_on__gte=date_from) | Q(status=ReconciliationException.Status.OPEN))
+        .select_related("withholding")
         .order_by("detected_on", "pk")
     )
     # The balance owed is the servicing engine's figure (installments.selectors), so the statement,

@@ -132,4 +132,5 @@ def test_the_buyer_page_says_who_closed_each_exception(book, officer, client) ->
     client.force_login(officer)
     html = client.get(reverse("installments:buyer-detail", args=[book.buyer.pk])).content.decode()
     assert "Called the buyer&#x27;s treasurer." in html or "Called the buyer's treasurer." in html
-    assert "closed by the reconciliation job" in html
+    # The job's own note, in the page's Spanish (it is stored in English: installments.exception_text).
+    assert "cerrada por la conciliación" in html and "closed by the reconciliation job" not in html
