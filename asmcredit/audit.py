@@ -7,13 +7,15 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import models
+from django.db.models.fields.files import FieldFile
 from django.utils.functional import Promise
 
 from asmcredit.models import AuditEvent
 
 
 def jsonable(value: Any) -> Any:
-    """``value`` as JSON can hold it: Decimals as strings, dates in ISO 8601, model rows as their id."""
+    """``value`` as JSON can hold it: Decimals as strings, dates in ISO 8601, model rows as their id, files
+    as their stored name."""
     if isinstance(value, Decimal):
         return str(value)
     if isinstance(value, dt.date | dt.datetime):
@@ -26,6 +28,8 @@ def jsonable(value: Any) -> Any:
         return value.pk
     if isinstance(value, Promise):  # a lazy translation
         return str(value)
+    if isinstance(value, FieldFile):  # an uploaded file: its stored name, never its bytes
+        return value.name or ""
     return value
 
 

@@ -2,8 +2,17 @@ from typing import Any
 
 from django.contrib import admin
 
-from asmcredit.admin import AuditedAdmin
-from loans.models import Equipment, EquipmentSupplier, Loan, LoanApplication, LoanProduct, NgoPartner
+from asmcredit.admin import AuditedAdmin, ReadOnlyAdmin
+from loans.models import (
+    Equipment,
+    EquipmentSupplier,
+    Loan,
+    LoanApplication,
+    LoanProduct,
+    NgoPartner,
+    VerificationPhoto,
+    VerificationVisit,
+)
 
 
 @admin.register(NgoPartner)
@@ -83,3 +92,31 @@ class LoanAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: Any, obj: Any = None) -> bool:
         return False
+
+
+class VerificationPhotoInline(admin.TabularInline):
+    model = VerificationPhoto
+    fields = readonly_fields = ("original_name", "width", "height", "created")
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: Any, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(VerificationVisit)
+class VerificationVisitAdmin(ReadOnlyAdmin):
+    """Visits are recorded only through loans.verification, which replays the loan's verification from
+    them and audits it; the admin shows them."""
+
+    list_display = ["loan", "visited_on", "delivered", "installed", "recorded_by", "created"]
+    list_filter = ["delivered", "installed"]
+    search_fields = ["loan__code"]
+    date_hierarchy = "visited_on"
+    inlines = [VerificationPhotoInline]
+
+
+@admin.register(VerificationPhoto)
+class VerificationPhotoAdmin(ReadOnlyAdmin):
+    list_display = ["visit", "original_name", "width", "height", "created"]
+    search_fields = ["visit__loan__code"]

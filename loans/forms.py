@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from buyers.models import Buyer, SupplierRelationship
 from loans.models import Equipment, LoanProduct
+from loans.verification import Location
 from miners.forms import date_widget
 from miners.models import Miner
 from rates.caps import format_pct, rate_cap_in_force
@@ -201,7 +202,86 @@ class DisburseForm(forms.Form):
     reference = forms.CharField(label=_("Bank transfer reference"), required=False, max_length=60)
 
 
+class MultipleFileInput(forms.FileInput):
+    allow_multiple_selected = True
+
+
+class PhotosField(forms.FileField):
+    """Several files from one ``<input multiple>``; each is checked as an image by the service."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault(
+            "widget",
+            # The phone opens its back camera; a desktop browser offers a file chooser.
+            MultipleFileInput(attrs={"accept": "image/*", "capture": "environment"}),
+        )
+        super().__init__(**kwargs)
+
+    def clean(self, data: Any, initial: Any = None) -> list[Any]:
+        files = data if isinstance(data, list | tuple) else [data]
+        return [super(PhotosField, self).clean(item, initial) for item in files if item]
+
+
+def _coordinate_widget() -> forms.NumberInput:
+    return forms.NumberInput(attrs={"step": "any", "inputmode": "decimal", "autocomplete": "off"})
+
+
 class VerificationForm(forms.Form):
+    """A verification visit as the NGO technician records it on site, from a phone."""
+
+    visited_on = forms.DateField(
+        label=_("Visit date"),
+        required=False,
+        widget=date_widget(),
+        help_text=_("Leave empty for today. Not in the future, nor before the disbursement."),
+    )
     delivered = forms.BooleanField(label=_("Equipment delivered"), required=False)
     installed = forms.BooleanField(label=_("Equipment installed and working"), required=False)
-    note = forms.CharField(label=_("Note from the visit"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    note = forms.CharField(
+        label=_("Note from the visit"), required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    photos = PhotosField(
+        label=_("Photos"),
+        required=False,
+        help_text=_("Take them with the phone's camera: up to 8 photos of 15 MB at most each."),
+    )
+    latitude = forms.DecimalField(
+        label=_("Latitude"), required=False, min_value=-90, max_value=90, widget=_coordinate_widget()
+    )
+    longitude = forms.DecimalField(
+        label=_("Longitude"), required=False, min_value=-180, max_value=180, widget=_coordinate_widget()
+    )
+    location_accuracy_m = forms.IntegerField(
+        label=_("Accuracy (m)"),
+        required=False,
+        min_value=0,
+        max_value=1_000_000,
+        widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
+    )
+
+    def clean_visited_on(self) -> dt.date:
+        return self.cleaned_data.get("visited_on") or timezone.localdate()
+
+    def clean(self) -> dict[str, Any]:
+        data: dict[str, Any] = super().clean() or {}
+        latitude, longitude = data.get("latitude"), data.get("longitude")
+        if (
+            (latitude is None) != (longitude is None)
+            and not self.has_error("latitude")
+            and not self.has_error("longitude")
+        ):
+            self.add_error(None, _("Give both the latitude and the longitude, or neither."))
+        elif latitude is None and data.get("location_accuracy_m") is not None:
+            self.add_error("location_accuracy_m", _("An accuracy needs the latitude and the longitude."))
+        for name in ("latitude", "longitude"):
+            if data.get(name) is not None:
+                data[name] = data[name].quantize(Decimal("0.000001"))  # about 10 cm: what the column keeps
+        return data
+
+    def location(self) -> Location | None:
+        data = self.cleaned_data
+        if data.get("latitude") is None or data.get("longitude") is None:
+            return None
+        return Location(
+            latitude=data["latitude"], longitude=data["longitude"], accuracy_m=data.get("location_accuracy_m")
+        )

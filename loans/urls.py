@@ -7,6 +7,13 @@ urlpatterns = [
     path("", views.loan_list, name="list"),
     path("<int:pk>/", views.loan_detail, name="detail"),
     path("<int:pk>/verify/", views.loan_verify, name="verify"),
+    path("<int:pk>/photos/<int:photo_pk>/", views.verification_photo, name="verification-photo"),
+    path(
+        "<int:pk>/photos/<int:photo_pk>/thumbnail/",
+        views.verification_photo,
+        {"thumbnail": True},
+        name="verification-photo-thumbnail",
+    ),
     path("applications/", views.application_list, name="applications"),
     path("applications/new/", views.application_create, name="application-create"),
     path("applications/fields/", views.application_fields, name="application-fields"),

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from asmcredit.fields import TimestampedModel
+from asmcredit.uploads import validate_document_file
 from miners.identity import validate_ce, validate_dni, validate_ruc, validate_ruc_for_document, validate_ubigeo
 
 
@@ -117,6 +119,9 @@ class Miner(TimestampedModel):
         indexes = [
             models.Index(fields=["last_names", "first_names"]),
             models.Index(fields=["ubigeo"]),
+            # A search by DNI or CE (the unique index leads with the type, which the officer never types).
+            # The folded-name trigram index is PostgreSQL-only SQL: migration 0004, miners.search.
+            models.Index(fields=["document_number"], name="miner_document_number"),
         ]
 
     def __str__(self) -> str:
@@ -193,8 +198,19 @@ class MinerDocument(TimestampedModel):
 
     miner = models.ForeignKey(Miner, on_delete=models.CASCADE, related_name="documents")
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
-    file = models.FileField(_("file"), upload_to="miner-documents/%Y/%m/")
+    number = models.CharField(_("document number"), max_length=40, blank=True)
+    expires_on = models.DateField(_("expiry date"), null=True, blank=True)
+    # Checked by content (PDF, JPEG, PNG) and size wherever it comes from, the admin included.
+    file = models.FileField(_("file"), upload_to="miner-documents/%Y/%m/", validators=[validate_document_file])
     note = models.CharField(_("note"), max_length=255, blank=True)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("uploaded by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
 
     class Meta:
         ordering = ["-created"]
