@@ -6,7 +6,7 @@ from django.contrib import admin
 from django.db import transaction
 
 from asmcredit.audit import audit_record, snapshot
-from asmcredit.models import AuditEvent, IdempotencyRecord, JobRun, OutboxMessage, StaffToken
+from asmcredit.models import AuditEvent, IdempotencyRecord, JobRun, OutboxMessage, StaffToken, UserPreference
 from asmcredit.tokens import staff_token_revoke
 
 
@@ -99,3 +99,14 @@ class StaffTokenAdmin(ReadOnlyAdmin):
     def revoke(self, request: Any, queryset: Any) -> None:
         for token in queryset:
             staff_token_revoke(token=token, actor=request.user)
+
+
+@admin.register(UserPreference)
+class UserPreferenceAdmin(AuditedAdmin):
+    """Each person's language of the pages, set from the header's switch; an edit here takes effect at
+    their next sign-in."""
+
+    list_display = ["user", "language", "updated"]
+    list_filter = ["language"]
+    search_fields = ["user__username"]
+    raw_id_fields = ["user"]

@@ -7,6 +7,8 @@ from django.utils import translation
 from django.utils.translation import gettext
 
 SUPPORTED = ("es", "en")
+# Where the language of the pages is kept for the session (``asmcredit.preferences`` keeps it per user).
+LANGUAGE_SESSION_KEY = "language"
 _SESSION_KEY = re.compile(r"[a-z0-9]{8,64}")
 
 
@@ -39,10 +41,12 @@ class MalformedSessionCookieMiddleware:
 class UserLanguageMiddleware:
     """Which language a response speaks.
 
-    The officer web app speaks Spanish unless the user chose English with the header switch (kept in
-    the session); the browser's Accept-Language is ignored there, because shared branch laptops are
-    often set to English. The API is a contract for integrators' code: it speaks English unless the
-    client sends ``Accept-Language: es``.
+    The officer web app speaks Spanish unless the user chose English with the header switch: kept in
+    the session, and for a signed-in user also in their ``UserPreference``, which sign-in copies back
+    into the new session (``asmcredit.signals``), so the choice outlives a sign-out. The session is
+    read here because this runs before authentication. The browser's Accept-Language is ignored there,
+    because shared branch laptops are often set to English. The API is a contract for integrators'
+    code: it speaks English unless the client sends ``Accept-Language: es``.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
@@ -53,7 +57,7 @@ class UserLanguageMiddleware:
         if request.path.startswith("/api/"):
             language = _accept_language(request) or "en"
         else:
-            language = request.session.get("language") if hasattr(request, "session") else None
+            language = request.session.get(LANGUAGE_SESSION_KEY) if hasattr(request, "session") else None
             if language not in SUPPORTED:
                 language = "es"
         assert language is not None

@@ -133,3 +133,23 @@ class StaffToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} / {self.name} ({self.prefix}…)"
+
+
+class UserPreference(models.Model):
+    """What a person chose for the web app and keeps from one sign-in to the next: the language of the
+    pages (``asmcredit.preferences``). The session holds it while signed in; this row brings it back."""
+
+    class Language(models.TextChoices):
+        SPANISH = "es", _("Spanish")
+        ENGLISH = "en", _("English")
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="preference")
+    language = models.CharField(_("language"), max_length=5, choices=Language.choices, default=Language.SPANISH)
+    updated = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("user preference")
+        verbose_name_plural = _("user preferences")
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.language}"

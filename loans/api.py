@@ -274,6 +274,11 @@ class SimulationView(ApiViewMixin, APIView):
 
 
 class LoanSerializer(ApiModelSerializer):
+    next_due_on = serializers.SerializerMethodField(
+        help_text="The due date of the first installment not fully paid, overdue or not (an installment paid "
+        "early is skipped, one paid in part is not); null once every installment is paid."
+    )
+
     class Meta:
         model = Loan
         fields = [
@@ -319,6 +324,15 @@ class LoanSerializer(ApiModelSerializer):
             "updated",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(serializers.DateField(allow_null=True))
+    def get_next_due_on(self, loan: Loan) -> str | None:
+        from installments.next_due import loans_with_next_due
+
+        if not hasattr(loan, "next_unpaid_due_on"):  # a loan not read through LoanViewSet (a disbursement)
+            loan = loans_with_next_due(Loan.objects.filter(pk=loan.pk)).get()
+        due_on = loan.next_unpaid_due_on  # type: ignore[attr-defined]
+        return due_on.isoformat() if due_on else None
 
 
 # --- Applications -------------------------------------------------------------------------------
@@ -639,6 +653,11 @@ class LoanViewSet(ApiViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin
     queryset = Loan.objects.order_by("id")
     serializer_class = LoanSerializer
     filterset_class = LoanFilter
+
+    def get_queryset(self) -> Any:
+        from installments.next_due import loans_with_next_due
+
+        return loans_with_next_due(super().get_queryset())
 
     @extend_schema(
         summary="The loan's current cronograma with what was paid",

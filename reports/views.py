@@ -19,15 +19,16 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
 
 from asmcredit import roles
 from asmcredit.models import JobRun
 from buyers.models import Buyer, BuyerUser
-from loans.models import Loan, LoanApplication, LoanProduct
-from miners.identity import DEPARTMENTS
+from loans.models import Loan, LoanApplication
 from miners.models import Miner
 from reports import pdf, services
+from reports.forms import PortfolioReportForm
 from reports.selectors import portfolio_summary
 
 STAFF = (roles.LOAN_OFFICER, roles.CREDIT_APPROVER, roles.NGO_ANALYST, roles.LENDER_ADMIN)
@@ -158,87 +159,53 @@ def buyer_statement(request: HttpRequest, pk: int) -> HttpResponse:
 # --- Portfolio report ------------------------------------------------------------------------------
 
 
-def _portfolio_params(request: HttpRequest) -> dict[str, Any]:
-    """The report's parameters from the form or the query string, validated; raises ValueError."""
-    data = request.POST if request.method == "POST" else request.GET
-    as_of = _date(request, "as_of", dt.date.today())
-    date_from = _date(request, "date_from")
-    if date_from and as_of and date_from > as_of:
-        raise ValueError(_("The period must start before the as-of date."))
-    buyer = (data.get("buyer") or "").strip()
-    if buyer and not Buyer.objects.filter(ruc=buyer).exists():
-        raise ValueError(_("No buyer has RUC %(ruc)s.") % {"ruc": buyer})
-    region = (data.get("region") or "").strip()
-    if region and region not in DEPARTMENTS:
-        raise ValueError(_("Unknown region %(code)s.") % {"code": region})
-    product = (data.get("product") or "").strip()
-    if product and not LoanProduct.objects.filter(code=product).exists():
-        raise ValueError(_("Unknown product %(code)s.") % {"code": product})
-    return {
-        "as_of": as_of.isoformat() if as_of else None,
-        "date_from": date_from.isoformat() if date_from else None,
-        "buyer": buyer or None,
-        "region": region or None,
-        "product": product or None,
-        "lang": pdf.language(data.get("lang") or translation.get_language()[:2]),
-    }
+def _portfolio_form(request: HttpRequest) -> PortfolioReportForm:
+    """The report's parameters from the form (POST) or the query string (a CSV table's link)."""
+    return PortfolioReportForm(request.POST if request.method == "POST" else request.GET)
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def portfolio(request: HttpRequest) -> HttpResponse:
-    """The form; POST queues the report and shows its progress, polled by htmx until the PDF is ready."""
+    """The form; POST queues the report and shows its progress, polled by htmx until the PDF is ready.
+
+    Under htmx the form and the progress are one panel swapped together, so a refused form shows its
+    errors in place (a 200: htmx swaps no 4xx answer); without htmx a refused form is a 400."""
     _require(request, *PORTFOLIO_ROLES)
-    error = ""
-    params: dict[str, Any] = {}
-    if request.method == "POST":
-        try:
-            params = _portfolio_params(request)
-        except ValueError as exc:
-            error = str(exc)
-        else:
-            started = services.portfolio_job_start(actor=request.user, params=params)
-            if request.htmx:  # type: ignore[attr-defined]
-                return render(request, "reports/_portfolio_job.html", _job_context(started))
-            return redirect(f"{reverse('reports:portfolio')}?job={started.pk}")
+    form = _portfolio_form(request) if request.method == "POST" else PortfolioReportForm()
     job: JobRun | None = None
-    if request.GET.get("job", "").isdigit():
+    if request.method == "POST" and form.is_valid():
+        job = services.portfolio_job_start(actor=request.user, params=form.params())
+        if not request.htmx:  # type: ignore[attr-defined]
+            return redirect(f"{reverse('reports:portfolio')}?job={job.pk}")
+    elif request.GET.get("job", "").isdigit():
         job = JobRun.objects.filter(pk=int(request.GET["job"]), name=services.PORTFOLIO_JOB).first()
-    recent = JobRun.objects.filter(name=services.PORTFOLIO_JOB).order_by("-started_at")[:10]
-    return render(
-        request,
-        "reports/portfolio.html",
-        {
-            "error": error,
-            "params": params or {"as_of": dt.date.today().isoformat()},
-            "buyers": Buyer.objects.order_by("name").values_list("ruc", "name"),
-            "regions": sorted(DEPARTMENTS.items()),
-            "products": LoanProduct.objects.order_by("name").values_list("code", "name"),
-            "job": _job_context(job)["job"] if job else None,
-            "recent": recent,
-        },
-        status=400 if error else 200,
-    )
+    context: dict[str, Any] = {"nav": "portfolio", "form": form, **(_job_context(job) if job else {})}
+    if request.htmx and request.method == "POST":  # type: ignore[attr-defined]
+        return render(request, "reports/_portfolio_panel.html", context)
+    context["recent"] = JobRun.objects.filter(name=services.PORTFOLIO_JOB).order_by("-started_at")[:10]
+    return render(request, "reports/portfolio.html", context, status=400 if form.errors else 200)
 
 
 def _job_context(job: JobRun) -> dict[str, Any]:
     params = (job.detail or {}).get("params", {})
-    return {"job": job, "params": params, "tables": _CSV_TABLES}
+    return {"job": job, "params": params, "tables": _CSV_TABLES.items()}
 
 
-_CSV_TABLES = (
-    "key-figures",
-    "categories",
-    "gender",
-    "role",
-    "region",
-    "buyer",
-    "product",
-    "equipment",
-    "trainings",
-    "months",
-    "approval-exceptions",
-)
+# The tables of the report a CSV link downloads, by slug, named as the PDF names them.
+_CSV_TABLES = {
+    "key-figures": gettext_lazy("Key figures"),
+    "categories": gettext_lazy("SBS risk categories"),
+    "gender": gettext_lazy("By gender"),
+    "role": gettext_lazy("By role"),
+    "region": gettext_lazy("By region"),
+    "buyer": gettext_lazy("By buyer"),
+    "product": gettext_lazy("By product"),
+    "equipment": gettext_lazy("Equipment financed"),
+    "trainings": gettext_lazy("Trainings received"),
+    "months": gettext_lazy("Month by month"),
+    "approval-exceptions": gettext_lazy("Approvals by exception"),
+}
 
 
 @login_required
@@ -271,10 +238,10 @@ def portfolio_csv(request: HttpRequest, table: str) -> HttpResponse:
     _require(request, *PORTFOLIO_ROLES)
     if table not in _CSV_TABLES:
         raise Http404
-    try:
-        params = _portfolio_params(request)
-    except ValueError as exc:
-        return HttpResponseBadRequest(str(exc))
+    form = _portfolio_form(request)
+    if not form.is_valid():
+        return HttpResponseBadRequest(" ".join(str(error) for errors in form.errors.values() for error in errors))
+    params = form.params()
     summary = portfolio_summary(
         as_of=dt.date.fromisoformat(params["as_of"]),
         date_from=dt.date.fromisoformat(params["date_from"]) if params["date_from"] else None,
