@@ -9,7 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.db import connection
-from django.db.models import F, Max, Min, Sum
+from django.db.models import Max
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import NoReverseMatch, reverse
@@ -84,9 +84,15 @@ def healthz(request: HttpRequest) -> JsonResponse:
 
 @require_POST
 def set_language(request: HttpRequest) -> HttpResponse:
+    """The header's language switch: for this session, and kept for the person's next sign-ins."""
+    from asmcredit.middleware import LANGUAGE_SESSION_KEY
+    from asmcredit.preferences import user_language_set
+
     language = request.POST.get("language", "es")
     if language in {"es", "en"}:
-        request.session["language"] = language
+        request.session[LANGUAGE_SESSION_KEY] = language
+        if request.user.is_authenticated:
+            user_language_set(user=request.user, language=language)
     target = request.POST.get("next") or "/"
     if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
         target = "/"
@@ -113,29 +119,31 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             except NoReverseMatch:
                 pass
         raise PermissionDenied
-    from installments.models import LoanRating, ReconciliationException, Withholding
+    from installments.models import LoanRating, ReconciliationException
+    from installments.tally import COMPACT_ABOVE, tally_compact
+    from lifecycle.models import ReversalRequest, WriteOff
+    from lifecycle.selectors import broken_promises
     from loans.models import Loan, LoanApplication
     from rates.fx import MissingExchangeRate
-    from reports.selectors import portfolio_current, portfolio_summary
+    from reports.selectors import portfolio_current, portfolio_flows, unremitted_by_buyer
 
     user = request.user
     today = timezone.localdate()
     # The stock (loans, outstanding, PAR, categories) from the loans' current state, so a payment shows
-    # at once; the month's flows from the portfolio summary; provisions from the last nightly rating.
+    # at once; the month's money as the portfolio report counts it; provisions from the last nightly
+    # rating. All read the running totals the database keeps as loans and withholdings change
+    # (installments.tally): a few hundred rows, never the 150,000 loans or a month of withholdings.
     current: Any = None
-    summary: Any = None
+    flows: Any = None
     fx_missing = None
     try:
         current = portfolio_current(as_of=today)
-        summary = portfolio_summary(as_of=today, date_from=today.replace(day=1))
+        flows = portfolio_flows(as_of=today, date_from=today.replace(day=1))
     except MissingExchangeRate as exc:
         fx_missing = {"currencies": ", ".join(exc.currencies), "on": exc.on}
-    unremitted = list(
-        Withholding.objects.filter(status__in=[Withholding.Status.UNREMITTED, Withholding.Status.PARTIAL])
-        .values("buyer_id", "buyer__name", "currency")
-        .annotate(owed=Sum(F("amount") - F("remitted_amount")), oldest=Min("withheld_on"))
-        .order_by("-owed")[:8]
-    )
+    if current is not None and flows is not None and current.tally_backlog + flows.tally_backlog > COMPACT_ABOVE:
+        tally_compact()  # now and then, so the next visits sum a few hundred rows again
+    unremitted = unremitted_by_buyer(limit=8)
     queues: dict[str, dict] = {}
     applications = LoanApplication.objects.select_related("miner", "product")
     is_admin = roles.has_role(user, roles.LENDER_ADMIN)
@@ -164,14 +172,31 @@ def dashboard(request: HttpRequest) -> HttpResponse:
                 .order_by("-days_past_due")
             )
         queues["warnings"] = _queue(warnings)
+        # Promises to pay whose day passed without the money (read from the ledger).
+        queues["broken_promises"] = _queue(broken_promises(today=today, limit=QUEUE_SIZE + 1))
+        # Money the lender holds beyond what miners owe (DOMAIN.md §3): refund it or apply it.
+        queues["credits"] = _queue(
+            Loan.objects.filter(overpayment_credit__gt=0).select_related("miner").order_by("-overpayment_credit")
+        )
+    if roles.has_role(user, *OFFICERS, *APPROVERS, roles.TREASURY):
         queues["exceptions"] = _queue(
             ReconciliationException.objects.filter(status=ReconciliationException.Status.OPEN)
             .select_related("buyer")
             .order_by("detected_on")
         )
-        # Money the lender holds beyond what miners owe (DOMAIN.md §3): refund it or apply it.
-        queues["credits"] = _queue(
-            Loan.objects.filter(overpayment_credit__gt=0).select_related("miner").order_by("-overpayment_credit")
+    if roles.has_role(user, *APPROVERS):
+        # Two-person decisions waiting for someone other than who asked (DOMAIN.md §7).
+        queues["reversals"] = _queue(
+            ReversalRequest.objects.filter(status=ReversalRequest.Status.PENDING)
+            .exclude(requested_by_id=user.pk)
+            .select_related("loan__miner", "original")
+            .order_by("requested_at")
+        )
+        queues["write_offs"] = _queue(
+            WriteOff.objects.filter(status=WriteOff.Status.PENDING)
+            .exclude(requested_by_id=user.pk)
+            .select_related("loan__miner")
+            .order_by("requested_at")
         )
     if roles.has_role(user, *VERIFIERS):
         queues["to_verify"] = _queue(
@@ -184,7 +209,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "dashboard/index.html",
         {
             "nav": "dashboard",
-            "summary": summary,
+            "flows": flows,
             "current": current,
             "fx_missing": fx_missing,
             "unremitted": unremitted,

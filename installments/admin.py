@@ -3,8 +3,12 @@ from django.contrib import admin
 from asmcredit.admin import AuditedAdmin, ReadOnlyAdmin
 from installments.models import (
     Allocation,
+    BookTally,
+    BorrowerTally,
+    FlowTally,
     LoanRating,
     LoanTransaction,
+    OwedTally,
     PortfolioRating,
     ReconciliationException,
     Remittance,
@@ -71,3 +75,28 @@ class RemittanceMatchAdmin(ReadOnlyAdmin):
     list_display = ["remittance", "withholding", "amount"]
     search_fields = ["remittance__reference"]
     list_select_related = ["remittance__buyer", "withholding__settlement", "withholding__loan__miner"]
+
+
+# The dashboard's running totals: kept by database triggers, read here for an operator checking them
+# against the book (``manage.py portfolio_tally --rebuild`` repairs any difference).
+@admin.register(BookTally)
+class BookTallyAdmin(ReadOnlyAdmin):
+    list_display = ["id", "currency", "days_past_due", "state_as_of", "loans", "outstanding", "overdue", "borrowers"]
+    list_filter = ["currency"]
+
+
+@admin.register(FlowTally)
+class FlowTallyAdmin(ReadOnlyAdmin):
+    list_display = ["id", "day", "currency", "loans_disbursed", "disbursed", "withheld", "remitted"]
+    list_filter = ["currency"]
+    date_hierarchy = "day"
+
+
+@admin.register(OwedTally)
+class OwedTallyAdmin(ReadOnlyAdmin):
+    list_display = ["id", "buyer_id", "currency", "owed"]
+
+
+@admin.register(BorrowerTally)
+class BorrowerTallyAdmin(ReadOnlyAdmin):
+    list_display = ["miner_id", "loans"]

@@ -268,6 +268,8 @@ class Remittance(TimestampedModel):
     settlements = models.ManyToManyField(Settlement, blank=True, related_name="remittances")
     unmatched_amount = MoneyField(_("unmatched amount"), default=0)
     reconciled_at = models.DateTimeField(_("reconciled at"), null=True, blank=True)
+    # A database default too: the set-based jobs and the benchmark insert rows with SQL.
+    note = models.TextField(_("note"), blank=True, default="", db_default="")
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
@@ -281,6 +283,8 @@ class Remittance(TimestampedModel):
             models.CheckConstraint(condition=Q(amount__gt=0), name="remittance_amount_positive"),
             models.CheckConstraint(condition=Q(unmatched_amount__gte=0), name="remittance_unmatched_non_negative"),
         ]
+        # The treasury list, newest first (read backwards), one page at a time.
+        indexes = [models.Index(fields=["paid_on", "id"], name="remittance_by_date")]
 
     def __str__(self) -> str:
         return f"{self.buyer} {self.reference} {self.amount}"
@@ -312,6 +316,16 @@ class ReconciliationException(TimestampedModel):
         OPEN = "open", _("open")
         RESOLVED = "resolved", _("resolved")
 
+    class Resolution(models.TextChoices):
+        """What a person did about the exception (blank when the reconciliation closed it by itself)."""
+
+        BUYER_REMITTED = "buyer_remitted", _("the buyer remitted the difference")
+        KEPT_AS_CREDIT = "kept_as_credit", _("kept as credit for later withholdings")
+        REFUNDED = "refunded", _("refunded to the buyer")
+        CORRECTED = "corrected", _("a recording error, corrected")
+        WRITTEN_OFF = "written_off", _("written off")
+        OTHER = "other", _("other (see the note)")
+
     buyer = models.ForeignKey(Buyer, on_delete=models.PROTECT, related_name="reconciliation_exceptions")
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
     remittance = models.ForeignKey(
@@ -328,6 +342,10 @@ class ReconciliationException(TimestampedModel):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
+    # A database default too: the hourly reconciliation inserts exceptions with SQL.
+    resolution = models.CharField(
+        _("resolution"), max_length=20, choices=Resolution.choices, blank=True, default="", db_default=""
+    )
     resolution_note = models.TextField(_("resolution note"), blank=True)
 
     class Meta:
@@ -351,6 +369,11 @@ class ReconciliationException(TimestampedModel):
             models.CheckConstraint(
                 condition=Q(status="open") | Q(resolved_at__isnull=False), name="exception_resolved_has_time"
             ),
+        ]
+        # The exceptions queue: open (or resolved) ones oldest first, for all buyers or one.
+        indexes = [
+            models.Index(fields=["status", "detected_on", "id"], name="exception_queue"),
+            models.Index(fields=["buyer", "status", "detected_on"], name="exception_buyer_queue"),
         ]
 
     def __str__(self) -> str:
@@ -384,7 +407,11 @@ class LoanRating(models.Model):
                 condition=Q(covered_share__gte=0, covered_share__lte=1), name="rating_covered_share_range"
             ),
         ]
-        indexes = [models.Index(fields=["as_of", "aligned_category"])]
+        indexes = [
+            models.Index(fields=["as_of", "aligned_category"]),
+            # The dashboard's early-warning queue: the night's ratings with a signal, worst first.
+            models.Index(fields=["as_of", "-days_past_due"], condition=~Q(warnings=[]), name="rating_with_warnings"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.loan.code} {self.as_of} {self.aligned_category}"
@@ -411,3 +438,66 @@ class PortfolioRating(models.Model):
 
     def __str__(self) -> str:
         return f"{self.as_of} PAR30 {self.par30}"
+
+
+# --- Running totals of the book (the dashboard's figures) ---------------------------------------------
+# Rows only ever added (a change of the book is one more row of differences) and summed on read, so no
+# two writers ever wait on one row; PostgreSQL triggers add them in the transaction of the change, and
+# ``installments.tally`` folds them together and rebuilds them. See that module.
+
+
+class BookTally(models.Model):
+    """Changes to the active book (loans active with principal outstanding), by currency and by the
+    days past due and date of each loan's state; ``borrowers``/``women`` count miners entering or
+    leaving the book (on rows with no currency)."""
+
+    currency = models.CharField(max_length=3)
+    days_past_due = models.IntegerField(default=0)
+    state_as_of = models.DateField(null=True)  # only for loans past due: their days past due age from it
+    loans = models.IntegerField(default=0)
+    outstanding = models.DecimalField(max_digits=20, decimal_places=2, default=0)
+    overdue = models.DecimalField(max_digits=20, decimal_places=2, default=0)
+    borrowers = models.IntegerField(default=0)
+    women = models.IntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.currency} dpd {self.days_past_due}: {self.loans} loans, {self.outstanding}"
+
+
+class FlowTally(models.Model):
+    """Money moved per day and currency: principal disbursed (by disbursement date), withheld (by
+    withholding date, reversed ones out) and matched to remittances (by the remittance's date)."""
+
+    day = models.DateField()
+    currency = models.CharField(max_length=3)
+    loans_disbursed = models.IntegerField(default=0)
+    disbursed = models.DecimalField(max_digits=20, decimal_places=2, default=0)
+    withheld = models.DecimalField(max_digits=20, decimal_places=2, default=0)
+    remitted = models.DecimalField(max_digits=20, decimal_places=2, default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["day"], name="flowtally_day")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.currency}: withheld {self.withheld}, remitted {self.remitted}"
+
+
+class OwedTally(models.Model):
+    """What each buyer owes: withheld and not yet remitted, per currency."""
+
+    buyer_id = models.BigIntegerField()
+    currency = models.CharField(max_length=3)
+    owed = models.DecimalField(max_digits=20, decimal_places=2, default=0)
+
+    def __str__(self) -> str:
+        return f"buyer {self.buyer_id}: {self.owed} {self.currency}"
+
+
+class BorrowerTally(models.Model):
+    """How many of a miner's loans are in the active book, so ``BookTally`` counts the miner once."""
+
+    miner_id = models.BigIntegerField(primary_key=True)
+    loans = models.IntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"miner {self.miner_id}: {self.loans} loans"

@@ -11,19 +11,27 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import Count, DecimalField, F, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from asmcredit import roles
+from asmcredit.exports import Column, export_format, export_response
+from asmcredit.listing import ListFilters, choice_field, count_per_row, search_field
+from asmcredit.templatetags.money import format_money
 from asmcredit.web import OFFICERS, STAFF, paginate, role_required
 from buyers.models import Buyer, SupplierRelationship
 from installments.forms import CreditApplyForm, CreditRefundForm, PaymentForm, ResolveForm
 from installments.models import ReconciliationException, Remittance, Withholding
 from loans.models import Loan
+from miners.identity import DEPARTMENTS
 
 MONEY: Any = DecimalField(max_digits=16, decimal_places=2)
 
@@ -65,9 +73,14 @@ def payment(request: HttpRequest, pk: int) -> HttpResponse:
     )
     options = None
     problems: list[str] = []
+    over_limit = ""
     if request.method == "POST" and form.is_valid():
         options, problems = _options(loan, form)
-        if request.POST.get("action") == "confirm" and options is not None:
+        over_limit = _over_limit(loan, options)
+        # Only the form's own submission records: htmx's preview also carries the confirm button once it
+        # was pressed (a change still pending when it was would post a second, recorded payment).
+        confirmed = request.POST.get("action") == "confirm" and not getattr(request, "htmx", False)
+        if confirmed and options is not None:
             try:
                 transaction = payment_record(
                     loan=loan,
@@ -85,7 +98,7 @@ def payment(request: HttpRequest, pk: int) -> HttpResponse:
                 messages.success(
                     request,
                     _("Payment of %(amount)s recorded (%(applied)s).")
-                    % {"applied": applied, "amount": f"{transaction.amount:,.2f}"},
+                    % {"applied": applied, "amount": format_money(transaction.amount, transaction.currency)},
                 )
                 return redirect("loans:detail", pk=loan.pk)
     context = {
@@ -94,12 +107,24 @@ def payment(request: HttpRequest, pk: int) -> HttpResponse:
         "form": form,
         "options": options,
         "problems": problems,
+        "over_limit": over_limit,
         "prepay": bool(request.GET.get("prepay")),
         "payoff": _payoff_on(loan, options["paid_on"] if options else timezone.localdate()),
     }
-    if getattr(request, "htmx", False) and request.POST.get("action") != "confirm":
+    if getattr(request, "htmx", False):
         return render(request, "loans/_payment_options.html", context)
     return render(request, "loans/payment.html", context)
+
+
+def _over_limit(loan: Loan, options: dict[str, Any] | None) -> str:
+    """Why the amount previewed cannot be recorded, or "": above the payoff that day, which closes the
+    loan (the largest payment ``payment_record`` accepts, and it refuses more on confirmation too)."""
+    if options is None or options["amount"] <= options["maximum"]:
+        return ""
+    return _("The amount is more than the payoff on %(date)s (%(payoff)s): no payment can be larger.") % {
+        "date": date_format(options["paid_on"], "SHORT_DATE_FORMAT"),
+        "payoff": format_money(options["maximum"], loan.currency),
+    }
 
 
 def _payoff_on(loan: Loan, on: dt.date) -> Any:
@@ -162,37 +187,52 @@ def _owed_subquery() -> Coalesce:
     return Coalesce(Subquery(open_withholdings, output_field=MONEY), Value(Decimal("0.00")), output_field=MONEY)
 
 
+class BuyerFilters(ListFilters):
+    q = search_field(gettext_lazy("Search"), gettext_lazy("Name or RUC"))
+    region = choice_field(gettext_lazy("Region"), sorted(DEPARTMENTS.items(), key=lambda item: item[1]), coerce=str)
+    kind = choice_field(gettext_lazy("Kind"), Buyer.Kind.choices, coerce=str)
+
+
+BUYER_COLUMNS = [
+    Column(gettext_lazy("Buyer"), "name"),
+    Column("RUC", "ruc"),
+    Column(gettext_lazy("Kind"), lambda buyer: buyer.get_kind_display()),
+    Column(gettext_lazy("Region"), lambda buyer: DEPARTMENTS.get(buyer.region, buyer.region)),
+    Column(capfirst(Buyer._meta.get_field("is_active").verbose_name), "is_active"),
+    Column(gettext_lazy("Suppliers"), "suppliers", kind=Column.INTEGER),
+    Column(gettext_lazy("Active loans"), "active_loans", kind=Column.INTEGER),
+    Column(gettext_lazy("Unremitted"), "owed", kind=Column.MONEY),
+    Column(gettext_lazy("Open exceptions"), "open_exceptions", kind=Column.INTEGER),
+]
+
+
 @role_required(*STAFF)
-def buyer_list(request: HttpRequest) -> HttpResponse:
-    open_exceptions = (
-        ReconciliationException.objects.filter(buyer=OuterRef("pk"), status=ReconciliationException.Status.OPEN)
-        .order_by()
-        .values("buyer")
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
-    suppliers = (
-        SupplierRelationship.objects.filter(buyer=OuterRef("pk"), status=SupplierRelationship.Status.ACTIVE)
-        .order_by()
-        .values("buyer")
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
-    active_loans = (
-        Loan.objects.filter(withholding_buyer=OuterRef("pk"), status=Loan.Status.ACTIVE)
-        .order_by()
-        .values("withholding_buyer")
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
-    buyers = Buyer.objects.annotate(
+def buyer_list(request: HttpRequest) -> HttpResponseBase:
+    filters = BuyerFilters(request)
+    values = filters.values
+    buyers = Buyer.objects.all()
+    if "q" in values:
+        query = values["q"]
+        digits = "".join(query.split())
+        buyers = buyers.filter(Q(ruc=digits) if digits.isdigit() else Q(name__icontains=query))
+    if "region" in values:
+        buyers = buyers.filter(region=values["region"])
+    if "kind" in values:
+        buyers = buyers.filter(kind=values["kind"])
+    buyers = buyers.annotate(
         owed=_owed_subquery(),
-        open_exceptions=Coalesce(Subquery(open_exceptions), 0),
-        suppliers=Coalesce(Subquery(suppliers), 0),
-        active_loans=Coalesce(Subquery(active_loans), 0),
-    ).order_by("name")
+        open_exceptions=count_per_row(
+            ReconciliationException.objects.filter(status=ReconciliationException.Status.OPEN), link="buyer"
+        ),
+        suppliers=count_per_row(
+            SupplierRelationship.objects.filter(status=SupplierRelationship.Status.ACTIVE), link="buyer"
+        ),
+        active_loans=count_per_row(Loan.objects.filter(status=Loan.Status.ACTIVE), link="withholding_buyer"),
+    ).order_by("name", "id")
+    if export_format(request):
+        return export_response(request, rows=buyers, columns=BUYER_COLUMNS, filename="compradores")
     page = paginate(request, buyers)
-    return render(request, "buyers_ui/list.html", {"nav": "buyers", "page": page})
+    return render(request, "buyers_ui/list.html", {"nav": "buyers", "page": page, "filters": filters})
 
 
 @role_required(*STAFF)
@@ -242,25 +282,37 @@ def buyer_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "open_exceptions": sum(1 for e in exceptions if e.status == ReconciliationException.Status.OPEN),
         "owed": buyer_balance_owed(buyer=buyer),
         "resolve_form": ResolveForm(),
-        "can_resolve": roles.has_role(request.user, *OFFICERS),
+        "can_resolve": roles.has_role(request.user, *roles.TREASURY_WRITERS),
     }
     return render(request, "buyers_ui/detail.html", context)
 
 
 @require_POST
-@role_required(*OFFICERS)
+@role_required(*roles.TREASURY_WRITERS)
 def exception_resolve(request: HttpRequest, pk: int) -> HttpResponse:
+    """Resolve from the buyer page or the exceptions queue; back to the page (``next``) it came from."""
     from installments.services import exception_resolve as resolve
 
     exception = get_object_or_404(ReconciliationException, pk=pk)
     form = ResolveForm(request.POST)
     if not form.is_valid():
-        messages.error(request, _("Say how the exception was resolved."))
+        if "resolution" in form.errors:
+            messages.error(request, _("Choose what was done about the exception."))
+        else:
+            messages.error(request, _("Say how the exception was resolved."))
     else:
         try:
-            resolve(exception=exception, actor=request.user, note=form.cleaned_data["note"])
+            resolve(
+                exception=exception,
+                actor=request.user,
+                note=form.cleaned_data["note"],
+                resolution=form.cleaned_data["resolution"] or ReconciliationException.Resolution.OTHER,
+            )
         except ValidationError as exc:
             messages.error(request, " ".join(_messages_of(exc)))
         else:
             messages.success(request, _("Exception resolved."))
+    back = request.POST.get("next", "")
+    if url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        return redirect(back)
     return redirect(reverse("installments:buyer-detail", args=[exception.buyer_id]) + "#exceptions")

@@ -286,7 +286,12 @@ class LoanApplication(TimestampedModel):
                 name="application_exception_justified",
             ),
         ]
-        indexes = [models.Index(fields=["status"])]
+        indexes = [
+            models.Index(fields=["status"]),
+            # The applications list, newest first, paged by keyset on (created, id), with a status or not.
+            models.Index(fields=["created", "id"], name="application_list_order"),
+            models.Index(fields=["status", "created", "id"], name="application_status_order"),
+        ]
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.miner} {self.amount} ({self.get_status_display()})"
@@ -465,7 +470,23 @@ class Loan(TimestampedModel):
             ),
         ]
         indexes = [
-            models.Index(fields=["status", "days_past_due"]),
+            # The loans list, worst days past due first, paged by keyset on (days_past_due, id)
+            # (asmcredit.web.paginate): with a status, and for "all".
+            models.Index(fields=["status", "days_past_due", "id"], name="loan_list_order"),
+            models.Index(fields=["days_past_due", "id"], name="loan_list_order_all"),
+            # The collections queue (lifecycle): active loans in arrears, worst first, then the larger
+            # overdue amount — a few tens of thousands of rows at national scale.
+            models.Index(
+                fields=["-days_past_due", "-overdue_amount", "id"],
+                condition=Q(status="active", days_past_due__gt=0),
+                name="loan_collections_queue",
+            ),
+            # The dashboard's queue of equipment still to verify (few loans: most are verified).
+            models.Index(
+                fields=["disbursed_on"],
+                condition=Q(equipment__isnull=False, installation_verified_at__isnull=True),
+                name="loan_to_verify",
+            ),
             # The few loans holding a miner's overpayment credit (the dashboard's queue).
             models.Index(
                 fields=["-overpayment_credit"], condition=Q(overpayment_credit__gt=0), name="loan_with_credit"
@@ -475,3 +496,71 @@ class Loan(TimestampedModel):
 
     def __str__(self) -> str:
         return f"{self.code} — {self.miner.full_name}"
+
+
+class VerificationVisit(TimestampedModel):
+    """An NGO technician's visit to the financed equipment (verificación en campo): what was seen on
+    site, on which day, where, and the photos taken. The loan's ``delivery_verified_at`` and
+    ``installation_verified_at`` are replayed from its visits in date order (loans.verification)."""
+
+    loan = models.ForeignKey(Loan, on_delete=models.PROTECT, related_name="verification_visits")
+    visited_on = models.DateField(_("visit date"))
+    delivered = models.BooleanField(_("equipment delivered"), default=False)
+    installed = models.BooleanField(_("equipment installed and working"), default=False)
+    note = models.TextField(_("note from the visit"), blank=True)
+    # WGS84 degrees, as the phone's geolocation gives them; the accuracy is the phone's own estimate.
+    latitude = models.DecimalField(_("latitude"), max_digits=9, decimal_places=6, null=True, blank=True)
+    longitude = models.DecimalField(_("longitude"), max_digits=9, decimal_places=6, null=True, blank=True)
+    location_accuracy_m = models.PositiveIntegerField(_("location accuracy (m)"), null=True, blank=True)
+    # Empty only on visits carried over from the verifications recorded before visits existed.
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-visited_on", "-id"]
+        verbose_name = _("verification visit")
+        verbose_name_plural = _("verification visits")
+        constraints = [
+            models.CheckConstraint(condition=Q(delivered=True) | Q(installed=False), name="visit_installed_delivered"),
+            models.CheckConstraint(
+                condition=Q(latitude__isnull=True, longitude__isnull=True, location_accuracy_m__isnull=True)
+                | Q(
+                    latitude__isnull=False,  # a NULL would make the CHECK pass whatever the rest says
+                    longitude__isnull=False,
+                    latitude__gte=-90,
+                    latitude__lte=90,
+                    longitude__gte=-180,
+                    longitude__lte=180,
+                ),
+                name="visit_location_in_range",
+            ),
+        ]
+        indexes = [models.Index(fields=["loan", "visited_on"])]
+
+    def __str__(self) -> str:
+        return f"{self.loan.code} {self.visited_on:%d/%m/%Y}"
+
+    @property
+    def has_location(self) -> bool:
+        return self.latitude is not None and self.longitude is not None
+
+
+class VerificationPhoto(TimestampedModel):
+    """A photo taken on a verification visit, stored upright and without metadata, with a thumbnail.
+    Served only to signed-in staff through loans.views (MEDIA_ROOT is never published)."""
+
+    visit = models.ForeignKey(VerificationVisit, on_delete=models.PROTECT, related_name="photos")
+    image = models.FileField(_("photo"), upload_to="verification-photos/%Y/%m/")
+    thumbnail = models.FileField(_("thumbnail"), upload_to="verification-photos/%Y/%m/")
+    width = models.PositiveIntegerField(_("width (px)"))
+    height = models.PositiveIntegerField(_("height (px)"))
+    original_name = models.CharField(_("file name on the phone"), max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = _("verification photo")
+        verbose_name_plural = _("verification photos")
+
+    def __str__(self) -> str:
+        return f"{self.visit} #{self.pk}"

@@ -5,21 +5,29 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any, cast
 
+from django import forms
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Q
-from django.http import HttpRequest, HttpResponse
+from django.db.models import F, Q, QuerySet
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from asmcredit import roles
 from asmcredit.errors import TransitionError
-from asmcredit.web import APPROVERS, LENDER_STAFF, OFFICERS, STAFF, VERIFIERS, paginate, role_required
+from asmcredit.exports import Column, export_format, export_response
+from asmcredit.listing import ListFilters, choice_field, search_field
+from asmcredit.web import APPROVERS, LENDER_STAFF, OFFICERS, STAFF, VERIFIERS, paginate, require_role, role_required
+from buyers.models import Buyer
 from installments.models import LoanRating, LoanTransaction, ScheduleLine
+from installments.next_due import loans_with_next_due
 from loans import services
 from loans.forms import (
     ApplicationForm,
@@ -29,10 +37,12 @@ from loans.forms import (
     RejectForm,
     VerificationForm,
 )
-from loans.models import Equipment, Loan, LoanApplication, LoanProduct
+from loans.models import Equipment, Loan, LoanApplication, LoanProduct, VerificationPhoto, VerificationVisit
+from loans.sbs import DPD_BANDS, Category
 from loans.underwriting import underwriting_panel
+from miners.identity import DEPARTMENTS
 from miners.models import Miner
-from miners.views import miner_search
+from miners.search import document_condition, is_document_query, miner_search, named
 
 
 def _errors_into(form: Any, exc: ValidationError) -> None:
@@ -50,18 +60,83 @@ def _messages_of(exc: ValidationError) -> str:
 # --- Applications ------------------------------------------------------------------------------------
 
 
+class _PortfolioFilters(ListFilters):
+    """What loans and applications are both filtered by: buyer, region, product, officer."""
+
+    buyer = choice_field(gettext_lazy("Buyer"), [])
+    region = choice_field(gettext_lazy("Region"), sorted(DEPARTMENTS.items(), key=lambda item: item[1]), coerce=str)
+    product = choice_field(gettext_lazy("Product"), [])
+    officer = choice_field(gettext_lazy("Officer"), [])
+
+    def prepare(self, request: HttpRequest) -> None:
+        self.set_choices("buyer", Buyer.objects.order_by("name").values_list("pk", "name"))
+        self.set_choices("product", LoanProduct.objects.order_by("name").values_list("pk", "name"))
+        officers = (
+            get_user_model()
+            .objects.filter(Q(groups__name__in=OFFICERS) | Q(is_superuser=True), is_active=True)
+            .distinct()
+            .order_by("first_name", "last_name", "username")
+        )
+        self.set_choices("officer", ((user.pk, _person(user)) for user in officers))
+
+
+def _portfolio_filtered(rows: QuerySet[Any], values: dict[str, Any], *, officer: str) -> QuerySet[Any]:
+    if "buyer" in values:
+        rows = rows.filter(withholding_buyer_id=values["buyer"])
+    if "region" in values:
+        code = values["region"]
+        rows = rows.filter(miner__ubigeo__gte=code, miner__ubigeo__lt=f"{int(code) + 1:02d}")
+    if "product" in values:
+        rows = rows.filter(product_id=values["product"])
+    if "officer" in values:
+        rows = rows.filter(**{officer: values["officer"]})
+    return rows
+
+
+def _person(user: Any) -> str:
+    return (user.get_full_name() or user.get_username()) if user is not None else ""
+
+
+class ApplicationFilters(_PortfolioFilters):
+    status = choice_field(gettext_lazy("Status"), LoanApplication.Status.choices, coerce=str)
+
+    field_order = ["status", "buyer", "region", "product", "officer"]
+
+
+APPLICATION_COLUMNS = [
+    Column("#", "pk", kind=Column.INTEGER),
+    Column(gettext_lazy("Miner"), "miner.full_name"),
+    Column(gettext_lazy("Document"), "miner.document_number", sensitive=True),
+    Column(gettext_lazy("Product"), "product.name"),
+    Column(gettext_lazy("Currency"), "product.currency"),
+    Column(gettext_lazy("Amount"), "amount", kind=Column.MONEY),
+    Column(gettext_lazy("Term"), "term", kind=Column.INTEGER),
+    Column(gettext_lazy("Buyer"), "withholding_buyer.name"),
+    Column(gettext_lazy("Prepared by"), lambda app: _person(app.prepared_by)),
+    Column(gettext_lazy("Created"), "created", kind=Column.DATETIME),
+    Column(gettext_lazy("Status"), lambda app: app.get_status_display()),
+]
+
+
 @role_required(*STAFF)
-def application_list(request: HttpRequest) -> HttpResponse:
-    status = request.GET.get("status", "")
-    applications = LoanApplication.objects.select_related("miner", "product", "prepared_by").order_by("-created")
-    if status in LoanApplication.Status.values:
-        applications = applications.filter(status=status)
+def application_list(request: HttpRequest) -> HttpResponseBase:
+    filters = ApplicationFilters(request)
+    values = filters.values
+    applications: QuerySet[LoanApplication] = LoanApplication.objects.select_related(
+        "miner", "product", "prepared_by"
+    ).order_by("-created", "-id")
+    if "status" in values:
+        applications = applications.filter(status=values["status"])
+    applications = _portfolio_filtered(applications, values, officer="prepared_by_id")
+    if export_format(request):
+        return export_response(
+            request,
+            rows=applications.select_related("withholding_buyer"),
+            columns=APPLICATION_COLUMNS,
+            filename="solicitudes",
+        )
     page = paginate(request, applications)
-    return render(
-        request,
-        "applications/list.html",
-        {"nav": "applications", "page": page, "status": status, "statuses": LoanApplication.Status.choices},
-    )
+    return render(request, "applications/list.html", {"nav": "applications", "page": page, "filters": filters})
 
 
 def _application_form(
@@ -362,27 +437,108 @@ def application_disburse(request: HttpRequest, pk: int) -> HttpResponse:
 # --- Loans ---------------------------------------------------------------------------------------------
 
 
-@role_required(*STAFF)
-def loan_list(request: HttpRequest) -> HttpResponse:
-    query = request.GET.get("q", "").strip()
-    status = request.GET.get("status", Loan.Status.ACTIVE)
-    # ``category`` is the loan's current SBS category, kept by every event on the loan (DOMAIN.md §6).
-    loans = Loan.objects.select_related("miner", "product")
-    if status in Loan.Status.values:
-        loans = loans.filter(status=status)
-    if query:
-        condition = Q(code__iexact=query)
-        for word in query.split():
-            condition |= Q(miner__last_names__icontains=word) | Q(miner__first_names__icontains=word)
-        loans = loans.filter(condition)
-    if request.GET.get("late"):
-        loans = loans.filter(days_past_due__gt=0)
-    page = paginate(request, loans.order_by("-days_past_due", "code"))
-    return render(
-        request,
-        "loans/list.html",
-        {"nav": "loans", "page": page, "query": query, "status": status, "statuses": Loan.Status.choices},
+LOAN_STATUS_ALL = "all"
+CATEGORY_NAMES = {
+    Category.NORMAL: gettext_lazy("Normal"),
+    Category.CPP: gettext_lazy("CPP"),
+    Category.DEFICIENTE: gettext_lazy("Deficient"),
+    Category.DUDOSO: gettext_lazy("Doubtful"),
+    Category.PERDIDA: gettext_lazy("Loss"),
+}
+
+
+class LoanFilters(_PortfolioFilters):
+    q = search_field(gettext_lazy("Search"))
+    status = choice_field(
+        gettext_lazy("Status"),
+        [*Loan.Status.choices, (LOAN_STATUS_ALL, gettext_lazy("All"))],
+        coerce=str,
+        empty=gettext_lazy("Active"),
     )
+    category = choice_field(gettext_lazy("Category"), list(CATEGORY_NAMES.items()), coerce=str)
+    late = forms.BooleanField(label=gettext_lazy("Only late loans"), required=False)
+
+    field_order = ["q", "status", "category", "buyer", "region", "product", "officer", "late"]
+
+    def prepare(self, request: HttpRequest) -> None:
+        super().prepare(request)
+        sees_documents = roles.has_role(request.user, *LENDER_STAFF)
+        self.fields["q"].widget.attrs["placeholder"] = (
+            _("Loan number, miner name or DNI") if sees_documents else _("Loan number or miner name")
+        )
+
+
+def _loan_search(loans: QuerySet[Loan], query: str, *, by_document: bool) -> QuerySet[Loan]:
+    """A loan number or a borrower's document exactly (their unique indexes), else the borrower's name.
+
+    The borrowers with that document are looked up first (a handful of ids), so the database can take
+    both matches from their indexes instead of testing every loan against a subquery."""
+    if is_document_query(query):
+        condition = Q(code="".join(query.split()).upper())
+        if by_document:
+            miners = list(Miner.objects.filter(document_condition(query)).values_list("pk", flat=True)[:10])
+            condition |= Q(miner_id__in=miners)
+        return loans.filter(condition)
+    return named(loans, query, relation="miner")
+
+
+def loan_rows(request: HttpRequest, filters: LoanFilters) -> QuerySet[Loan]:
+    """The loans the list shows, filtered, worst days past due first (the order its keyset pages by:
+    the ``loan_list_order`` indexes)."""
+    values = filters.values
+    loans = Loan.objects.select_related("miner", "product")
+    status = values.get("status", Loan.Status.ACTIVE)
+    if status != LOAN_STATUS_ALL:
+        loans = loans.filter(status=status)
+    if "q" in values:
+        loans = _loan_search(loans, values["q"], by_document=roles.has_role(request.user, *LENDER_STAFF))
+    if "category" in values:
+        # ``category`` is the loan's current SBS category, kept with its days past due by every event on the
+        # loan (DOMAIN.md §6); the band's range lets the (status, days_past_due, id) index find them.
+        band = next(band for band in DPD_BANDS if band.category == values["category"])
+        loans = loans.filter(category=band.category, days_past_due__gte=band.min_dpd)
+        if band.max_dpd is not None:
+            loans = loans.filter(days_past_due__lte=band.max_dpd)
+    if values.get("late"):
+        loans = loans.filter(days_past_due__gt=0)
+    loans = _portfolio_filtered(loans, values, officer="application__prepared_by_id")
+    loans = loans_with_next_due(loans)
+    if "q" in values and not is_document_query(values["q"]):
+        # A borrower's name: the loans of the matching miners, sorted — ordered by an expression no index
+        # gives, so the database starts from the name's trigram index, not from the worst loan down.
+        return loans.order_by((F("days_past_due") + 0).desc(), (F("id") + 0).desc())
+    return loans.order_by("-days_past_due", "-id")
+
+
+LOAN_COLUMNS = [
+    Column(gettext_lazy("Loan"), "code"),
+    Column(gettext_lazy("Borrower"), "miner.full_name"),
+    Column(gettext_lazy("Document"), "miner.document_number", sensitive=True),
+    Column(gettext_lazy("Region"), lambda loan: DEPARTMENTS.get(loan.miner.department_code, "")),
+    Column(gettext_lazy("Product"), "product.name"),
+    Column(gettext_lazy("Buyer"), "withholding_buyer.name"),
+    Column(gettext_lazy("Officer"), lambda loan: _person(loan.application.prepared_by)),
+    Column(gettext_lazy("Currency"), "currency"),
+    Column(gettext_lazy("Principal"), "principal", kind=Column.MONEY),
+    Column(gettext_lazy("Disbursed"), "disbursed_on", kind=Column.DATE),
+    Column(gettext_lazy("Outstanding"), "outstanding_principal", kind=Column.MONEY),
+    Column(gettext_lazy("Overdue"), "overdue_amount", kind=Column.MONEY),
+    Column(gettext_lazy("Days past due"), "days_past_due", kind=Column.INTEGER),
+    Column(gettext_lazy("Category"), lambda loan: CATEGORY_NAMES.get(loan.category, loan.category)),
+    Column(gettext_lazy("Next due"), "next_unpaid_due_on", kind=Column.DATE),
+    Column(gettext_lazy("Status"), lambda loan: loan.get_status_display()),
+]
+
+
+@role_required(*STAFF)
+def loan_list(request: HttpRequest) -> HttpResponseBase:
+    filters = LoanFilters(request)
+    loans = loan_rows(request, filters)
+    if export_format(request):
+        rows = loans.select_related("withholding_buyer", "application__prepared_by")
+        return export_response(request, rows=rows, columns=LOAN_COLUMNS, filename="prestamos")
+    page = paginate(request, loans)
+    return render(request, "loans/list.html", {"nav": "loans", "page": page, "filters": filters})
 
 
 def _ledger_state(loan: Loan, today: Any) -> Any:
@@ -417,11 +573,16 @@ def cronograma_url(loan: Loan) -> str:
 @role_required(*STAFF)
 def loan_detail(request: HttpRequest, pk: int) -> HttpResponse:
     loan = get_object_or_404(
-        Loan.objects.select_related(
-            "miner", "product", "equipment", "payee_supplier", "withholding_buyer", "application", "verified_by"
+        loans_with_next_due(
+            Loan.objects.select_related(
+                "miner", "product", "equipment", "payee_supplier", "withholding_buyer", "application", "verified_by"
+            )
         ),
         pk=pk,
     )
+    history = _loan_history(request, loan)
+    if request.htmx and "history_before" in request.GET:  # type: ignore[attr-defined]
+        return render(request, "loans/_history.html", {"loan": loan, "history": history})
     today = timezone.localdate()
     lines = list(ScheduleLine.objects.filter(loan=loan, is_current=True).order_by("number"))
     for line in lines:
@@ -456,6 +617,8 @@ def loan_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "lines": lines,
         "totals": totals,
         "transactions": transactions,
+        # A counter payment or a withholding can be asked to be reversed (lifecycle: two people).
+        "reversible_kinds": ("payment", "prepayment", "withholding"),
         "ratings": ratings,
         "latest_rating": ratings[0] if ratings else None,
         "cronograma_url": cronograma_url(loan),
@@ -464,16 +627,21 @@ def loan_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "payoff": state.payoff() if state is not None and loan.status == Loan.Status.ACTIVE else None,
         "can_verify": roles.has_role(request.user, *VERIFIERS) and loan.equipment_id is not None,
         "sees_documents": roles.has_role(request.user, *LENDER_STAFF),
-        "verification_form": VerificationForm(
-            initial={
-                "delivered": bool(loan.delivery_verified_at),
-                "installed": bool(loan.installation_verified_at),
-                "note": loan.verification_note,
-            }
-        ),
+        "verification_visits": _verification_visits(loan),
     }
     context.update(_loan_notices_context(request, loan))
+    context.update(history=history, today=today)
     return render(request, "loans/detail.html", context)
+
+
+def _loan_history(request: HttpRequest, loan: Loan) -> Any:
+    """A page of the loan's audit trail; ``history_before`` (an event id) asks for the page after it."""
+    from reports.loan_history import loan_history
+
+    before = request.GET.get("history_before", "")
+    # At most 18 digits: an id, never a number past PostgreSQL's bigint.
+    valid = before.isascii() and before.isdigit() and len(before) <= 18
+    return loan_history(loan=loan, before=int(before) if valid else None)
 
 
 # --- Messages to the miner about this loan, and its paid-off certificate (issue #15) ------------------
@@ -487,24 +655,67 @@ def _loan_notices_context(request: HttpRequest, loan: Loan) -> dict[str, Any]:
     return {"loan_notices": notices, "certificate_url": certificate_url}
 
 
-@require_POST
+# --- The NGO's verification visits, with photos (issue #16) ------------------------------------------
+def _verification_visits(loan: Loan) -> list[VerificationVisit]:
+    if loan.equipment_id is None:
+        return []
+    return list(
+        VerificationVisit.objects.filter(loan=loan).select_related("recorded_by").prefetch_related("photos")[:20]
+    )
+
+
 @role_required(*VERIFIERS)
 def loan_verify(request: HttpRequest, pk: int) -> HttpResponse:
+    """The verification visit form (a page of its own: it is filled on a phone, on site)."""
     from loans.verification import loan_verify_equipment
 
-    loan = get_object_or_404(Loan, pk=pk)
-    form = VerificationForm(request.POST)
-    form.is_valid()
-    try:
-        loan_verify_equipment(
-            loan=loan,
-            actor=request.user,
-            delivered=form.cleaned_data.get("delivered", False),
-            installed=form.cleaned_data.get("installed", False),
-            note=form.cleaned_data.get("note", ""),
-        )
-    except ValidationError as exc:
-        messages.error(request, _messages_of(exc))
+    loan = get_object_or_404(Loan.objects.select_related("miner", "equipment", "payee_supplier"), pk=pk)
+    if loan.equipment_id is None:
+        raise Http404
+    status = 200
+    if request.method == "POST":
+        form = VerificationForm(request.POST, request.FILES)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                loan_verify_equipment(
+                    loan=loan,
+                    actor=request.user,
+                    visited_on=data["visited_on"],
+                    delivered=data["delivered"],
+                    installed=data["installed"],
+                    note=data["note"],
+                    photos=data["photos"],
+                    location=form.location(),
+                )
+            except ValidationError as exc:
+                _errors_into(form, exc)
+            else:
+                messages.success(request, _("Verification visit saved."))
+                return redirect(reverse("loans:detail", args=[pk]) + "#verification")
+        status = 400
     else:
-        messages.success(request, _("Equipment verification saved."))
-    return redirect(reverse("loans:detail", args=[pk]) + "#verification")
+        form = VerificationForm(
+            initial={
+                "visited_on": timezone.localdate(),
+                "delivered": bool(loan.delivery_verified_at),
+                "installed": bool(loan.installation_verified_at),
+            }
+        )
+    return render(request, "loans/verify.html", {"nav": "loans", "loan": loan, "form": form}, status=status)
+
+
+@login_required
+def verification_photo(request: HttpRequest, pk: int, photo_pk: int, thumbnail: bool = False) -> FileResponse:
+    """A visit's photo (or its thumbnail), to signed-in staff only: MEDIA_ROOT has no public URL."""
+    require_role(request.user, *STAFF)
+    photo = get_object_or_404(VerificationPhoto, pk=photo_pk, visit__loan_id=pk)
+    stored = photo.thumbnail if thumbnail else photo.image
+    try:
+        handle = stored.open("rb")
+    except FileNotFoundError:
+        raise Http404 from None
+    response = FileResponse(handle, content_type="image/jpeg")
+    response["Content-Disposition"] = f'inline; filename="visit-{photo.visit_id}-{photo.pk}.jpg"'
+    response["Cache-Control"] = "private, max-age=86400"
+    return response

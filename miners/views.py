@@ -1,4 +1,4 @@
-"""Miners: search, profile, registration and CSV imports (officer web application)."""
+"""Miners: search, profile, registration and CSV/XLSX imports (officer web application)."""
 
 from __future__ import annotations
 
@@ -9,16 +9,20 @@ from typing import Any
 from django.contrib import messages
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import transaction
-from django.db.models import Count, Q, QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from asmcredit import roles
+from asmcredit.exports import Column, export_format, export_response
+from asmcredit.listing import ListFilters, choice_field, count_per_row, search_field
 from asmcredit.models import JobRun
+from asmcredit.tabular import template_response
 from asmcredit.web import LENDER_STAFF, OFFICERS, STAFF, paginate, role_required
-from buyers.models import Buyer, Settlement
+from buyers.models import Buyer, Settlement, SupplierRelationship
 from buyers.services import relationship_add
 from installments.models import LoanRating
 from loans.models import Loan, LoanApplication
@@ -26,37 +30,89 @@ from loans.underwriting import median, month_key, monthly_totals, months_before
 from miners import imports
 from miners.forms import CsvUploadForm, MinerForm, RelationshipForm, SettlementsUploadForm
 from miners.identity import DEPARTMENTS
-from miners.models import Miner
+from miners.models import Association, Miner
+from miners.search import by_folded_name, is_document_query, miner_search
 
 CHART_MONTHS = 12
 
 
-def miner_search(queryset: QuerySet[Miner], query: str, *, by_document: bool) -> QuerySet[Miner]:
-    """Every word must match a name; a DNI, RUC or REINFO code matches exactly (staff only)."""
-    query = query.strip()
-    if not query:
-        return queryset
-    condition = Q()
-    for word in query.split():
-        condition &= Q(first_names__icontains=word) | Q(last_names__icontains=word)
-    if by_document:
-        compact = "".join(query.split()).upper()
-        condition |= Q(document_number=compact) | Q(ruc=compact) | Q(reinfo_code__iexact=compact)
-    return queryset.filter(condition)
+class MinerFilters(ListFilters):
+    def prepare(self, request: HttpRequest) -> None:
+        sees_documents = roles.has_role(request.user, *LENDER_STAFF)
+        self.fields["q"].widget.attrs["placeholder"] = (
+            _("Name, DNI, RUC or REINFO code") if sees_documents else _("Name")
+        )
+        self.set_choices("association", Association.objects.values_list("pk", "name"))
+        self.set_choices("buyer", Buyer.objects.order_by("name").values_list("pk", "name"))
+
+    q = search_field(gettext_lazy("Search"))
+    region = choice_field(gettext_lazy("Region"), sorted(DEPARTMENTS.items(), key=lambda item: item[1]), coerce=str)
+    association = choice_field(gettext_lazy("Association"), [])
+    buyer = choice_field(gettext_lazy("Buyer"), [])
+
+
+MINER_COLUMNS = [
+    Column(gettext_lazy("Last names"), "last_names"),
+    Column(gettext_lazy("First names"), "first_names"),
+    Column(gettext_lazy("Document type"), "document_type"),
+    Column(gettext_lazy("Document"), "document_number", sensitive=True),
+    Column("RUC", "ruc", sensitive=True),
+    Column(gettext_lazy("Gender"), lambda miner: miner.get_gender_display()),
+    Column(gettext_lazy("Role"), lambda miner: miner.get_role_display()),
+    Column(gettext_lazy("Region"), lambda miner: DEPARTMENTS.get(miner.department_code, "")),
+    Column("Ubigeo", "ubigeo"),
+    Column(gettext_lazy("Association"), "association.name"),
+    Column(gettext_lazy("REINFO status"), lambda miner: miner.get_reinfo_status_display()),
+    Column(gettext_lazy("REINFO code"), "reinfo_code"),
+    Column(gettext_lazy("Active loans"), "active_loans", kind=Column.INTEGER),
+]
+
+
+def region_range(code: str, field: str = "ubigeo") -> Q:
+    """The ubigeos of a department (``"04"`` → 040000 ≤ ubigeo < 050000): a range the ubigeo index reads."""
+    return Q(**{f"{field}__gte": code, f"{field}__lt": f"{int(code) + 1:02d}"})
+
+
+def miner_rows(request: HttpRequest, filters: MinerFilters) -> QuerySet[Miner]:
+    """The miners the list shows, filtered, in name order (the order its keyset pages by)."""
+    values = filters.values
+    miners = miner_search(
+        Miner.objects.all(), values.get("q", ""), by_document=roles.has_role(request.user, *LENDER_STAFF)
+    )
+    if "region" in values:
+        miners = miners.filter(region_range(values["region"]))
+    if "association" in values:
+        miners = miners.filter(association_id=values["association"])
+    if "buyer" in values:
+        miners = miners.filter(
+            Exists(
+                SupplierRelationship.objects.filter(
+                    miner=OuterRef("pk"), buyer_id=values["buyer"], status=SupplierRelationship.Status.ACTIVE
+                )
+            )
+        )
+    miners = miners.annotate(active_loans=count_per_row(Loan.objects.filter(status=Loan.Status.ACTIVE), link="miner"))
+    if values.get("q") and not is_document_query(values["q"]):
+        return by_folded_name(miners)  # the matches, sorted (pages by OFFSET: a search finds a few thousand)
+    return miners.order_by("last_names", "first_names", "pk")  # the whole list, paged by keyset
 
 
 @role_required(*STAFF)
-def miner_list(request: HttpRequest) -> HttpResponse:
-    query = request.GET.get("q", "")
-    miners = miner_search(
-        Miner.objects.annotate(
-            active_loans=Count("loans", filter=Q(loans__status=Loan.Status.ACTIVE), distinct=True),
-        ),
-        query,
-        by_document=roles.has_role(request.user, *LENDER_STAFF),
-    ).order_by("last_names", "first_names", "pk")
+def miner_list(request: HttpRequest) -> HttpResponseBase:
+    filters = MinerFilters(request)
+    miners = miner_rows(request, filters)
+    if export_format(request):
+        return export_response(
+            request, rows=miners.select_related("association"), columns=MINER_COLUMNS, filename="mineros"
+        )
     page = paginate(request, miners)
-    context = {"nav": "miners", "page": page, "query": query, "departments": DEPARTMENTS}
+    context = {
+        "nav": "miners",
+        "page": page,
+        "filters": filters,
+        "query": filters.values.get("q", ""),
+        "departments": DEPARTMENTS,
+    }
     if getattr(request, "htmx", False) and request.htmx.target == "miner-results":  # type: ignore[attr-defined]
         return render(request, "miners/_results.html", context)
     return render(request, "miners/list.html", context)
@@ -120,7 +176,11 @@ def miner_detail(request: HttpRequest, pk: int) -> HttpResponse:
             miner=miner, status=Settlement.Status.POSTED, settled_on__gte=chart_start
         ).values_list("settled_on", "payable_usd", "exchange_rate")
     )
-    loans = list(Loan.objects.filter(miner=miner).select_related("product").order_by("-disbursed_on"))
+    from installments.next_due import loans_with_next_due
+
+    loans = list(
+        loans_with_next_due(Loan.objects.filter(miner=miner)).select_related("product").order_by("-disbursed_on")
+    )
     applications = list(
         LoanApplication.objects.filter(miner=miner)
         .exclude(status=LoanApplication.Status.DISBURSED)
@@ -273,8 +333,16 @@ def miners_import(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "miners/import.html",
-        {"nav": "import-miners", "form": form, "preview": preview, "columns": imports.COLUMNS},
+        {"nav": "import-miners", "form": form, "preview": preview, "columns": imports.TEMPLATE_COLUMNS},
         status=_upload_status(request, form, too_large=preview is not None and preview.too_large),
+    )
+
+
+@role_required(*OFFICERS)
+def miners_import_template(request: HttpRequest, fmt: str) -> HttpResponse:
+    """The miners import's template, CSV or XLSX: the Spanish headers and an example row."""
+    return template_response(
+        imports.TEMPLATE_COLUMNS, fmt=fmt, filename="plantilla-mineros", sheet=imports.TEMPLATE_SHEET
     )
 
 
@@ -303,12 +371,6 @@ def settlements_import(request: HttpRequest) -> HttpResponse:
             _enqueue(import_settlements, job.pk, text, request.user.pk, buyer.pk)
             return redirect("job-detail", pk=job.pk)
         form = SettlementsUploadForm(initial={"content": text, "buyer": buyer.pk})
-    error_rows = []
-    if preview is not None:
-        error_rows = [
-            {"line": line, "errors": [(name, m) for name, msgs in fields.items() for m in msgs]}
-            for line, fields in sorted(preview.errors.items())
-        ]
     return render(
         request,
         "miners/import_settlements.html",
@@ -317,7 +379,7 @@ def settlements_import(request: HttpRequest) -> HttpResponse:
             "form": form,
             "preview": preview,
             "buyer": buyer,
-            "error_rows": error_rows,
+            "errors": preview.error_lines() if preview else [],
             "withheld": sum((o.withholding_amount for o in preview.outcomes), Decimal(0)) if preview else None,
         },
         status=_upload_status(request, form, too_large=preview is not None and preview.too_large),

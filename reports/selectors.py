@@ -34,7 +34,10 @@ counted in ``other_currency_loans``.
 
 ``portfolio_current`` is the dashboard's view of the stock: the loans' *current* state (their cached
 ``days_past_due`` and ``outstanding_principal``, kept by every payment, withholding and void), not the
-last nightly rating.
+last nightly rating; ``portfolio_flows`` the month's money and ``unremitted_by_buyer`` what buyers owe.
+All three read the running totals the database keeps as those rows change (``installments.tally``), so
+the dashboard costs the same on ten loans or 150,000; ``from_scratch=True`` reads the rows themselves,
+which is what the totals are tested against (and what the demo's SQLite reads).
 """
 
 from __future__ import annotations
@@ -68,7 +71,9 @@ from asmcredit.sql import days_between, is_postgres
 from buyers.models import Buyer
 from installments.models import Allocation, PortfolioRating, RemittanceMatch, ScheduleLine, Withholding
 from installments.risk import Category, dpd_upper_bounds, worst_band
+from installments.tally import OPEN_WITHHOLDING, book_rows_sql, flow_rows_sql, owed_rows_sql, tallies_kept
 from loans.models import Equipment, Loan, LoanProduct
+from loans.sbs import category_for_dpd
 from miners.identity import DEPARTMENTS
 from miners.models import Miner, Training
 from rates.fx import SOLES, FxRate, fx_rates, soles_case_sql, soles_factor
@@ -878,6 +883,7 @@ class CurrentPortfolio(_ParRatios):
     provisions_as_of: dt.date | None
     generic_provision: Decimal
     specific_provision: Decimal
+    tally_backlog: int = 0  # rows the running totals added since they were last folded together
 
     @property
     def women_share(self) -> Decimal:
@@ -892,81 +898,181 @@ class CurrentPortfolio(_ParRatios):
         return tuple(rate for rate in self.fx_rates if rate.stale)
 
 
-_CURRENT_FIELDS = ("n", "borrowers", "women", "outstanding", "par1", "par30", "par90", "overdue")
+def _aged_dpd_sql() -> str:
+    """A loan's days past due today from its state of ``state_as_of``: an overdue loan whose state was
+    written before is that many days later (nothing paid since, or its state would be newer)."""
+    d = _date_sql()
+    later = days_between(d, "state_as_of")
+    return f"CASE WHEN days_past_due > 0 AND state_as_of IS NOT NULL AND state_as_of < {d} THEN days_past_due + {later} ELSE days_past_due END"  # noqa: E501
 
 
-def portfolio_current(*, as_of: dt.date) -> CurrentPortfolio:
+def portfolio_current(*, as_of: dt.date, from_scratch: bool = False) -> CurrentPortfolio:
     """The active loans as they stand now (DOMAIN.md §6: each loan's days past due and category follow
     every payment, withholding and void), not as the last nightly rating saw them.
 
     Per loan: ``outstanding_principal`` and ``days_past_due`` as the loan's own row keeps them after
-    its latest event; an overdue loan whose state was written before ``as_of`` is that many days
-    later (nothing paid since, or its row would be newer). The SBS category follows from those days
+    its latest event, aged to ``as_of`` (``_aged_dpd_sql``). The SBS category follows from those days
     past due (``loans.sbs`` bands), without internal alignment — the debtor's aligned category and the
     provisions are the nightly rating's. Amounts in other currencies are stated in soles at the
-    exchange rate of ``as_of`` (``MissingExchangeRate`` when one is missing)."""
-    active = Loan.objects.filter(status=Loan.Status.ACTIVE, disbursed_on__lte=as_of, outstanding_principal__gt=0)
-    currencies = set(active.order_by().values_list("currency", flat=True).distinct())
-    rates = fx_rates(currencies=currencies, on=as_of)
-    fx = soles_case_sql("l.currency", rates)
-    d = _date_sql()
-    aged = f"""CASE WHEN l.days_past_due > 0 AND l.state_as_of IS NOT NULL AND l.state_as_of < {d}
-                    THEN l.days_past_due + {days_between(d, "l.state_as_of")} ELSE l.days_past_due END"""
-    female = Miner.Gender.FEMALE.value
-    aggregates = f"""COUNT(*), COUNT(DISTINCT miner_id),
-        COUNT(DISTINCT CASE WHEN gender = '{female}' THEN miner_id END),
-        COALESCE(SUM(balance), 0),
-        COALESCE(SUM(CASE WHEN dpd > 1 THEN balance ELSE 0 END), 0),
-        COALESCE(SUM(CASE WHEN dpd > 30 THEN balance ELSE 0 END), 0),
-        COALESCE(SUM(CASE WHEN dpd > 90 THEN balance ELSE 0 END), 0),
-        COALESCE(SUM(overdue), 0)"""
-    sql = f"""
-        WITH current_loans AS (
-            SELECT l.miner_id, m.gender, {aged} AS dpd,
-                   l.outstanding_principal * {fx} AS balance, l.overdue_amount * {fx} AS overdue
-            FROM {Loan._meta.db_table} l JOIN {Miner._meta.db_table} m ON m.id = l.miner_id
-            WHERE l.status = %s AND l.disbursed_on <= {d} AND l.outstanding_principal > 0
-        ), graded AS (SELECT current_loans.*, {_category_case("dpd")} AS category FROM current_loans)
-        SELECT NULL, {aggregates} FROM graded
-        UNION ALL
-        SELECT category, {aggregates} FROM graded GROUP BY category
-    """  # noqa: S608 - constants and parameters only
+    exchange rate of ``as_of`` (``MissingExchangeRate`` when one is missing).
+
+    Read from the running totals PostgreSQL keeps as loans change (``installments.tally``): one query over
+    a few hundred rows, whatever the size of the book. ``from_scratch`` reads the loans themselves — what
+    the totals must always equal (and what the demo's SQLite reads). ``as_of`` is today or later: the
+    totals are the book's current state."""
+    aged = _aged_dpd_sql()
     day = connection.ops.adapt_datefield_value(as_of)
     with connection.cursor() as cursor:
-        cursor.execute(sql, [day, day, Loan.Status.ACTIVE.value, day])
+        cursor.execute(
+            f"""SELECT currency, {aged}, SUM(loans), SUM(outstanding), SUM(overdue), SUM(borrowers), SUM(women),
+                       SUM(entries), COUNT(*)
+                FROM ({book_rows_sql(from_scratch=from_scratch)}) book GROUP BY 1, 2""",  # noqa: S608
+            [day, day],
+        )
         rows = cursor.fetchall()
-    figures: dict[str | None, dict[str, Any]] = {}
-    for key, *values in rows:
-        row = dict(zip(_CURRENT_FIELDS, values, strict=True))
-        for name in ("outstanding", "par1", "par30", "par90", "overdue"):
-            row[name] = money(Decimal(str(row[name] or 0)))
-        figures[key] = row
-    total = figures[None]
+    book = [row for row in rows if row[0] and any(row[2:5])]
+    rates = fx_rates(currencies={row[0] for row in book}, on=as_of)
+    loans: dict[Category, int] = dict.fromkeys(Category, 0)
+    balances: dict[Category, Decimal] = dict.fromkeys(Category, ZERO)
+    par = {1: ZERO, 30: ZERO, 90: ZERO}
+    overdue = ZERO
+    for currency, dpd, count, outstanding, overdue_amount, *_counts in book:
+        factor = _soles_per_unit(rates, currency)
+        balance = Decimal(str(outstanding or 0)) * factor
+        category = category_for_dpd(int(dpd))
+        loans[category] += int(count)
+        balances[category] += balance
+        for days in par:
+            if dpd > days:
+                par[days] += balance
+        overdue += Decimal(str(overdue_amount or 0)) * factor
+    total_loans, total_balance = sum(loans.values()), money(sum(balances.values(), ZERO))
     categories = tuple(
         CategoryRow(
             category=category.value,
             label=CATEGORY_LABELS[category],
-            loans=figures.get(category.value, {}).get("n", 0),
-            outstanding=figures.get(category.value, {}).get("outstanding", ZERO),
-            loans_share=_ratio(figures.get(category.value, {}).get("n", 0), total["n"]),
-            outstanding_share=_ratio(figures.get(category.value, {}).get("outstanding", ZERO), total["outstanding"]),
+            loans=loans[category],
+            outstanding=money(balances[category]),
+            loans_share=_ratio(loans[category], total_loans),
+            outstanding_share=_ratio(money(balances[category]), total_balance),
         )
         for category in Category
     )
     rating = PortfolioRating.objects.filter(as_of__lte=as_of).order_by("-as_of").first()
     return CurrentPortfolio(
         as_of=as_of,
-        active_loans=total["n"],
-        borrowers=total["borrowers"],
-        women_borrowers=total["women"],
-        outstanding=total["outstanding"],
-        par1_amount=total["par1"],
-        par30_amount=total["par30"],
-        par90_amount=total["par90"],
-        overdue=total["overdue"],
+        active_loans=total_loans,
+        borrowers=int(sum(row[5] or 0 for row in rows)),
+        women_borrowers=int(sum(row[6] or 0 for row in rows)),
+        outstanding=total_balance,
+        par1_amount=money(par[1]),
+        par30_amount=money(par[30]),
+        par90_amount=money(par[90]),
+        overdue=money(overdue),
         categories=categories,
         fx_rates=tuple(rates[currency] for currency in sorted(rates)),
         provisions_as_of=rating.as_of if rating else None,
         generic_provision=rating.generic_provision if rating else ZERO,
         specific_provision=rating.specific_provision if rating else ZERO,
+        tally_backlog=_backlog(rows, from_scratch),
     )
+
+
+def _soles_per_unit(rates: Mapping[str, FxRate], currency: str) -> Decimal:
+    return Decimal(1) if currency == SOLES else Decimal(rates[currency].soles_per_unit)
+
+
+def _backlog(rows: list[tuple[Any, ...]], from_scratch: bool) -> int:
+    """Rows added to the tallies since they were last compacted (``entries`` summed − rows read)."""
+    if from_scratch or not tallies_kept():
+        return 0
+    return int(sum(row[-2] for row in rows) - sum(row[-1] for row in rows))
+
+
+# --- The month's money on the dashboard -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PortfolioFlows:
+    """Money moved in ``[date_from, as_of]`` in soles (the rates of ``as_of``), as ``portfolio_summary``
+    counts it, and what buyers still owe on ``as_of``."""
+
+    as_of: dt.date
+    date_from: dt.date
+    loans_disbursed: int
+    amount_disbursed: Decimal
+    withheld: Decimal
+    remitted_in_period: Decimal
+    unremitted: Decimal
+    fx_rates: tuple[FxRate, ...]
+    tally_backlog: int = 0
+
+
+def portfolio_flows(*, as_of: dt.date, date_from: dt.date, from_scratch: bool = False) -> PortfolioFlows:
+    """The period's disbursements, withholdings and remittances, and the unremitted balance, from the
+    per-day running totals (``installments.tally``; ``from_scratch``: from the loans, withholdings and
+    remittance matches). ``as_of`` is today or later (nothing is dated after today)."""
+    d = _date_sql()
+    start, day = connection.ops.adapt_datefield_value(date_from), connection.ops.adapt_datefield_value(as_of)
+    in_period = f"CASE WHEN day >= {d} THEN {{}} ELSE 0 END"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""SELECT currency, SUM({in_period.format("loans_disbursed")}), SUM({in_period.format("disbursed")}),
+                       SUM({in_period.format("withheld")}), SUM({in_period.format("remitted")}),
+                       SUM(withheld) - SUM(remitted), SUM(entries), COUNT(*)
+                FROM ({flow_rows_sql(from_scratch=from_scratch)}) flows WHERE day <= {d} GROUP BY currency""",  # noqa: S608
+            [start, start, start, start, day],
+        )
+        rows = [row for row in cursor.fetchall() if any(row[1:6])]
+    rates = fx_rates(currencies={row[0] for row in rows}, on=as_of)
+
+    def soles(index: int) -> Decimal:
+        return money(sum((Decimal(str(row[index] or 0)) * _soles_per_unit(rates, row[0]) for row in rows), ZERO))
+
+    return PortfolioFlows(
+        as_of=as_of,
+        date_from=date_from,
+        loans_disbursed=int(sum(row[1] or 0 for row in rows)),
+        amount_disbursed=soles(2),
+        withheld=soles(3),
+        remitted_in_period=soles(4),
+        unremitted=soles(5),
+        fx_rates=tuple(rates[currency] for currency in sorted(rates)),
+        tally_backlog=_backlog(rows, from_scratch),
+    )
+
+
+def unremitted_by_buyer(*, limit: int = 8, from_scratch: bool = False) -> list[dict[str, Any]]:
+    """The buyers owing the most (withheld, not yet remitted), per currency, with their oldest open
+    withholding (the ``(buyer, status, withheld_on)`` index, for the rows shown)."""
+    oldest = (
+        "SELECT MIN(w.withheld_on) FROM installments_withholding w WHERE w.buyer_id = o.buyer_id"  # noqa: S608
+        f" AND w.currency = o.currency AND w.{OPEN_WITHHOLDING}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""SELECT o.buyer_id, b.name, o.currency, o.owed, ({oldest}) AS oldest
+                FROM (SELECT buyer_id, currency, SUM(owed) AS owed FROM ({owed_rows_sql(from_scratch=from_scratch)}) x
+                      GROUP BY buyer_id, currency HAVING SUM(owed) > 0) o
+                JOIN {Buyer._meta.db_table} b ON b.id = o.buyer_id
+                ORDER BY o.owed DESC, o.buyer_id LIMIT %s""",  # noqa: S608
+            [limit],
+        )
+        rows = cursor.fetchall()
+    return [
+        {
+            "buyer_id": buyer_id,
+            "buyer__name": name,
+            "currency": currency,
+            "owed": money(Decimal(str(owed))),
+            "oldest": _as_date(oldest),
+        }
+        for buyer_id, name, currency, owed, oldest in rows
+    ]
+
+
+def _as_date(value: Any) -> dt.date | None:
+    """A date as the database returns it (SQLite: ISO text from a raw query)."""
+    if value is None or isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value))
