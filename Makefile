@@ -18,7 +18,9 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-static/vendor/.stamp: package.json
+# npm ci installs the pinned front-end packages: htmx (copied to static/vendor/, committed) and the test
+# tools that stay in node_modules/ (axe-core, for tests/web/test_it_is_accessible.py).
+static/vendor/.stamp: package.json package-lock.json
 	@if [ -f package.json ]; then npm ci --no-audit --no-fund --silent && node scripts/vendor-assets.mjs; fi
 	@mkdir -p static/vendor && touch static/vendor/.stamp
 
@@ -30,7 +32,7 @@ demo: install
 	DEBUG=true $(PY) manage.py runserver 127.0.0.1:8000
 
 # Runs the whole suite against PostgreSQL and Redis on localhost.
-test: install
+test: install static/vendor/.stamp
 	DEBUG=false SECRET_KEY=test-only-secret-key-not-for-production ALLOWED_HOSTS=localhost,127.0.0.1,testserver \
 	DATABASE_URL=$(TEST_DATABASE_URL) CELERY_BROKER_URL=$(TEST_REDIS_URL) TEST_REDIS_URL=$(TEST_REDIS_URL) \
 	$(PY) -m pytest $(PYTEST_ARGS)

@@ -6,7 +6,6 @@ built through the real origination, disbursement and settlement services."""
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
 from decimal import Decimal
 from pathlib import Path
@@ -23,13 +22,13 @@ from notices.models import StatementLink
 from tests.factories import BuyerFactory, MinerFactory
 from tests.installments.conftest import DOMAIN_LOT, disburse, make_product
 from tests.reports.conftest import pdf_text
+from tests.web.browsing import chromium
 
 D = Decimal
 TODAY = timezone.localdate()
 DISBURSED = TODAY - dt.timedelta(days=75)
 FIRST_DUE = DISBURSED + dt.timedelta(days=30)
 SHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
-CHROMIUM = "/usr/bin/chromium"
 
 
 @pytest.fixture
@@ -175,19 +174,11 @@ def test_it_gives_the_paid_off_certificate_to_the_miner_and_staff(  # type: igno
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_it_reads_well_on_a_phone(live_server, officer, orex, rosa, product) -> None:  # type: ignore[no-untyped-def]
-    if not os.path.exists(CHROMIUM):
-        pytest.skip("Debian's chromium is not installed (apt-get install -y chromium)")
-    from playwright.sync_api import sync_playwright
-
     loan = _loan_with_history(officer, orex, rosa, product)
     _link, url = statement_link_create(miner=rosa, actor=officer)
     payoff = format_money(payoff_quote(loan=loan, on=TODAY).total, "PEN")
     SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"],
-        )
+    with chromium() as browser:
         context = browser.new_context(
             viewport={"width": 390, "height": 844}, locale="es-PE", java_script_enabled=False, is_mobile=True
         )
@@ -201,4 +192,3 @@ def test_it_reads_well_on_a_phone(live_server, officer, orex, rosa, product) -> 
         assert page.evaluate("document.documentElement.scrollWidth") <= 390
         page.screenshot(path=str(SHOTS / "statement-phone.png"), full_page=True)
         context.close()
-        browser.close()

@@ -9,39 +9,29 @@ test-artifacts/screenshots/.
 from __future__ import annotations
 
 import datetime as dt
-import os
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from loans.underwriting import months_before
+from tests.web.browsing import VIEWPORT, chromium
 from tests.web.conftest import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-CHROMIUM = "/usr/bin/chromium"
 SHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 
 
 @pytest.fixture
 def browser_page():  # type: ignore[no-untyped-def]
-    if not os.path.exists(CHROMIUM):
-        pytest.skip("Debian's chromium is not installed (apt-get install -y chromium)")
-    from playwright.sync_api import sync_playwright
-
     SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"],
-        )
-        context = browser.new_context(viewport={"width": 1366, "height": 768}, locale="es-PE")
+    with chromium() as browser:
+        context = browser.new_context(viewport=VIEWPORT, locale="es-PE")
         page = context.new_page()
         page.set_default_timeout(15_000)
         yield page
         context.close()
-        browser.close()
 
 
 def _shot(page, name: str) -> None:  # type: ignore[no-untyped-def]
