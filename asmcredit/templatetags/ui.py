@@ -6,6 +6,7 @@ from typing import Any
 
 from django import template
 from django.urls import NoReverseMatch, reverse
+from django.utils.safestring import mark_safe
 
 from asmcredit import roles
 
@@ -42,7 +43,8 @@ def badge_class(value: Any, prefix: str = "st") -> str:
 
 @register.simple_tag(takes_context=True)
 def nav_current(context: dict[str, Any], section: str) -> str:
-    return 'aria-current="page"' if context.get("nav") == section else ""
+    """The attribute that marks the current section's link (markup: a simple tag's output is escaped)."""
+    return mark_safe('aria-current="page"') if context.get("nav") == section else ""  # noqa: S308 - a constant
 
 
 @register.simple_tag

@@ -34,6 +34,11 @@ def loan(officer, orex, teodoro, product) -> Loan:  # type: ignore[no-untyped-de
     )
 
 
+def _english(client) -> None:  # type: ignore[no-untyped-def]
+    """The pages in English, as the person chose (the tests read their words)."""
+    client.post(reverse("set_language"), {"language": "en", "next": "/"})
+
+
 def test_an_officer_asks_and_an_approver_approves(client, officer, approver, analyst, loan) -> None:  # type: ignore[no-untyped-def]
     payment = payment_record(loan=loan, amount=Decimal("800.00"), paid_on=TODAY, actor=officer)
     url = reverse("lifecycle:reversal-new", args=[loan.pk, payment.pk])
@@ -42,6 +47,7 @@ def test_an_officer_asks_and_an_approver_approves(client, officer, approver, ana
     assert client.get(url).status_code == 403
 
     client.force_login(officer)
+    _english(client)
     page = client.get(url)
     assert page.status_code == 200 and "800.00" in page.content.decode()
     empty = client.post(url, {"reason": ""})
@@ -56,6 +62,7 @@ def test_an_officer_asks_and_an_approver_approves(client, officer, approver, ana
     assert ReversalRequest.objects.get().status == ReversalRequest.Status.PENDING
 
     client.force_login(approver)
+    _english(client)
     queue = client.get(reverse("lifecycle:reversals")).content.decode()
     assert 'value="approve"' in queue
     assert client.post(decide, {"decision": "approve", "note": "Bank slip checked"}).status_code == 302
@@ -69,6 +76,7 @@ def test_an_officer_asks_and_an_approver_approves(client, officer, approver, ana
 def test_a_payment_that_cannot_be_reversed_says_why(client, officer, loan) -> None:  # type: ignore[no-untyped-def]
     disbursement = LoanTransaction.objects.get(loan=loan, kind=LoanTransaction.Kind.DISBURSEMENT)
     client.force_login(officer)
+    _english(client)
     url = reverse("lifecycle:reversal-new", args=[loan.pk, disbursement.pk])
     page = client.get(url)
     assert page.status_code == 200 and "Only a counter payment or a withholding" in page.content.decode()

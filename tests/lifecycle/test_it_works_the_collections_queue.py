@@ -89,6 +89,7 @@ def test_the_queue_puts_the_worst_first_at_a_constant_query_count(client, office
     _late(officer, product, 0)  # not in arrears: not in the queue
     contact_record(loan=bad, actor=officer, channel="call", outcome="no_answer", contacted_on=TODAY)
     client.force_login(officer)
+    client.post(reverse("set_language"), {"language": "en", "next": "/"})
     url = reverse("lifecycle:collections")
     page = client.get(url).content.decode()
     assert page.index(bad.code) < page.index(mild.code)
