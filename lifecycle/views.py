@@ -6,13 +6,15 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_POST
 
 from asmcredit import roles
+from asmcredit.exports import Column, export_format, export_response
 from asmcredit.web import STAFF, paginate, role_required
 from installments.models import LoanTransaction
 from installments.services import reversal_refusal
@@ -22,6 +24,53 @@ from lifecycle.models import CollectionContact, PromiseToPay, ReversalRequest, W
 from loans.models import Loan
 
 QUEUE_LIMIT = 200
+
+# The collections queue as a file (CSV or XLSX), with the page's filters.
+COLLECTION_COLUMNS = [
+    Column(_lazy("Loan"), "code"),
+    Column(_lazy("Borrower"), "miner.full_name"),
+    Column(_lazy("Phone"), "miner.phone", sensitive=True),
+    Column(_lazy("Buyer"), lambda loan: loan.withholding_buyer.name if loan.withholding_buyer else ""),
+    Column(_lazy("Days past due"), "days_past_due", Column.INTEGER),
+    Column(_lazy("Overdue"), "overdue_amount", Column.MONEY),
+    Column(_lazy("Currency"), "currency"),
+    Column(_lazy("Category"), "category"),
+    Column(_lazy("Latest contact"), "last_contact_on", Column.DATE),
+    Column(_lazy("Outcome"), "last_contact_outcome"),
+    Column(_lazy("Latest promise"), "last_promise_on", Column.DATE),
+    Column(_lazy("Promised amount"), "last_promise_amount", Column.MONEY),
+]
+
+# The two-person queues as files: the requests of the status shown.
+REVERSAL_COLUMNS = [
+    Column(_lazy("Loan"), "loan.code"),
+    Column(_lazy("Borrower"), "loan.miner.full_name"),
+    Column(_lazy("Payment"), lambda r: r.original.get_kind_display()),
+    Column(_lazy("Payment date"), "original.value_date", Column.DATE),
+    Column(_lazy("Amount"), "original.amount", Column.MONEY),
+    Column(_lazy("Currency"), "original.currency"),
+    Column(_lazy("Reason"), "reason"),
+    Column(_lazy("Status"), lambda r: r.get_status_display()),
+    Column(_lazy("Asked by"), "requested_by.username"),
+    Column(_lazy("Asked at"), "requested_at", Column.DATETIME),
+    Column(_lazy("Decided by"), lambda r: r.decided_by.username if r.decided_by else ""),
+    Column(_lazy("Decided at"), "decided_at", Column.DATETIME),
+    Column(_lazy("Note"), "decision_note"),
+]
+WRITE_OFF_COLUMNS = [
+    Column(_lazy("Loan"), "loan.code"),
+    Column(_lazy("Borrower"), "loan.miner.full_name"),
+    Column(_lazy("Currency"), "loan.currency"),
+    Column(_lazy("Reason"), "reason"),
+    Column(_lazy("Status"), lambda w: w.get_status_display()),
+    Column(_lazy("Prepared by"), "requested_by.username"),
+    Column(_lazy("Decided by"), lambda w: w.decided_by.username if w.decided_by else ""),
+    Column(_lazy("Written off on"), "written_off_on", Column.DATE),
+    Column(_lazy("Principal written off"), "principal", Column.MONEY),
+    Column(_lazy("Interest and charges written off"), "interest_and_charges", Column.MONEY),
+    Column(_lazy("Provision held"), "provision", Column.MONEY),
+    Column(_lazy("Collection contacts on record"), "contacts", Column.INTEGER),
+]
 
 
 def _service_errors(form: ReversalRequestForm | ContactForm | WriteOffForm, exc: ValidationError) -> None:
@@ -51,15 +100,18 @@ def reversal_new(request: HttpRequest, pk: int, transaction_pk: int) -> HttpResp
 
 
 @role_required(*STAFF)
-def reversal_queue(request: HttpRequest) -> HttpResponse:
+def reversal_queue(request: HttpRequest) -> HttpResponseBase:
     status = request.GET.get("status") or ReversalRequest.Status.PENDING
     if status not in ReversalRequest.Status.values:
         status = ReversalRequest.Status.PENDING
     requests = (
         ReversalRequest.objects.filter(status=status)
         .select_related("loan__miner", "original", "requested_by", "decided_by")
-        .order_by("requested_at" if status == ReversalRequest.Status.PENDING else "-decided_at", "id")[:QUEUE_LIMIT]
+        .order_by("requested_at" if status == ReversalRequest.Status.PENDING else "-decided_at", "id")
     )
+    if export_format(request):
+        return export_response(request, rows=requests, columns=REVERSAL_COLUMNS, filename="extornos")
+    requests = requests[:QUEUE_LIMIT]
     context = {
         "nav": "reversals",
         "requests": list(requests),
@@ -109,7 +161,7 @@ def reversal_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @role_required(*STAFF)
-def collections_queue(request: HttpRequest) -> HttpResponse:
+def collections_queue(request: HttpRequest) -> HttpResponseBase:
     """Loans in arrears, worst first, with the latest contact and promise of each."""
     filters: dict[str, object] = {}
     min_dpd = request.GET.get("min_dpd", "")
@@ -118,7 +170,10 @@ def collections_queue(request: HttpRequest) -> HttpResponse:
     buyer = request.GET.get("buyer", "")
     if buyer.isdigit():
         filters["withholding_buyer_id"] = int(buyer)
-    page = paginate(request, selectors.collections_queue(filters=filters))
+    queue = selectors.collections_queue(filters=filters)
+    if export_format(request):
+        return export_response(request, rows=queue, columns=COLLECTION_COLUMNS, filename="cobranza")
+    page = paginate(request, queue)
     today = timezone.localdate()
     context = {
         "nav": "collections",
@@ -200,15 +255,18 @@ def write_off_new(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @role_required(*STAFF)
-def write_off_queue(request: HttpRequest) -> HttpResponse:
+def write_off_queue(request: HttpRequest) -> HttpResponseBase:
     status = request.GET.get("status") or WriteOff.Status.PENDING
     if status not in WriteOff.Status.values:
         status = WriteOff.Status.PENDING
     write_offs = (
         WriteOff.objects.filter(status=status)
         .select_related("loan__miner", "requested_by", "decided_by")
-        .order_by("requested_at" if status == WriteOff.Status.PENDING else "-decided_at", "id")[:QUEUE_LIMIT]
+        .order_by("requested_at" if status == WriteOff.Status.PENDING else "-decided_at", "id")
     )
+    if export_format(request):
+        return export_response(request, rows=write_offs, columns=WRITE_OFF_COLUMNS, filename="castigos")
+    write_offs = write_offs[:QUEUE_LIMIT]
     context = {
         "nav": "write-offs",
         "write_offs": list(write_offs),

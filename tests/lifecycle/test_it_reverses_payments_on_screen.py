@@ -71,6 +71,8 @@ def test_an_officer_asks_and_an_approver_approves(client, officer, approver, ana
     assert LoanTransaction.objects.filter(kind=LoanTransaction.Kind.REVERSAL, reverses=payment).exists()
     decided = client.get(reverse("lifecycle:reversals") + "?status=approved").content.decode()
     assert "Bank slip checked" in decided
+    download = client.get(reverse("lifecycle:reversals") + "?status=approved&format=csv").getvalue().decode("utf-8-sig")
+    assert "Typed twice" in download and "Bank slip checked" in download
 
 
 def test_a_payment_that_cannot_be_reversed_says_why(client, officer, loan) -> None:  # type: ignore[no-untyped-def]

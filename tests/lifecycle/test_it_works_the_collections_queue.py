@@ -131,3 +131,21 @@ def test_an_officer_logs_a_contact_with_a_promise_on_screen(client, officer, ana
     assert done.status_code == 302
     page = client.get(url).content.decode()
     assert "Will pay on Friday" in page and 'class="badge info"' in page  # pending
+
+
+def test_the_queue_downloads_with_its_filter_and_masks_phones_for_the_ngo(client, officer, analyst, product) -> None:  # type: ignore[no-untyped-def]
+    import csv
+    import io
+
+    bad, mild = _late(officer, product, 50), _late(officer, product, 5)
+    bad.miner.phone = "987654321"
+    bad.miner.save(update_fields=["phone"])
+    url = reverse("lifecycle:collections") + "?min_dpd=30&format=csv"
+    client.force_login(officer)
+    rows = list(csv.reader(io.StringIO(client.get(url).getvalue().decode("utf-8-sig"))))
+    assert [row[0] for row in rows[1:]] == [bad.code]  # the filter holds; mild is below 30 days
+    assert "987654321" in rows[1]
+    client.force_login(analyst)
+    rows = list(csv.reader(io.StringIO(client.get(url).getvalue().decode("utf-8-sig"))))
+    assert "987654321" not in rows[1]
+    assert mild.code not in str(rows)

@@ -126,7 +126,7 @@ def test_a_write_off_needs_a_second_person_then_a_recovery_is_income(  # type: i
     assert selectors.recovered_on(lost_loan, TODAY) == D("400.00") + withheld
 
 
-def test_the_api_prepares_and_a_second_person_approves(officer, approver, analyst, lost_loan) -> None:  # type: ignore[no-untyped-def]
+def test_the_api_prepares_and_a_second_person_approves(client, officer, approver, analyst, lost_loan) -> None:  # type: ignore[no-untyped-def]
     def api(user) -> APIClient:  # type: ignore[no-untyped-def]
         client = APIClient()
         client.force_authenticate(user)
@@ -147,3 +147,7 @@ def test_the_api_prepares_and_a_second_person_approves(officer, approver, analys
     done = api(approver).post(approve, {"note": "ok"}, format="json")
     assert done.status_code == 200 and done.json()["status"] == "approved"
     assert Loan.objects.get(pk=lost_loan.pk).status == Loan.Status.WRITTEN_OFF
+    # The decided write-offs download as a file, with what left the book.
+    client.force_login(approver)
+    download = client.get("/write-offs/?status=approved&format=csv").getvalue().decode("utf-8-sig")
+    assert lost_loan.code in download and str(done.json()["principal"]) in download
