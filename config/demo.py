@@ -445,9 +445,15 @@ def seed(*, today: dt.date, stdout: Any = None) -> SeedResult:
         (eligible[8], "capital-trabajo", "8000", 6, 0, None, "draft"),
         # Stops selling to Orex, falls behind, then clears it at the branch: ends with a credit (below).
         (eligible[9], "capital-trabajo", "9000", 6, 4, None, "disbursed"),
+        # Stops selling a month after the loan and never pays again: Pérdida, written off (below).
+        (eligible[10], "capital-trabajo", "7000", 6, 8, None, "disbursed"),
     ]
     # The overdue miner stops selling to Orex three months ago: side-selling, the early warning.
-    stopped = {eligible[3].pk: today - dt.timedelta(days=95), eligible[9].pk: today - dt.timedelta(days=75)}
+    stopped = {
+        eligible[3].pk: today - dt.timedelta(days=95),
+        eligible[9].pk: today - dt.timedelta(days=75),
+        eligible[10].pk: today - dt.timedelta(days=210),
+    }
 
     _miner_consents(loan_plan, officer, today)
     events: list[tuple[dt.date, int, str, Any]] = []
@@ -532,9 +538,84 @@ def seed(*, today: dt.date, stdout: Any = None) -> SeedResult:
     _remittances(orex, today)
     reconcile_remittances(as_of=today)
     _collection_messages(today)
+    _loan_life(loans=loans, users=users, today=today)
     portfolio_rate(as_of=today)
     say(f"  {settlements} ore settlements, {len(loan_plan)} applications\n")
     return SeedResult(created=True, counts={"settlements": settlements, "applications": len(loan_plan)})
+
+
+def _loan_life(*, loans: dict[int, Any], users: dict[str, Any], today: dt.date) -> None:
+    """Loans beyond the happy path (DOMAIN.md §7), each state once:
+
+    - loan 5: a branch payment reversed by two people (asked by an officer, approved by the approver);
+    - loan 3: a branch payment whose reversal waits for the approver;
+    - loan 4 (the side-selling miner's): a call with a promise to pay that was broken, then a visit;
+    - loan 13: rated Pérdida, three collection visits, written off by two people, then a recovery.
+    """
+    from installments.services import payment_record, portfolio_rate
+    from lifecycle.services import (
+        contact_record,
+        reversal_approve,
+        reversal_request,
+        write_off_approve,
+        write_off_prepare,
+    )
+
+    officer, officer2, approver = users["oficial"], users["oficial2"], users["aprobador"]
+    typed_twice = payment_record(
+        loan=loans[4],
+        amount=Decimal("300.00"),
+        paid_on=today - dt.timedelta(days=10),
+        actor=officer,
+        reference="Caja 1, op. 8812",
+    )
+    asked = reversal_request(
+        original=typed_twice, actor=officer, reason="Registrado dos veces: el voucher es uno solo."
+    )
+    reversal_approve(request=asked, actor=approver, note="Verificado con el extracto bancario.")
+    waiting = payment_record(
+        loan=loans[2], amount=Decimal("150.00"), paid_on=today, actor=officer2, reference="Op. 9020"
+    )
+    reversal_request(original=waiting, actor=officer2, reason="El pago era para otro crédito del mismo minero.")
+
+    late = loans[3]
+    contact_record(
+        loan=late,
+        actor=officer,
+        channel="call",
+        outcome="promised",
+        contacted_on=today - dt.timedelta(days=20),
+        promise_amount=Decimal("1500.00"),
+        promised_on=today - dt.timedelta(days=10),
+        note="Dice que paga tras vender su mineral en Nasca.",
+    )
+    contact_record(
+        loan=late,
+        actor=officer,
+        channel="visit",
+        outcome="no_answer",
+        contacted_on=today - dt.timedelta(days=4),
+        note="Nadie en el campamento.",
+    )
+
+    lost = loans[12]
+    portfolio_rate(as_of=today - dt.timedelta(days=1))  # the nightly rating that found it in Pérdida
+    for days, note in ((60, "Llamada: no contesta."), (35, "Visita: mina abandonada."), (12, "Visita a la familia.")):
+        contact_record(
+            loan=lost,
+            actor=officer2,
+            channel="visit" if "Visita" in note else "call",
+            outcome="unreachable",
+            contacted_on=today - dt.timedelta(days=days),
+            note=note,
+        )
+    prepared = write_off_prepare(
+        loan=lost, actor=officer2, reason="Minero sin ubicar hace siete meses; provisionado al 100 %."
+    )
+    write_off_approve(request=prepared, actor=approver, note="Aprobado en comité.")
+    payment_record(
+        loan=lost, amount=Decimal("500.00"), paid_on=today, actor=officer, reference="Recuperación, op. 9111"
+    )
 
 
 def _money_at_the_edges(
