@@ -103,6 +103,19 @@ class PaymentReverseView(ApiViewMixin, APIView):
         return Response(ReversalSerializer(_detail(reversal.pk)).data, status=status.HTTP_201_CREATED)
 
 
+class _DecisionViewSet(ApiViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """What the two-person viewsets share: list, detail, and a decision (a note) answered with the request."""
+
+    def present(self, pk: int) -> Any:
+        raise NotImplementedError
+
+    def _decide(self, request: Request, decide: Any) -> Response:
+        serializer = DecisionInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        decided = decide(request=self.get_object(), actor=staff_actor(request), **serializer.validated_data)
+        return Response(self.present(decided.pk))
+
+
 class ReversalFilter(django_filters.FilterSet):
     class Meta:
         model = ReversalRequest
@@ -113,7 +126,7 @@ class ReversalFilter(django_filters.FilterSet):
     list=extend_schema(summary="Payment reversal requests (filter by status, loan)", tags=["staff: loans"]),
     retrieve=extend_schema(summary="One payment reversal request", tags=["staff: loans"]),
 )
-class ReversalViewSet(ApiViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class ReversalViewSet(_DecisionViewSet):
     serializer_class = ReversalSerializer
     filterset_class = ReversalFilter
     action_roles = {
@@ -127,11 +140,8 @@ class ReversalViewSet(ApiViewMixin, mixins.ListModelMixin, mixins.RetrieveModelM
             "-requested_at", "-id"
         )
 
-    def _decide(self, request: Request, decide: Any) -> Response:
-        serializer = DecisionInputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        decided = decide(request=self.get_object(), actor=staff_actor(request), **serializer.validated_data)
-        return Response(ReversalSerializer(_detail(decided.pk)).data)
+    def present(self, pk: int) -> Any:
+        return ReversalSerializer(_detail(pk)).data
 
     @extend_schema(
         summary="Approve: the payment is reversed today and the loan replays",
@@ -240,7 +250,7 @@ class WriteOffFilter(django_filters.FilterSet):
     list=extend_schema(summary="Write-offs (filter by status, loan)", tags=["staff: loans"]),
     retrieve=extend_schema(summary="One write-off", tags=["staff: loans"]),
 )
-class WriteOffViewSet(ApiViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class WriteOffViewSet(_DecisionViewSet):
     serializer_class = WriteOffSerializer
     filterset_class = WriteOffFilter
     action_roles = {"approve": services.WRITE_OFF_APPROVERS, "reject": services.WRITE_OFF_APPROVERS}
@@ -248,11 +258,8 @@ class WriteOffViewSet(ApiViewMixin, mixins.ListModelMixin, mixins.RetrieveModelM
     def get_queryset(self) -> QuerySet[WriteOff]:
         return WriteOff.objects.select_related("loan", "requested_by", "decided_by").order_by("-requested_at", "-id")
 
-    def _decide(self, request: Request, decide: Any) -> Response:
-        serializer = DecisionInputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        decided = decide(request=self.get_object(), actor=staff_actor(request), **serializer.validated_data)
-        return Response(WriteOffSerializer(_write_off(decided.pk)).data)
+    def present(self, pk: int) -> Any:
+        return WriteOffSerializer(_write_off(pk)).data
 
     @extend_schema(
         summary="Approve: the loan leaves the active book, still owed; later receipts are recoveries",

@@ -3,6 +3,8 @@ queue that decides them; the collections queue and each loan's collection file; 
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -99,49 +101,84 @@ def reversal_new(request: HttpRequest, pk: int, transaction_pk: int) -> HttpResp
     return render(request, "lifecycle/reversal_new.html", context, status=400 if request.method == "POST" else 200)
 
 
-@role_required(*STAFF)
-def reversal_queue(request: HttpRequest) -> HttpResponseBase:
-    status = request.GET.get("status") or ReversalRequest.Status.PENDING
-    if status not in ReversalRequest.Status.values:
-        status = ReversalRequest.Status.PENDING
-    requests = (
-        ReversalRequest.objects.filter(status=status)
-        .select_related("loan__miner", "original", "requested_by", "decided_by")
-        .order_by("requested_at" if status == ReversalRequest.Status.PENDING else "-decided_at", "id")
+def _decision_queue(
+    request: HttpRequest,
+    model: type[ReversalRequest] | type[WriteOff],
+    *,
+    related: tuple[str, ...],
+    columns: list[Column],
+    filename: str,
+    nav: str,
+    template: str,
+    name: str,
+) -> HttpResponseBase:
+    """A two-person queue (reversals, write-offs): the requests of one status, oldest pending first or
+    latest decided first, as a page or a file."""
+    status = request.GET.get("status") or model.Status.PENDING
+    if status not in model.Status.values:
+        status = model.Status.PENDING
+    rows = (
+        model.objects.filter(status=status)
+        .select_related("loan__miner", "requested_by", "decided_by", *related)
+        .order_by("requested_at" if status == model.Status.PENDING else "-decided_at", "id")
     )
     if export_format(request):
-        return export_response(request, rows=requests, columns=REVERSAL_COLUMNS, filename="extornos")
-    requests = requests[:QUEUE_LIMIT]
+        return export_response(request, rows=rows, columns=columns, filename=filename)
     context = {
-        "nav": "reversals",
-        "requests": list(requests),
+        "nav": nav,
+        name: list(rows[:QUEUE_LIMIT]),
         "status": status,
-        "statuses": ReversalRequest.Status.choices,
+        "statuses": model.Status.choices,
         "limit": QUEUE_LIMIT,
     }
-    return render(request, "lifecycle/reversal_queue.html", context)
+    return render(request, template, context)
+
+
+def _decide(request: HttpRequest, pending: Any, *, approve: Any, reject: Any, approved: str, rejected: str) -> None:
+    """Approve or reject ``pending`` as the posted form says; the outcome (or why not) as a message."""
+    form = ReversalDecisionForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Choose to approve or reject."))
+        return
+    decision, note = form.cleaned_data["decision"], form.cleaned_data["note"]
+    try:
+        if decision == "approve":
+            approve(request=pending, actor=request.user, note=note)
+            messages.success(request, approved)
+        else:
+            reject(request=pending, actor=request.user, note=note)
+            messages.success(request, rejected)
+    except PermissionDenied as exc:
+        messages.error(request, str(exc))
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+
+
+@role_required(*STAFF)
+def reversal_queue(request: HttpRequest) -> HttpResponseBase:
+    return _decision_queue(
+        request,
+        ReversalRequest,
+        related=("original",),
+        columns=REVERSAL_COLUMNS,
+        filename="extornos",
+        nav="reversals",
+        template="lifecycle/reversal_queue.html",
+        name="requests",
+    )
 
 
 @require_POST
 @role_required(*services.REVERSAL_APPROVERS, *services.REVERSAL_REQUESTERS)
 def reversal_decide(request: HttpRequest, pk: int) -> HttpResponse:
-    reversal = get_object_or_404(ReversalRequest, pk=pk)
-    form = ReversalDecisionForm(request.POST)
-    if form.is_valid():
-        decision, note = form.cleaned_data["decision"], form.cleaned_data["note"]
-        try:
-            if decision == "approve":
-                services.reversal_approve(request=reversal, actor=request.user, note=note)
-                messages.success(request, _("Reversal approved: the payment is reversed and the loan replayed."))
-            else:
-                services.reversal_reject(request=reversal, actor=request.user, note=note)
-                messages.success(request, _("Reversal rejected."))
-        except PermissionDenied as exc:
-            messages.error(request, str(exc))
-        except ValidationError as exc:
-            messages.error(request, " ".join(exc.messages))
-    else:
-        messages.error(request, _("Choose to approve or reject."))
+    _decide(
+        request,
+        get_object_or_404(ReversalRequest, pk=pk),
+        approve=services.reversal_approve,
+        reject=services.reversal_reject,
+        approved=_("Reversal approved: the payment is reversed and the loan replayed."),
+        rejected=_("Reversal rejected."),
+    )
     return redirect("lifecycle:reversals")
 
 
@@ -256,45 +293,27 @@ def write_off_new(request: HttpRequest, pk: int) -> HttpResponse:
 
 @role_required(*STAFF)
 def write_off_queue(request: HttpRequest) -> HttpResponseBase:
-    status = request.GET.get("status") or WriteOff.Status.PENDING
-    if status not in WriteOff.Status.values:
-        status = WriteOff.Status.PENDING
-    write_offs = (
-        WriteOff.objects.filter(status=status)
-        .select_related("loan__miner", "requested_by", "decided_by")
-        .order_by("requested_at" if status == WriteOff.Status.PENDING else "-decided_at", "id")
+    return _decision_queue(
+        request,
+        WriteOff,
+        related=(),
+        columns=WRITE_OFF_COLUMNS,
+        filename="castigos",
+        nav="write-offs",
+        template="lifecycle/write_off_queue.html",
+        name="write_offs",
     )
-    if export_format(request):
-        return export_response(request, rows=write_offs, columns=WRITE_OFF_COLUMNS, filename="castigos")
-    write_offs = write_offs[:QUEUE_LIMIT]
-    context = {
-        "nav": "write-offs",
-        "write_offs": list(write_offs),
-        "status": status,
-        "statuses": WriteOff.Status.choices,
-        "limit": QUEUE_LIMIT,
-    }
-    return render(request, "lifecycle/write_off_queue.html", context)
 
 
 @require_POST
 @role_required(*services.WRITE_OFF_APPROVERS)
 def write_off_decide(request: HttpRequest, pk: int) -> HttpResponse:
-    write_off = get_object_or_404(WriteOff, pk=pk)
-    form = ReversalDecisionForm(request.POST)
-    if form.is_valid():
-        decision, note = form.cleaned_data["decision"], form.cleaned_data["note"]
-        try:
-            if decision == "approve":
-                services.write_off_approve(request=write_off, actor=request.user, note=note)
-                messages.success(request, _("Loan written off: it left the active book and is still owed."))
-            else:
-                services.write_off_reject(request=write_off, actor=request.user, note=note)
-                messages.success(request, _("Write-off rejected."))
-        except PermissionDenied as exc:
-            messages.error(request, str(exc))
-        except ValidationError as exc:
-            messages.error(request, " ".join(exc.messages))
-    else:
-        messages.error(request, _("Choose to approve or reject."))
+    _decide(
+        request,
+        get_object_or_404(WriteOff, pk=pk),
+        approve=services.write_off_approve,
+        reject=services.write_off_reject,
+        approved=_("Loan written off: it left the active book and is still owed."),
+        rejected=_("Write-off rejected."),
+    )
     return redirect("lifecycle:write-offs")
