@@ -30,6 +30,7 @@ from asmcredit.web import OFFICERS, STAFF, paginate, role_required
 from buyers.models import Buyer, SupplierRelationship
 from installments.forms import CreditApplyForm, CreditRefundForm, PaymentForm, ResolveForm
 from installments.models import ReconciliationException, Remittance, Withholding
+from installments.services.common import COLLECTING_STATUSES
 from loans.models import Loan
 from miners.identity import DEPARTMENTS
 
@@ -95,6 +96,9 @@ def payment(request: HttpRequest, pk: int) -> HttpResponse:
                 problems = _messages_of(exc)
             else:
                 applied = _("pago anticipado") if options["kind"] == "anticipado" else _("adelanto de cuotas")
+                if loan.status == Loan.Status.WRITTEN_OFF:
+                    # Castigo: the balance left the book, so what arrives is income (DOMAIN.md §7).
+                    applied = _("a recovery of a written-off loan")
                 messages.success(
                     request,
                     _("Payment of %(amount)s recorded (%(applied)s).")
@@ -130,7 +134,7 @@ def _over_limit(loan: Loan, options: dict[str, Any] | None) -> str:
 def _payoff_on(loan: Loan, on: dt.date) -> Any:
     from installments.services import payoff_quote
 
-    if loan.status != Loan.Status.ACTIVE or loan.disbursed_on is None or on < loan.disbursed_on:
+    if loan.status not in COLLECTING_STATUSES or loan.disbursed_on is None or on < loan.disbursed_on:
         return None
     return payoff_quote(loan=loan, on=on)
 

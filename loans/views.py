@@ -28,6 +28,7 @@ from asmcredit.web import APPROVERS, LENDER_STAFF, OFFICERS, STAFF, VERIFIERS, p
 from buyers.models import Buyer
 from installments.models import LoanRating, LoanTransaction, ScheduleLine
 from installments.next_due import loans_with_next_due
+from installments.services.common import COLLECTING_STATUSES
 from loans import services
 from loans.forms import (
     ApplicationForm,
@@ -622,9 +623,10 @@ def loan_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "ratings": ratings,
         "latest_rating": ratings[0] if ratings else None,
         "cronograma_url": cronograma_url(loan),
-        "can_pay": roles.has_role(request.user, *OFFICERS) and loan.status == Loan.Status.ACTIVE,
+        # A written-off loan is still owed: what it receives is a recovery (lifecycle, castigo).
+        "can_pay": roles.has_role(request.user, *OFFICERS) and loan.status in COLLECTING_STATUSES,
         "can_use_credit": roles.has_role(request.user, *OFFICERS) and loan.overpayment_credit > 0,
-        "payoff": state.payoff() if state is not None and loan.status == Loan.Status.ACTIVE else None,
+        "payoff": state.payoff() if state is not None and loan.status in COLLECTING_STATUSES else None,
         "can_verify": roles.has_role(request.user, *VERIFIERS) and loan.equipment_id is not None,
         "sees_documents": roles.has_role(request.user, *LENDER_STAFF),
         "verification_visits": _verification_visits(loan),

@@ -77,6 +77,7 @@ from loans.sbs import category_for_dpd
 from miners.identity import DEPARTMENTS
 from miners.models import Miner, Training
 from rates.fx import SOLES, FxRate, fx_rates, soles_case_sql, soles_factor
+from reports.loan_life import LifeRow, loan_life_rows
 
 # Share of indebted artisanal miners rated Normal in the credit bureau study the sector quotes
 # (DOMAIN.md §1): the baseline the portfolio's Normal share is compared against.
@@ -265,6 +266,8 @@ class PortfolioSummary(_ParRatios):
     sector_normal_baseline: Decimal = field(default=SECTOR_NORMAL_BASELINE)
     # The exchange rates foreign-currency amounts were stated in soles at (empty: nothing converted).
     fx_rates: tuple[FxRate, ...] = ()
+    # Loans beyond the happy path: written off, recovered, … (reports.loan_life).
+    life: tuple[LifeRow, ...] = ()
 
     @property
     def fx_stale(self) -> tuple[FxRate, ...]:
@@ -298,7 +301,7 @@ class PortfolioSummary(_ParRatios):
             data[name] = getattr(self, name)
         for name in ("by_gender", "by_role", "by_region", "by_buyer", "by_product"):
             data[name] = [dict(asdict(row), par30=row.par30) for row in getattr(self, name)]
-        for name in ("categories", "equipment", "trainings", "months"):
+        for name in ("categories", "equipment", "trainings", "months", "life"):
             data[name] = [asdict(row) for row in getattr(self, name)]
         data["fx_rates"] = [rate.as_dict() for rate in self.fx_rates]
         return jsonable(data)
@@ -805,6 +808,7 @@ def _portfolio_summary(
         training_hours=trained["hours"] or Decimal("0.0"),
         months=months,
         fx_rates=tuple(rates[currency] for currency in sorted(rates)),
+        life=loan_life_rows(loans=loans, as_of=as_of, date_from=date_from, amount=conversion.amount),
     )
 
 

@@ -9,6 +9,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import PermissionDenied
+from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -25,7 +26,7 @@ from lifecycle.services import (
     write_off_reject,
 )
 from loans.models import Loan
-from reports.selectors import portfolio_current
+from reports.selectors import portfolio_current, portfolio_summary
 from tests.installments.conftest import DOMAIN_LOT, disburse
 
 pytestmark = pytest.mark.django_db
@@ -124,6 +125,13 @@ def test_a_write_off_needs_a_second_person_then_a_recovery_is_income(  # type: i
     assert lost_loan.status == Loan.Status.WRITTEN_OFF
     assert selectors.recoveries(date_from=TODAY) == {"PEN": D("400.00") + withheld}
     assert selectors.recovered_on(lost_loan, TODAY) == D("400.00") + withheld
+    # The portfolio report shows both: the principal written off (still owed) and the recovery as income.
+    life = {row.key: row for row in portfolio_summary(as_of=TODAY, date_from=TODAY).life}
+    assert (life["written_off"].loans, life["written_off"].amount) == (1, approved.principal)
+    assert (life["recovered"].loans, life["recovered"].amount) == (1, D("400.00") + withheld)
+    assert life["recovered"].flow and not life["written_off"].flow
+    earlier = {row.key: row for row in portfolio_summary(as_of=TODAY - dt.timedelta(days=1)).life}
+    assert earlier["written_off"].loans == 0 and earlier["recovered"].amount == 0
 
 
 def test_the_api_prepares_and_a_second_person_approves(client, officer, approver, analyst, lost_loan) -> None:  # type: ignore[no-untyped-def]
@@ -151,3 +159,24 @@ def test_the_api_prepares_and_a_second_person_approves(client, officer, approver
     client.force_login(approver)
     download = client.get("/write-offs/?status=approved&format=csv").getvalue().decode("utf-8-sig")
     assert lost_loan.code in download and str(done.json()["principal"]) in download
+
+
+def test_an_officer_records_a_recovery_on_screen(client, officer, approver, admin_user, lost_loan) -> None:  # type: ignore[no-untyped-def]
+    _contacts(lost_loan, officer, 3)
+    write_off_approve(request=write_off_prepare(loan=lost_loan, actor=admin_user, reason="Gone"), actor=approver)
+    client.force_login(officer)
+    client.post(reverse("set_language"), {"language": "en"})
+    page = client.get(f"/loans/{lost_loan.pk}/").content.decode()
+    assert "Record recovery" in page and "?prepay=1" not in page
+    form = client.get(f"/loans/{lost_loan.pk}/payment/").content.decode()
+    assert "Record a recovery" in form and "is still owed" in form
+
+    recorded = client.post(
+        f"/loans/{lost_loan.pk}/payment/",
+        {"amount": "250.00", "paid_on": TODAY.isoformat(), "treatment": "auto", "action": "confirm"},
+        follow=True,
+    )
+    assert "a recovery of a written-off loan" in recorded.content.decode()
+    lost_loan.refresh_from_db()
+    assert lost_loan.status == Loan.Status.WRITTEN_OFF
+    assert selectors.recovered_on(lost_loan, TODAY) == D("250.00")
