@@ -17,6 +17,7 @@ from asmcredit.money import ZERO
 from buyers.valuation import convert
 from installments.models import Allocation, LoanTransaction, ScheduleLine, Withholding
 from installments.services import payoff_quote
+from installments.services.common import COLLECTING_STATUSES
 from loans.models import Loan
 from miners.models import Miner
 
@@ -68,6 +69,8 @@ class PaymentRow:
     kind: str
     amount: Decimal
     reference: str
+    # A payment recorded by mistake stays on the statement, struck through, next to its reversal.
+    reversed_on: dt.date | None = None
 
 
 @dataclass(frozen=True)
@@ -151,6 +154,13 @@ def _officer(loan: Loan) -> str:
     return (user.get_full_name() or user.get_username()) if user else ""
 
 
+def _reversed_on(txn: LoanTransaction) -> dt.date | None:
+    try:
+        return txn.reversed_by.value_date  # type: ignore[no-any-return]
+    except LoanTransaction.DoesNotExist:
+        return None
+
+
 def statement_page(*, miner: Miner, on: dt.date) -> StatementPage:
     withholdings = Withholding.objects.select_related("settlement__buyer", "transaction").prefetch_related(
         Prefetch(
@@ -172,9 +182,10 @@ def statement_page(*, miner: Miner, on: dt.date) -> StatementPage:
             Prefetch(
                 "transactions",
                 queryset=LoanTransaction.objects.filter(
-                    kind__in=[LoanTransaction.Kind.PAYMENT, LoanTransaction.Kind.PREPAYMENT],
-                    reversed_by__isnull=True,
-                ).order_by("-value_date", "-pk"),
+                    kind__in=[LoanTransaction.Kind.PAYMENT, LoanTransaction.Kind.PREPAYMENT]
+                )
+                .select_related("reversed_by")
+                .order_by("-value_date", "-pk"),
                 to_attr="counter_payments",
             ),
         )
@@ -213,7 +224,8 @@ def statement_page(*, miner: Miner, on: dt.date) -> StatementPage:
             )
         installments = tuple(_installment(line, on) for line in loan.current_lines)  # type: ignore[attr-defined]
         payoff = None
-        if loan.status == Loan.Status.ACTIVE and loan.disbursed_on <= on:
+        # A written-off loan is still owed (castigo): the miner sees what settles it too.
+        if loan.status in COLLECTING_STATUSES and loan.disbursed_on <= on:
             payoff = payoff_quote(loan=loan, on=on).total
         sections.append(
             LoanSection(
@@ -227,6 +239,7 @@ def statement_page(*, miner: Miner, on: dt.date) -> StatementPage:
                         kind=str(txn.get_kind_display()),
                         amount=txn.amount,
                         reference=txn.reference,
+                        reversed_on=_reversed_on(txn),
                     )
                     for txn in loan.counter_payments  # type: ignore[attr-defined]
                 ),

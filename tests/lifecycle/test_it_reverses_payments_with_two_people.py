@@ -26,6 +26,7 @@ from installments.services import (
 from lifecycle.models import ReversalRequest
 from lifecycle.services import reversal_approve, reversal_reject, reversal_request, reversal_withdraw
 from loans.models import Loan
+from notices.statement import statement_page
 from reports.services.miner_statement import miner_statement
 from tests.installments.conftest import DOMAIN_LOT, disburse
 
@@ -75,6 +76,10 @@ def test_an_approved_reversal_replays_the_loan_as_if_the_payment_never_was(offic
     [statement] = miner_statement(miner=loan.miner, date_from=DISBURSED, date_to=TODAY).loans
     kinds = [entry.kind for entry in statement.entries]
     assert LoanTransaction.Kind.PAYMENT in kinds and LoanTransaction.Kind.REVERSAL in kinds
+    # So does the miner's own statement page: the payment, marked reversed, not counted.
+    [section] = statement_page(miner=loan.miner, on=TODAY).loans
+    [shown] = section.payments
+    assert (shown.amount, shown.reversed_on) == (D("900.00"), TODAY)
 
 
 def test_the_person_who_asked_never_approves(officer, admin_user, loan) -> None:  # type: ignore[no-untyped-def]
