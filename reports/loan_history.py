@@ -36,6 +36,7 @@ from django.utils.translation import gettext_lazy as _
 from asmcredit.models import AuditEvent
 from buyers.models import Settlement
 from installments.models import LoanTransaction, Withholding
+from lifecycle.models import CollectionContact, ReversalRequest, WriteOff
 from loans.models import Loan, LoanApplication
 from notices.models import StatementLink
 
@@ -58,6 +59,15 @@ ACTION_LABELS: dict[str, Promise] = {
     "settlement.void": _("Ore settlement voided"),
     "credit.refund": _("Overpayment credit refunded"),
     "credit.apply": _("Overpayment credit applied to another loan"),
+    "transaction.reverse": _("Payment reversed (the loan replayed without it)"),
+    "reversal.request": _("Reversal of a payment requested"),
+    "reversal.approve": _("Reversal of a payment approved"),
+    "reversal.reject": _("Reversal of a payment rejected"),
+    "reversal.withdraw": _("Reversal request withdrawn"),
+    "collection.contact": _("Collection contact recorded"),
+    "write_off.prepare": _("Write-off prepared"),
+    "write_off.approve": _("Loan written off (castigo)"),
+    "write_off.reject": _("Write-off rejected"),
     "statement_link.create": _("Statement link sent to the miner"),
     "statement_link.revoke": _("Statement link revoked"),
     "admin.add": _("Added in the administration"),
@@ -131,6 +141,10 @@ def _subjects(loan: Loan) -> dict[str, list[str]]:
             Settlement._meta.label,
         ),
         _ids(StatementLink.objects.filter(miner_id=loan.miner_id), StatementLink._meta.label),
+        # A loan's life beyond the happy path (lifecycle): requests and decisions about it.
+        _ids(ReversalRequest.objects.filter(original__loan=loan), ReversalRequest._meta.label),
+        _ids(CollectionContact.objects.filter(loan=loan), CollectionContact._meta.label),
+        _ids(WriteOff.objects.filter(loan=loan), WriteOff._meta.label),
     ]
     subjects: dict[str, list[str]] = {
         Loan._meta.label: [str(loan.pk)],
@@ -161,16 +175,16 @@ def loan_history(*, loan: Loan, before: int | None = None, size: int = PAGE_SIZE
     if before is not None:
         events = events.filter(id__lt=before)
     rows = list(events[: size + 1])
-    items = tuple(_item(event) for event in rows[:size])
+    items = tuple(_item(event, loan.currency) for event in rows[:size])
     return HistoryPage(items=items, next_before=items[-1].id if len(rows) > size else None)
 
 
-def _item(event: AuditEvent) -> HistoryItem:
+def _item(event: AuditEvent, currency: str) -> HistoryItem:
     after = event.after if isinstance(event.after, dict) else {}
     before = event.before if isinstance(event.before, dict) else {}
     model = _model(event.object_type)
     changes = _changes(model, before, after, only=RECOMPUTE_FIELDS if event.action == "loan.recompute" else None)
-    summary = _summary(event.action, after)
+    summary = _summary(event.action, after, currency)
     return HistoryItem(
         id=event.pk,
         at=event.at,
@@ -194,19 +208,39 @@ def _actor(event: AuditEvent) -> str:
     return label
 
 
-def _summary(action: str, after: dict[str, Any]) -> dict[str, Any]:
+def _summary(action: str, after: dict[str, Any], currency: str = "PEN") -> dict[str, Any]:
     """The figures an event without a before → after states: how much, on which day, with what note."""
     summary: dict[str, Any] = {}
     if action in {"payment.record", "payment.prepayment", "credit.refund", "credit.apply", "withholding.record"}:
         summary["amount"] = _decimal(after.get("amount"))
-        summary["currency"] = str(after.get("currency") or "PEN")
+        summary["currency"] = str(after.get("currency") or currency)
         summary["on"] = _date(after.get("value_date") or after.get("withheld_on"))
         summary["note"] = str(after.get("target_loan") or after.get("reference") or "")
+    elif action == "transaction.reverse":
+        summary["amount"] = _decimal(after.get("amount"))
+        summary["currency"] = str(after.get("currency") or currency)
+        summary["on"] = _date(after.get("value_date"))
+        summary["note"] = str(after.get("note") or "")
+    elif action in {"reversal.request", "write_off.prepare"}:
+        summary["note"] = str(after.get("reason") or "")
+    elif action == "write_off.approve" and isinstance(after.get("request"), dict):
+        request = after["request"]
+        summary["amount"] = _decimal(request.get("principal"))
+        summary["currency"] = currency
+        summary["on"] = _date(request.get("written_off_on"))
+        summary["note"] = str(request.get("decision_note") or "")
+    elif action == "collection.contact":
+        summary["on"] = _date(after.get("contacted_on"))
+        summary["note"] = str(after.get("note") or after.get("outcome") or "")
+        promise = after.get("promise")
+        if isinstance(promise, dict):
+            summary["amount"] = _decimal(promise.get("amount"))
+            summary["currency"] = str(promise.get("currency") or currency)
     elif action == "loan.verify_equipment" and isinstance(after.get("visit"), dict):
         summary["on"] = _date(after["visit"].get("visited_on"))
     elif action == "loan.disburse":
         summary["amount"] = _decimal(after.get("principal"))
-        summary["currency"] = str(after.get("currency") or "PEN")
+        summary["currency"] = str(after.get("currency") or currency)
         summary["on"] = _date(after.get("disbursed_on"))
         summary["note"] = str(after.get("code") or "")
     return summary

@@ -27,6 +27,7 @@ from lifecycle.models import ReversalRequest
 from lifecycle.services import reversal_approve, reversal_reject, reversal_request, reversal_withdraw
 from loans.models import Loan
 from notices.statement import statement_page
+from reports.loan_history import loan_history
 from reports.services.miner_statement import miner_statement
 from tests.installments.conftest import DOMAIN_LOT, disburse
 
@@ -80,6 +81,11 @@ def test_an_approved_reversal_replays_the_loan_as_if_the_payment_never_was(offic
     [section] = statement_page(miner=loan.miner, on=TODAY).loans
     [shown] = section.payments
     assert (shown.amount, shown.reversed_on) == (D("900.00"), TODAY)
+    # And the loan's history: asked by one, approved by another, the reversal itself with its amount.
+    history = {item.action: item for item in loan_history(loan=loan).items}
+    assert {"reversal.request", "reversal.approve", "transaction.reverse"} <= set(history)
+    assert history["reversal.request"].note == "Typed against the wrong loan"
+    assert history["transaction.reverse"].amount == D("900.00")
 
 
 def test_the_person_who_asked_never_approves(officer, admin_user, loan) -> None:  # type: ignore[no-untyped-def]

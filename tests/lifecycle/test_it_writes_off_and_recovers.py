@@ -26,6 +26,7 @@ from lifecycle.services import (
     write_off_reject,
 )
 from loans.models import Loan
+from reports.loan_history import loan_history
 from reports.selectors import portfolio_current, portfolio_summary
 from tests.installments.conftest import DOMAIN_LOT, disburse
 
@@ -100,6 +101,12 @@ def test_a_write_off_needs_a_second_person_then_a_recovery_is_income(  # type: i
     assert approved.interest_and_charges > 0 and approved.provision >= approved.principal
     assert approved.contacts == 3
     assert AuditEvent.objects.filter(action="write_off.approve", object_id=str(approved.pk)).exists()
+    # The loan's history tells the story: the contacts, who prepared, who approved and how much left the book.
+    history = {item.action: item for item in loan_history(loan=lost_loan).items}
+    assert {"collection.contact", "write_off.prepare", "write_off.approve"} <= set(history)
+    assert history["write_off.prepare"].note == "Mine flooded, miner left the region"
+    assert (history["write_off.approve"].amount, history["write_off.approve"].on) == (approved.principal, TODAY)
+    assert history["write_off.approve"].label == "Loan written off (castigo)"
     # Out of the active book, still owed.
     book_after = portfolio_current(as_of=TODAY)
     assert book_after != book_before
