@@ -28,7 +28,7 @@ from loans.models import Loan
 
 Amount = Callable[[str, str], Any]
 
-MONEY = DecimalField(max_digits=20, decimal_places=2)
+MONEY: DecimalField = DecimalField(max_digits=20, decimal_places=2)
 
 
 @dataclass(frozen=True)
