@@ -28,7 +28,9 @@ from lifecycle.services import (
 from loans.models import Loan
 from reports.loan_history import loan_history
 from reports.selectors import portfolio_current, portfolio_summary
+from reports.services.portfolio import portfolio_pdf
 from tests.installments.conftest import DOMAIN_LOT, disburse
+from tests.reports.conftest import pdf_text
 
 pytestmark = pytest.mark.django_db
 
@@ -82,7 +84,7 @@ def test_refusals_list_every_missing_condition(officer, product, rosa) -> None: 
 
 
 def test_a_write_off_needs_a_second_person_then_a_recovery_is_income(  # type: ignore[no-untyped-def]
-    officer, approver, admin_user, orex, lost_loan
+    officer, approver, admin_user, orex, lost_loan, tmp_path
 ) -> None:
     assert lost_loan.rated_category == "perdida"
     with pytest.raises(TransitionError, match="at least 3"):
@@ -137,6 +139,8 @@ def test_a_write_off_needs_a_second_person_then_a_recovery_is_income(  # type: i
     assert (life["written_off"].loans, life["written_off"].amount) == (1, approved.principal)
     assert (life["recovered"].loans, life["recovered"].amount) == (1, D("400.00") + withheld)
     assert life["recovered"].flow and not life["written_off"].flow
+    text = pdf_text(portfolio_pdf(portfolio_summary(as_of=TODAY, date_from=TODAY), lang="en"), tmp_path)
+    assert "Loans beyond the happy path" in text and "Recovered from written-off loans (income)" in text
     earlier = {row.key: row for row in portfolio_summary(as_of=TODAY - dt.timedelta(days=1)).life}
     assert earlier["written_off"].loans == 0 and earlier["recovered"].amount == 0
 
