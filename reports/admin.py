@@ -76,4 +76,3 @@ class RegulatoryFileAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
     def has_delete_permission(self, request: Any, obj: Any = None) -> bool:
         return False
-

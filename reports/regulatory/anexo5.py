@@ -154,5 +154,7 @@ def anexo5_generate(*, cutoff: dt.date, lang: str = "es") -> list[Generated]:
     totals = {"balance": str(total.balance), "provision": str(total.provision)}
     return [
         Generated(ReportLayout.Kind.ANEXO5, "csv", cutoff, layout, anexo5_csv(summary, layout), counts, totals),
-        Generated(ReportLayout.Kind.ANEXO5, "pdf", cutoff, layout, anexo5_pdf(summary, layout, lang=lang), counts, totals),
+        Generated(
+            ReportLayout.Kind.ANEXO5, "pdf", cutoff, layout, anexo5_pdf(summary, layout, lang=lang), counts, totals
+        ),
     ]

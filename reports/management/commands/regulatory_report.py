@@ -49,7 +49,8 @@ class Command(BaseCommand):
             output.write_bytes(source.read())
         repeat = ""
         if chosen.same_as_previous is not None:
-            repeat = " identical to the file kept before" if chosen.same_as_previous else " DIFFERENT from the file kept before"
+            same = chosen.same_as_previous
+            repeat = " identical to the file kept before" if same else " DIFFERENT from the file kept before"
         self.stdout.write(
             f"Wrote {output} ({chosen.size:,} bytes, sha256 {chosen.sha256}, layout {chosen.layout_version}){repeat}: "
             f"{chosen.record_counts}, totals {chosen.totals}."
