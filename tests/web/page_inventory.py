@@ -570,8 +570,10 @@ def build_world(*, officer: Any, approver: Any, analyst: Any, admin: Any) -> Sim
     portfolio_report_generate(job_run_id=report.pk, lang="es", **params)
     report.refresh_from_db()
     # The SBS files of today's rating, kept, and a generation still running.
+    from reports.regulatory.seed import layouts_ensure
     from reports.regulatory.services import REGULATORY_JOB, regulatory_files_generate
 
+    layouts_ensure()  # a live-server test flushed the migration's layouts
     for kind in ("rcd", "anexo5"):
         regulatory_files_generate(kind=kind, cutoff=today, actor=approver)
     regulatory_job = job_start(name=REGULATORY_JOB, as_of=today, detail={"params": {"kind": "rcd"}})
