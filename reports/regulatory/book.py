@@ -24,6 +24,7 @@ from typing import Any
 from django.conf import settings
 from django.db import connection
 
+from asmcredit.sql import is_postgres
 from installments.models import PortfolioRating
 from loans.models import Loan
 from loans.sbs import Category
@@ -55,8 +56,11 @@ def _severity_sql(column: str) -> str:
     return f"(CASE {column} {whens} END)"
 
 
+_CATEGORY_BY_SEVERITY = {category.severity: category.value for category in Category}
+
+
 def category_of(severity: int) -> str:
-    return next(category.value for category in Category if category.severity == severity)
+    return _CATEGORY_BY_SEVERITY[severity]
 
 
 def _refinanced_sql() -> str:
@@ -180,7 +184,12 @@ def loan_debtors(loan_ids: list[int]) -> dict[int, int]:
     """Loan id → miner id, in one query."""
     if not loan_ids:
         return {}
-    return dict(Loan.objects.filter(pk__in=loan_ids).values_list("pk", "miner_id"))
+    if not is_postgres():
+        return dict(Loan.objects.filter(pk__in=loan_ids).values_list("pk", "miner_id"))
+    with connection.cursor() as cursor:
+        # One array parameter: a national book's 150,000 ids as IN (%s, …) would be a statement of its own.
+        cursor.execute("SELECT id, miner_id FROM loans_loan WHERE id = ANY(%s)", [loan_ids])
+        return dict(cursor.fetchall())
 
 
 # --- The default ledger: the journal's selector signatures, from the same dated rows ----------------------

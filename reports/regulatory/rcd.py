@@ -134,12 +134,15 @@ def rcd_build(*, cutoff: dt.date, layout: ReportLayout | None = None, progress: 
     codes, encoding = layout.codes or {}, layout.encoding
     rates = book.book_fx(cutoff)
     total_loans = _rated_count(cutoff) if progress else 0
+    writers = {
+        record_type: fixed_width.CompiledRecord(spec, encoding=encoding) for record_type, spec in records.items()
+    }
+    coded_keys = {key for key, table in CODE_TABLES.items() if table in codes}
 
-    def render(record_type: str, values: Mapping[str, Any]) -> str:
-        spec = records[record_type]
-        return fixed_width.render_record(
-            spec, {key: coded(codes, key, value) for key, value in values.items()}, encoding=encoding
-        )
+    def render(record_type: str, values: dict[str, Any]) -> str:
+        for key in coded_keys & values.keys():
+            values[key] = coded(codes, key, values[key])
+        return writers[record_type].render(values)
 
     body: list[str] = []
     totals: dict[str, list[Any]] = {}
@@ -225,7 +228,8 @@ def rcd_build(*, cutoff: dt.date, layout: ReportLayout | None = None, progress: 
 
 def _read(content: bytes, layout: ReportLayout) -> tuple[dict[str, list[dict[str, Any]]], list[str]]:
     """The file's records by type, and what could not be read."""
-    records = layout.records()
+    readers = {record_type: fixed_width.CompiledRecord(spec, encoding=layout.encoding)
+               for record_type, spec in layout.records().items()}  # fmt: skip
     problems: list[str] = []
     try:
         text = content.decode(layout.encoding)
@@ -236,16 +240,19 @@ def _read(content: bytes, layout: ReportLayout) -> tuple[dict[str, list[dict[str
         problems.append(_("The file does not end with a line ending."))
     lines = text[: -len(newline)].split(newline) if text.endswith(newline) else text.split(newline)
     read: dict[str, list[dict[str, Any]]] = {kind: [] for kind in (HEADER, DEBTOR, BALANCE, TOTALS)}
+    # Debtor records are only counted; the others give what the tie-out adds up.
+    wanted = {HEADER: None, DEBTOR: (), BALANCE: ("account_code", "balance"), TOTALS: None}
+    order = [(record_type, readers[record_type]) for record_type in (BALANCE, DEBTOR, TOTALS, HEADER)]
     for number, line in enumerate(lines, start=1):
-        record_type = fixed_width.record_type_of(line, records)
-        if record_type is None or len(line) != records[record_type].length:
+        record_type = next((kind for kind, reader in order if reader.matches(line)), None)
+        if record_type is None:
             problems.append(_("Line %(n)s is no record of the layout.") % {"n": number})
             continue
         try:
-            read[record_type].append(fixed_width.parse_record(records[record_type], line))
+            read[record_type].append(readers[record_type].parse(line, wanted[record_type]))
         except ValueError:
             problems.append(_("Line %(n)s has a number that is no number.") % {"n": number})
-    if len(read[HEADER]) != 1 or fixed_width.record_type_of(lines[0], records) != HEADER:
+    if len(read[HEADER]) != 1 or not readers[HEADER].matches(lines[0]):
         problems.append(_("The file must start with its one header record."))
     return read, problems
 
