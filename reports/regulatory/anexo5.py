@@ -86,7 +86,9 @@ def anexo5_summary(*, cutoff: dt.date) -> Anexo5:
         for guarantee in GUARANTEES:
             loans, balance, provision = found.get((category.value, guarantee), (0, ZERO, ZERO))
             rows.append(
-                Anexo5Row(category.value, guarantee, int(loans), money(Decimal(balance)), money(Decimal(provision)))
+                Anexo5Row(
+                    category.value, guarantee, int(loans), money(Decimal(str(balance))), money(Decimal(str(provision)))
+                )
             )
     return Anexo5(cutoff=cutoff, rows=tuple(rows), rates=tuple(rate for _c, rate in sorted(rates.items())))
 

@@ -24,6 +24,7 @@ from typing import Any
 from django.conf import settings
 from django.db import connection
 
+from asmcredit.money import money
 from asmcredit.sql import is_postgres
 from installments.models import PortfolioRating
 from loans.models import Loan
@@ -102,6 +103,11 @@ def book_fx(cutoff: dt.date) -> dict[str, FxRate]:
     return fx_rates(currencies=book_currencies(cutoff), on=cutoff)
 
 
+def _amount(value: Any) -> Decimal:
+    """A money column as read by a raw cursor (SQLite hands back floats) as céntimos."""
+    return money(Decimal(str(value)))
+
+
 def debtor_size(debt_soles: Decimal) -> str:
     """Micro, small or medium business debtor by its debt with the lender in soles (SBS Res. 11356-2008)."""
     if debt_soles <= settings.REGULATORY_MICRO_DEBT_LIMIT:
@@ -171,12 +177,12 @@ def debtor_balances(*, cutoff: dt.date, rates: dict[str, FxRate]) -> Iterator[Ba
                     ubigeo=ubigeo,
                     currency=currency,
                     account=account,
-                    balance=Decimal(balance),
+                    balance=_amount(balance),
                     dpd=int(dpd),
                     loans=int(loans),
                     category_before=category_of(int(severity)),
                     category_after=category_of(int(aligned)),
-                    debt_soles=Decimal(debt),
+                    debt_soles=Decimal(str(debt)),
                 )
 
 
@@ -203,7 +209,7 @@ def account_balances(*, as_of: dt.date, currency: str) -> dict[str, Decimal]:
             "GROUP BY account ORDER BY account",
             _params(as_of, currency=currency),
         )
-        return {account: Decimal(total) for account, total in cursor.fetchall()}
+        return {account: _amount(total) for account, total in cursor.fetchall()}
 
 
 def loan_account_balances(*, as_of: dt.date, currency: str) -> dict[int, dict[str, Decimal]]:
@@ -215,5 +221,5 @@ def loan_account_balances(*, as_of: dt.date, currency: str) -> dict[int, dict[st
         )
         balances: dict[int, dict[str, Decimal]] = {}
         for loan_id, account, balance in cursor.fetchall():
-            balances.setdefault(loan_id, {})[account] = Decimal(balance)
+            balances.setdefault(loan_id, {})[account] = _amount(balance)
         return balances
