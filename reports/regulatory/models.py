@@ -122,7 +122,11 @@ class LayoutField(models.Model):
     def clean(self) -> None:
         from reports.regulatory.sources import source_keys
 
-        keys = source_keys(self.layout.kind if self.layout_id else "", self.record_type)
+        try:
+            kind = self.layout.kind  # an inline form's layout may not be saved yet
+        except ReportLayout.DoesNotExist:
+            kind = ""
+        keys = source_keys(kind, self.record_type)
         if self.source_key not in keys:
             raise ValidationError({"source_key": _("Choose one of: %(keys)s.") % {"keys": ", ".join(keys)}})
 
