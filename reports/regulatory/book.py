@@ -65,8 +65,12 @@ def category_of(severity: int) -> str:
 
 
 def _refinanced_sql() -> str:
-    # The refinanced flag is another change's field; until it exists no loan is refinanced.
+    """Whether the loan was refinanced by the cut-off. Refinancing is another change's field: its date
+    when the loan carries one (a later refinancing leaves earlier cut-offs as they were), else its flag;
+    until either exists no loan is refinanced."""
     names = {field.name for field in Loan._meta.get_fields()}
+    if "refinanced_on" in names:
+        return "(l.refinanced_on IS NOT NULL AND l.refinanced_on <= %(day)s)"
     return "l.is_refinanced" if "is_refinanced" in names else "FALSE"
 
 
