@@ -112,6 +112,15 @@ class SeedResult:
     counts: dict[str, int] = field(default_factory=dict)
 
 
+def _regulatory_files(*, users: dict[str, Any], today: dt.date) -> None:
+    """The SBS debtor file and the Anexo 5 summary of the day's rating, kept, as the approver generates
+    them from the SBS reports page (the debtor file twice: its regeneration comes out identical)."""
+    from reports.regulatory.services import regulatory_files_generate
+
+    for kind in ("rcd", "rcd", "anexo5"):
+        regulatory_files_generate(kind=kind, cutoff=today, actor=users["aprobador"])
+
+
 def _users() -> dict[str, Any]:
     user_model = get_user_model()
     users = {}
@@ -540,6 +549,7 @@ def seed(*, today: dt.date, stdout: Any = None) -> SeedResult:
     _collection_messages(today)
     _loan_life(loans=loans, users=users, today=today)
     portfolio_rate(as_of=today)
+    _regulatory_files(users=users, today=today)
     say(f"  {settlements} ore settlements, {len(loan_plan)} applications\n")
     return SeedResult(created=True, counts={"settlements": settlements, "applications": len(loan_plan)})
 

@@ -198,6 +198,19 @@ LENDER_NAME = env_str("LENDER_NAME", "Caja Rural Los Andes (demo)")
 LENDER_RUC = env_str("LENDER_RUC", "20322445564")
 LENDER_LOGO = env_str("LENDER_LOGO", str(BASE_DIR / "static" / "img" / "lender-logo.svg"))
 
+# --- SBS regulatory reports (reports.regulatory): the lender's SBS company code for the RCD header, the
+# branch (oficina) its loans are booked at, days past due after which a loan is vencido (micro and small
+# business: 30), the debt in soles that bounds a micro and a small-business debtor (SBS Res. 11356-2008),
+# and the module whose ``account_balances`` / ``loan_account_balances`` the debtor file must tie to.
+SBS_COMPANY_CODE = env_str("SBS_COMPANY_CODE", "00000") or "00000"
+REGULATORY_BRANCH_CODE = env_str("REGULATORY_BRANCH_CODE", "0001") or "0001"
+REGULATORY_VENCIDO_AFTER_DAYS = env_int("REGULATORY_VENCIDO_AFTER_DAYS", 30)
+REGULATORY_MICRO_DEBT_LIMIT = env_int("REGULATORY_MICRO_DEBT_LIMIT", 20_000)
+REGULATORY_SMALL_DEBT_LIMIT = env_int("REGULATORY_SMALL_DEBT_LIMIT", 300_000)
+REGULATORY_LEDGER = env_str("REGULATORY_LEDGER", "reports.regulatory.book") or "reports.regulatory.book"
+if not (0 < REGULATORY_MICRO_DEBT_LIMIT < REGULATORY_SMALL_DEBT_LIMIT):
+    raise ImproperlyConfigured("REGULATORY_MICRO_DEBT_LIMIT must be positive and below REGULATORY_SMALL_DEBT_LIMIT")
+
 # The lender's phone the miner's statement page and paid-off certificate give for reaching the officer.
 LENDER_CONTACT_PHONE = env_str("LENDER_CONTACT_PHONE", "(01) 555-0100") or ""
 

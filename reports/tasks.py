@@ -12,3 +12,10 @@ def portfolio_report(job_run_id: int, params: dict[str, Any]) -> None:
     from reports import services  # imported here: the service queues this task (no import cycle)
 
     services.portfolio_report_generate(job_run_id=job_run_id, **params)
+
+
+@shared_task(name="reports.tasks.regulatory_report")
+def regulatory_report(job_run_id: int, params: dict[str, Any]) -> None:
+    from reports.regulatory import services  # imported here: the service queues this task
+
+    services.regulatory_job_run(job_run_id=job_run_id, **params)

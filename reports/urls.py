@@ -1,6 +1,7 @@
 from django.urls import path
 
 from reports import views
+from reports.regulatory import views as regulatory_views
 
 app_name = "reports"
 urlpatterns = [
@@ -13,4 +14,7 @@ urlpatterns = [
     path("portfolio/jobs/<int:pk>/", views.portfolio_job, name="portfolio-job"),
     path("portfolio/jobs/<int:pk>/report.pdf", views.portfolio_download, name="portfolio-download"),
     path("portfolio/<slug:table>.csv", views.portfolio_csv, name="portfolio-csv"),
+    path("regulatory/", regulatory_views.regulatory_files, name="regulatory"),
+    path("regulatory/jobs/<int:pk>/", regulatory_views.regulatory_job, name="regulatory-job"),
+    path("regulatory/files/<int:pk>/", regulatory_views.regulatory_download, name="regulatory-download"),
 ]

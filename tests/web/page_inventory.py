@@ -201,6 +201,10 @@ PAGES: dict[str, Page] = {
         (OFFICER, ANALYST), lambda world: {"": Target(), "job": Target(query=f"job={world.portfolio_job.pk}")}
     ),
     "reports:portfolio-job": Page((ANALYST,), _one("portfolio_job"), kind=PARTIAL),
+    "reports:regulatory": Page(
+        (APPROVER, ADMIN), lambda world: {"": Target(), "job": Target(query=f"job={world.regulatory_job.pk}")}
+    ),
+    "reports:regulatory-job": Page((APPROVER,), _one("regulatory_job"), kind=PARTIAL),
     # The documents: read as text by the Spanish scan, never by axe.
     "reports:loan-cronograma": Page((OFFICER,), _each("loans", "active", "paid_off"), kind=PDF),
     "reports:loan-paid-off-certificate": Page((OFFICER,), _one("loans.paid_off"), kind=PDF),
@@ -259,6 +263,7 @@ NOT_PAGES: dict[str, str] = {
     "miners:document-file": "the uploaded document itself (PDF or image), shown to staff",
     "loans:verification-photo": "the verification photo itself, shown to staff",
     "loans:verification-photo-thumbnail": "the photo's thumbnail, shown on the loan page",
+    "reports:regulatory-download": "the kept SBS file itself (text, CSV or PDF), read back in tests/reports",
 }
 
 
@@ -564,6 +569,14 @@ def build_world(*, officer: Any, approver: Any, analyst: Any, admin: Any) -> Sim
     report = job_start(name=PORTFOLIO_JOB, as_of=today, detail={"params": {**params, "lang": "es"}})
     portfolio_report_generate(job_run_id=report.pk, lang="es", **params)
     report.refresh_from_db()
+    # The SBS files of today's rating, kept, and a generation still running.
+    from reports.regulatory.seed import layouts_ensure
+    from reports.regulatory.services import REGULATORY_JOB, regulatory_files_generate
+
+    layouts_ensure()  # a live-server test flushed the migration's layouts
+    for kind in ("rcd", "anexo5"):
+        regulatory_files_generate(kind=kind, cutoff=today, actor=approver)
+    regulatory_job = job_start(name=REGULATORY_JOB, as_of=today, detail={"params": {"kind": "rcd"}})
 
     statement_urls = {name: statement_link_create(miner=miners[name], actor=officer)[1] for name in ("rosa", "pedro")}
     for made in (active, overdue, paid_off, credit):
@@ -588,6 +601,7 @@ def build_world(*, officer: Any, approver: Any, analyst: Any, admin: Any) -> Sim
         remittances={"listed": listed.remittance, "short": short.remittance, "unmatched": unmatched.remittance},
         jobs=jobs,
         portfolio_job=report,
+        regulatory_job=regulatory_job,
         statement_tokens={name: url.rstrip("/").rsplit("/", 1)[-1] for name, url in statement_urls.items()},
         users={
             OFFICER: officer,
