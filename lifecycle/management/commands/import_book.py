@@ -53,10 +53,10 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         cutoff = _day(options["cutoff"])
-        actor = self._actor(options["user"])
         loans = _file(options["file"])
         assert loans is not None
         texts = {PAYMENTS: _file(options["payments"]), SCHEDULE: _file(options["schedule"])}
+        actor = self._actor(options["user"])
         for name, content in texts.items():  # the other tables as sheets of the loans workbook
             if content is None and has_sheet(loans, SHEETS[name]):
                 texts[name] = loans
