@@ -217,9 +217,7 @@ class BookImport(models.Model):
     schedule_text = models.TextField(blank=True)
     # The dry run a commit confirms (the page's flow); null for a command run.
     confirms = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="commits")
-    job = models.ForeignKey(
-        "asmcredit.JobRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    job = models.ForeignKey("asmcredit.JobRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     loans = models.PositiveIntegerField(_("loans in the file"), default=0)
     tied = models.PositiveIntegerField(_("loans that tie"), default=0)
     mismatched = models.PositiveIntegerField(_("loans that do not tie"), default=0)

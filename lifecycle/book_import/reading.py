@@ -250,7 +250,9 @@ def read_book(
     if not loan_rows.records:
         book.error(LOANS, 0, _("The loans file has no loans."))
         return book
-    documents = {normalize_identifier("document_number", tabular.parse_text(r.get("miner"))) for _n, r in loan_rows.records}
+    documents = {
+        normalize_identifier("document_number", tabular.parse_text(r.get("miner"))) for _n, r in loan_rows.records
+    }
     miners = _miners(documents)
     products = {product.code: product for product in LoanProduct.objects.all()}
     rucs = {tabular.parse_text(r.get("buyer")) for _n, r in loan_rows.records} - {""}
@@ -363,7 +365,9 @@ def _owner(rows: _Rows, number: int, record: dict[str, Cell], loans: dict[str, O
     loan = loans.get(lender_number)
     if loan is None and lender_number not in rows.book.numbers:
         rows.book.error(
-            rows.file, number, _("numero_prestamo: loan %(number)s is not in the loans file.") % {"number": lender_number}
+            rows.file,
+            number,
+            _("numero_prestamo: loan %(number)s is not in the loans file.") % {"number": lender_number},
         )
     return loan
 
@@ -420,7 +424,9 @@ def _check_terms(book: Book, loan: OpeningLoan) -> None:
     to the loan's) or the terms to build it."""
     lines = sorted(loan.schedule, key=lambda line: line.number)
     if not lines:
-        missing = [name for name, value in (("primer_vencimiento", loan.first_due_on), ("cuotas", loan.term)) if not value]
+        missing = [
+            name for name, value in (("primer_vencimiento", loan.first_due_on), ("cuotas", loan.term)) if not value
+        ]
         if missing:
             book.error(
                 LOANS,
@@ -450,7 +456,9 @@ def _check_terms(book: Book, loan: OpeningLoan) -> None:
             % {"total": total, "principal": loan.principal}
         )
     if loan.term and loan.term != len(lines):
-        errors.append(_("cuotas says %(term)s but the cronograma has %(n)s lines.") % {"term": loan.term, "n": len(lines)})
+        errors.append(
+            _("cuotas says %(term)s but the cronograma has %(n)s lines.") % {"term": loan.term, "n": len(lines)}
+        )
     if errors:
         book.error(
             SCHEDULE, lines[0].row, *[_("Loan %(number)s: ") % {"number": loan.lender_number} + e for e in errors]

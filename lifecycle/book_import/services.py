@@ -45,7 +45,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from asmcredit import roles
-from asmcredit.audit import audit_record
+from asmcredit.audit import audit_event, audit_record, snapshot
+from asmcredit.models import AuditEvent
 from asmcredit.money import ZERO, money
 from installments.models import LoanTransaction, ScheduleLine
 from installments.selectors import loan_state_on
@@ -55,7 +56,8 @@ from lifecycle.book_import.reading import WITHHOLDING, OpeningLoan, read_book
 from lifecycle.models import BookImport, BookImportLine
 from loans import tcea as tcea_module
 from loans.models import Loan, LoanApplication
-from loans.schedule import Schedule, ScheduleLine as PlannedLine, ScheduleTerms
+from loans.schedule import Schedule, ScheduleTerms
+from loans.schedule import ScheduleLine as PlannedLine
 from loans.services import application_schedule
 from rates.caps import rate_caps_check
 
@@ -78,7 +80,12 @@ class Difference:
         return self.ours - self.theirs
 
     def as_dict(self) -> dict[str, str]:
-        return {"field": self.field, "ours": str(self.ours), "theirs": str(self.theirs), "difference": str(self.difference)}
+        return {
+            "field": self.field,
+            "ours": str(self.ours),
+            "theirs": str(self.theirs),
+            "difference": str(self.difference),
+        }
 
 
 def tolerance() -> Decimal:
@@ -116,7 +123,12 @@ def book_import_create(
         actor=actor,
         action="book_import.start",
         obj=batch,
-        after={"mode": batch.mode, "cutoff": cutoff, "file": batch.file_name, "confirms": getattr(confirms, "pk", None)},
+        after={
+            "mode": batch.mode,
+            "cutoff": cutoff,
+            "file": batch.file_name,
+            "confirms": getattr(confirms, "pk", None),
+        },
     )
     return batch
 
@@ -276,15 +288,19 @@ def opening_loan_create(*, opening: OpeningLoan, batch: BookImport, actor: Any) 
         moratory_tea_pct=product.moratory_tea_pct,
     )
     lines = opening.schedule
+    # Reading made sure a loan without cronograma lines has its terms.
+    term = len(lines) if lines else opening.term
+    first_due_on = lines[0].due_on if lines else opening.first_due_on
+    assert term is not None and first_due_on is not None
     application = LoanApplication.objects.create(
         miner=opening.miner,
         product=product,
         withholding_buyer=opening.buyer,
         amount=opening.principal,
         tea_pct=opening.tea_pct,
-        term=len(lines) if lines else opening.term,
+        term=term,
         disbursement_date=opening.disbursed_on,
-        first_due_on=lines[0].due_on if lines else opening.first_due_on,
+        first_due_on=first_due_on,
         purpose_note=_("Opening loan %(number)s migrated from the lender's book (import #%(batch)s).")
         % {"number": opening.lender_number, "batch": batch.pk},
         status=LoanApplication.Status.DISBURSED,
@@ -373,6 +389,16 @@ def opening_loan_create(*, opening: OpeningLoan, batch: BookImport, actor: Any) 
             )
         )
     LoanTransaction.objects.bulk_create(transactions)
+    # Each past payment in the loan's history as a payment recorded here would be, marked as migrated.
+    AuditEvent.objects.bulk_create(
+        audit_event(
+            actor=actor,
+            action="payment.record",
+            obj=txn,
+            after={**snapshot(txn), "applied_as": "migrated", "batch": batch.pk},
+        )
+        for txn in transactions[1:]
+    )
     audit_record(
         actor=actor,
         action="loan.migrate",

@@ -1,4 +1,5 @@
-"""A small lender's book to migrate: three loans on the DOMAIN.md §3 example's terms (due on the 17th: a cuota of 1,840.40).
+"""A small lender's book to migrate: three loans on the DOMAIN.md §3 example's terms (due on the 17th:
+a cuota of 1,840.40).
 
 - CMAC-001, Rosa: S/ 10,000 at TEA 40%, six installments from 17/02/2025, the first two paid on their
   due dates (one withheld by the buyer): 6,861.05 of principal left on 31/03/2025, as declared — ties.

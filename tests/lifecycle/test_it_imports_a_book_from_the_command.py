@@ -98,7 +98,9 @@ def test_a_refused_file_exits_1_with_the_rows(book):  # type: ignore[no-untyped-
     book["payments"].write_text(book["payments"].read_text().replace("17/03/2025", "17/13/2025"))
     out = io.StringIO()
     with pytest.raises(CommandError) as raised:
-        call_command("import_book", str(book["loans"]), "--payments", str(book["payments"]), "--cutoff", "2025-03-31", stdout=out)
+        call_command(
+            "import_book", str(book["loans"]), "--payments", str(book["payments"]), "--cutoff", "2025-03-31", stdout=out
+        )
 
     assert raised.value.returncode == 1
     assert "payments row 3: fecha: 17/13/2025 is not a valid date." in out.getvalue()
@@ -110,7 +112,10 @@ def test_a_workbook_carries_its_payments_and_cronograma_as_sheets(book, rosa, te
     path.write_bytes(
         workbook(
             {
-                "Prestamos": (LOANS_HEADER, loans_rows(rosa.document_number, teodoro.document_number, product.code, orex.ruc)),
+                "Prestamos": (
+                    LOANS_HEADER,
+                    loans_rows(rosa.document_number, teodoro.document_number, product.code, orex.ruc),
+                ),
                 "Pagos": (PAYMENTS_HEADER, PAYMENTS_ROWS),
                 "Cronograma": (SCHEDULE_HEADER, SCHEDULE_ROWS),
             }

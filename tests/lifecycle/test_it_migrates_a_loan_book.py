@@ -12,6 +12,7 @@ from installments.models import LoanTransaction
 from lifecycle.book_import.services import book_import_create, book_import_run
 from lifecycle.models import BookImport, BookImportLine
 from loans.models import Loan
+from reports.loan_history import loan_history
 from tests.lifecycle.book_files import (
     CUTOFF,
     LOANS_HEADER,
@@ -31,7 +32,9 @@ D = Decimal
 @pytest.fixture
 def files(rosa, teodoro, product, orex):  # type: ignore[no-untyped-def]
     return {
-        "loans": csv_text(LOANS_HEADER, loans_rows(rosa.document_number, teodoro.document_number, product.code, orex.ruc)),
+        "loans": csv_text(
+            LOANS_HEADER, loans_rows(rosa.document_number, teodoro.document_number, product.code, orex.ruc)
+        ),
         "payments": csv_text(PAYMENTS_HEADER, PAYMENTS_ROWS),
         "schedule": csv_text(SCHEDULE_HEADER, SCHEDULE_ROWS),
     }
@@ -83,8 +86,16 @@ def test_a_commit_imports_the_loans_that_tie_and_reports_the_other(admin_user, f
     assert third.outstanding_principal == D("2000.00")
     assert third.days_past_due > 0  # the second line fell due on 15/03/2025 and was not paid
     # Audited, in the loan's history, and no receipt sent for payments made before ASM Credit.
-    assert AuditEvent.objects.filter(action="loan.migrate", object_id=str(first.pk)).exists()
+    history = [item.action for item in loan_history(loan=first).items]
+    assert history.count("payment.record") == 2 and "loan.migrate" in history
     assert not OutboxMessage.objects.filter(task_name__startswith="notices.").exists()
+
+
+def test_the_run_reports_its_progress(admin_user, files):  # type: ignore[no-untyped-def]
+    seen: list[int] = []
+    batch = book_import_create(actor=admin_user, cutoff=CUTOFF, **files)
+    book_import_run(batch=batch, progress=seen.append)
+    assert seen == [100]  # three loans: once at the end (every 20 loans on a large file)
 
 
 def test_a_second_run_skips_what_is_already_imported(admin_user, files):  # type: ignore[no-untyped-def]
@@ -153,7 +164,10 @@ def test_an_xlsx_workbook_with_three_sheets_migrates_the_same(admin_user, rosa, 
     content = upload_text(
         workbook(
             {
-                "Prestamos": (LOANS_HEADER, loans_rows(rosa.document_number, teodoro.document_number, product.code, orex.ruc)),
+                "Prestamos": (
+                    LOANS_HEADER,
+                    loans_rows(rosa.document_number, teodoro.document_number, product.code, orex.ruc),
+                ),
                 "Pagos": (PAYMENTS_HEADER, PAYMENTS_ROWS),
                 "Cronograma": (SCHEDULE_HEADER, SCHEDULE_ROWS),
             }

@@ -346,7 +346,10 @@ def _book_imports(*, admin: Any, miners: dict[str, Any], product: Any, today: dt
     from lifecycle.book_import.services import book_import_create, book_import_run
 
     disbursed, first_due = (today - dt.timedelta(days=10)).strftime("%d/%m/%Y"), (today + dt.timedelta(days=20))
-    header = "numero_prestamo,documento_minero,producto,moneda,capital,tea,fecha_desembolso,primer_vencimiento,cuotas,saldo_capital"
+    header = (
+        "numero_prestamo,documento_minero,producto,moneda,capital,tea,fecha_desembolso,primer_vencimiento,cuotas,"
+        "saldo_capital"
+    )
     rows = [
         f"CMAC-1,{miners['rosa'].document_number},{product.code},{product.currency},5000.00,{product.tea_pct},{disbursed},"
         f"{first_due:%d/%m/%Y},6,5000.00",
@@ -356,7 +359,9 @@ def _book_imports(*, admin: Any, miners: dict[str, Any], product: Any, today: dt
     loans = "\n".join([header, *rows])
     dry_run = book_import_run(batch=book_import_create(actor=admin, cutoff=today, loans=loans, file_name="cartera.csv"))
     failed = book_import_run(
-        batch=book_import_create(actor=admin, cutoff=today, loans=loans.replace("capital,", "monto,", 1), file_name="mala.csv")
+        batch=book_import_create(
+            actor=admin, cutoff=today, loans=loans.replace("capital,", "monto,", 1), file_name="mala.csv"
+        )
     )
     running = book_import_create(actor=admin, cutoff=today, loans=loans, file_name="grande.csv")
     running.job = job_start(name="import_book", as_of=today, detail={"batch_id": running.pk})

@@ -60,13 +60,14 @@ class Command(BaseCommand):
         for name, content in texts.items():  # the other tables as sheets of the loans workbook
             if content is None and has_sheet(loans, SHEETS[name]):
                 texts[name] = loans
+        as_text = {name: upload_text(content) if content is not None else "" for name, content in texts.items()}
         try:
             batch = book_import_create(
                 actor=actor,
                 cutoff=cutoff,
                 loans=upload_text(loans),
-                payments=upload_text(texts[PAYMENTS]) if texts[PAYMENTS] is not None else "",
-                schedule=upload_text(texts[SCHEDULE]) if texts[SCHEDULE] is not None else "",
+                payments=as_text[PAYMENTS],
+                schedule=as_text[SCHEDULE],
                 file_name=Path(options["file"]).name,
                 commit=options["commit"],
             )
@@ -112,8 +113,9 @@ class Command(BaseCommand):
                     f"{'':<20} {'':>5}  {'':<10} {d['field']}: ours {d['ours']}, theirs {d['theirs']}, "
                     f"difference {d['difference']}"
                 )
-        verb = "imported" if batch.mode == BookImport.Mode.COMMIT else "would be imported"
+        committing = batch.mode == BookImport.Mode.COMMIT
+        verb = "imported" if committing else "would be imported"
         out.write(
-            f"{batch.loans} loans: {batch.tied} tie ({batch.imported if batch.mode == 'commit' else batch.tied} {verb}), "
+            f"{batch.loans} loans: {batch.tied} tie ({batch.imported if committing else batch.tied} {verb}), "
             f"{batch.mismatched} do not tie, {batch.skipped} already imported."
         )
