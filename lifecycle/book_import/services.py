@@ -26,7 +26,8 @@ Rules as implemented:
   made by a buyer before the migration was remitted to the lender under its old system, so it is
   recorded as a payment of its date (noted as a withholding): no buyer owes it to ASM Credit.
 - The interest to the day, moratory interest and the nightly rating follow from the replay as for any
-  loan; the rates are checked against the BCRP caps in force on the disbursement date.
+  loan; the rates are checked against the BCRP caps in force on the disbursement date (a loan above
+  them cannot be replayed: it is refused, not imported).
 """
 
 from __future__ import annotations
@@ -156,15 +157,15 @@ def book_import_run(*, batch: BookImport, progress: Callable[[int], None] | None
     )
     lines: list[BookImportLine] = []
     total = len(book.loans)
+    caps: dict[tuple[Any, ...], str] = {}
     for index, opening in enumerate(book.loans, start=1):
+        line = BookImportLine(batch=batch, row=opening.row, lender_number=opening.lender_number)
+        refusal = _caps_refusal(opening, caps)
         if opening.lender_number in existing:
-            line = BookImportLine(
-                batch=batch,
-                row=opening.row,
-                lender_number=opening.lender_number,
-                outcome=BookImportLine.Outcome.SKIPPED,
-                message=_("Already imported as %(code)s.") % {"code": existing[opening.lender_number]},
-            )
+            line.outcome = BookImportLine.Outcome.SKIPPED
+            line.message = _("Already imported as %(code)s.") % {"code": existing[opening.lender_number]}
+        elif refusal:
+            line.outcome, line.message = BookImportLine.Outcome.REFUSED, refusal
         else:
             line = _replay(batch=batch, opening=opening, actor=actor, commit=commit)
         if line.pk is None:  # an imported loan's line was saved with it, in its transaction
@@ -178,6 +179,25 @@ def book_import_run(*, batch: BookImport, progress: Callable[[int], None] | None
     batch.mismatched = counts[BookImportLine.Outcome.MISMATCH] + counts[BookImportLine.Outcome.REFUSED]
     batch.skipped = counts[BookImportLine.Outcome.SKIPPED]
     return _finish(batch, BookImport.Status.DONE, actor)
+
+
+def _caps_refusal(opening: OpeningLoan, checked: dict[tuple[Any, ...], str]) -> str:
+    """Why the loan's rates were above the BCRP caps in force on its disbursement date ("" when they were
+    not); a book's loans share a few dates and rates, so each combination is checked once."""
+    product = opening.product
+    key = (product.currency, opening.disbursed_on, opening.tea_pct, product.moratory_tea_pct)
+    if key not in checked:
+        try:
+            rate_caps_check(
+                currency=product.currency,
+                on=opening.disbursed_on,
+                tea_pct=opening.tea_pct,
+                moratory_tea_pct=product.moratory_tea_pct,
+            )
+            checked[key] = ""
+        except ValidationError as exc:
+            checked[key] = "; ".join(_messages(exc))[:2000]
+    return checked[key]
 
 
 def _finish(batch: BookImport, status: str, actor: Any) -> BookImport:
@@ -281,12 +301,6 @@ def opening_loan_create(*, opening: OpeningLoan, batch: BookImport, actor: Any) 
     what ``loan_disburse`` and ``payment_record`` write for a loan disbursed and paid here, dated in the
     past and without the cash leaving or receipts going out. The caller owns the transaction."""
     product = opening.product
-    rate_caps_check(
-        currency=product.currency,
-        on=opening.disbursed_on,
-        tea_pct=opening.tea_pct,
-        moratory_tea_pct=product.moratory_tea_pct,
-    )
     lines = opening.schedule
     # Reading made sure a loan without cronograma lines has its terms.
     term = len(lines) if lines else opening.term

@@ -144,3 +144,28 @@ def test_the_exit_status_reaches_the_shell(book):  # type: ignore[no-untyped-def
     )
     assert result.returncode == 1
     assert "Cannot read /nonexistent.csv" in result.stderr
+
+
+def test_the_sample_files_in_docs_import_as_the_readme_says(admin_user):  # type: ignore[no-untyped-def]
+    """docs/book-migration/: the README's example, for a product at TEA 40% without insurance or fees."""
+    from tests.factories import MinerFactory
+    from tests.installments.conftest import make_product
+
+    make_product(code="capital-trabajo")
+    MinerFactory.create(document_number="40112233")
+    MinerFactory.create(document_number="40112234")
+    docs = Path(__file__).resolve().parents[2] / "docs" / "book-migration"
+    out = io.StringIO()
+    call_command(
+        "import_book",
+        str(docs / "prestamos.csv"),
+        "--payments",
+        str(docs / "pagos.csv"),
+        "--schedule",
+        str(docs / "cronograma.csv"),
+        "--cutoff",
+        "2025-03-31",
+        stdout=out,
+    )
+    assert "CMAC-002                 3  mismatch" in out.getvalue()
+    assert "3 loans: 2 tie (2 would be imported), 1 do not tie, 0 already imported." in out.getvalue()
