@@ -63,7 +63,11 @@ def test_a_dry_run_then_the_import_of_the_loans_that_tie(  # type: ignore[no-unt
     assert committed.confirms == dry_run and committed.imported == 2
     assert set(Loan.objects.values_list("lender_number", flat=True)) == {"CMAC-001", "CMAC-003"}
     page = lucia.get(response["Location"]).content.decode()
-    assert Loan.objects.get(lender_number="CMAC-001").code in page
+    first = Loan.objects.get(lender_number="CMAC-001")
+    assert first.code in page
+    # The loan's page says it is an opening loan, with its number at the lender and its import.
+    loan_page = lucia.get(reverse("loans:detail", args=[first.pk])).content.decode()
+    assert "CMAC-001" in loan_page and reverse("lifecycle:book-import", args=[committed.pk]) in loan_page
     # The dry run now points at its import instead of offering it again.
     page = lucia.get(reverse("lifecycle:book-import", args=[dry_run.pk])).content.decode()
     assert reverse("lifecycle:book-import-commit", args=[dry_run.pk]) not in page
