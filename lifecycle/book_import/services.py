@@ -41,7 +41,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -243,6 +243,11 @@ def _replay(*, batch: BookImport, opening: OpeningLoan, actor: Any, commit: bool
             line.save()
     except _RollBack:
         pass
+    except IntegrityError:
+        # Another run imported this loan number between our check and this insert (the unique
+        # constraint on Loan.lender_number decides): skipped, as a later run would.
+        line.outcome = BookImportLine.Outcome.SKIPPED
+        line.message = _("Imported meanwhile by another run.")
     except ValidationError as exc:
         line.outcome = BookImportLine.Outcome.REFUSED
         line.message = "; ".join(_messages(exc))[:2000]
