@@ -121,6 +121,57 @@ def _regulatory_files(*, users: dict[str, Any], today: dt.date) -> None:
         regulatory_files_generate(kind=kind, cutoff=today, actor=users["aprobador"])
 
 
+def _migrated_book(*, miners: list[Miner], product: LoanProduct, admin: Any, today: dt.date) -> None:
+    """The lender's loans from before ASM Credit (migración de cartera, ``lifecycle.book_import``): three
+    loans replayed with their payments against the balances the lender declared on yesterday's cut-off;
+    two tie and are imported as opening loans, the third is 150.00 off and is listed, not imported."""
+    from asmcredit.money import pct_to_rate
+    from lifecycle.book_import.services import book_import_create, book_import_run
+    from loans.schedule import ScheduleTerms, build_schedule
+
+    cutoff = today - dt.timedelta(days=1)
+    loans = [
+        "numero_prestamo,documento_minero,producto,moneda,capital,tea,fecha_desembolso,primer_vencimiento,cuotas,"
+        "saldo_capital"
+    ]
+    payments = ["numero_prestamo,fecha,monto,tipo,referencia"]
+    for index, (miner, amount, months, paid, off) in enumerate(
+        ((miners[0], "6000.00", 4, 4, 0), (miners[1], "4500.00", 3, 3, 0), (miners[2], "5000.00", 3, 3, 150)), start=1
+    ):
+        number = f"CMAC-AR-{index:04d}"
+        disbursed_on = cutoff - dt.timedelta(days=30 * months + 5)
+        first_due_on = disbursed_on + dt.timedelta(days=30)
+        schedule = build_schedule(
+            ScheduleTerms(
+                principal=Decimal(amount),
+                tea=pct_to_rate(product.tea_pct),
+                disbursed_on=disbursed_on,
+                first_due_on=first_due_on,
+                installments=6,
+                insurance_monthly_rate=pct_to_rate(product.insurance_monthly_rate_pct),
+                fee_per_installment=product.fee_per_installment,
+                upfront_fees=product.upfront_fee,
+            )
+        )
+        declared = schedule.lines[paid - 1].closing_balance + off
+        loans.append(
+            f"{number},{miner.document_number},{product.code},{product.currency},{amount},{product.tea_pct},"
+            f"{disbursed_on:%d/%m/%Y},{first_due_on:%d/%m/%Y},6,{declared}"
+        )
+        for line in schedule.lines[:paid]:
+            kind = "retencion" if line.number % 2 else "pago"
+            payments.append(f"{number},{line.due_on:%d/%m/%Y},{line.total},{kind},R-{index}{line.number}")
+    batch = book_import_create(
+        actor=admin,
+        cutoff=cutoff,
+        loans="\n".join(loans),
+        payments="\n".join(payments),
+        file_name="cartera-caja-arequipa.csv",
+        commit=True,
+    )
+    book_import_run(batch=batch)
+
+
 def _users() -> dict[str, Any]:
     user_model = get_user_model()
     users = {}
@@ -548,6 +599,7 @@ def seed(*, today: dt.date, stdout: Any = None) -> SeedResult:
     reconcile_remittances(as_of=today)
     _collection_messages(today)
     _loan_life(loans=loans, users=users, today=today)
+    _migrated_book(miners=women[:3], product=products["capital-trabajo"], admin=users["admin"], today=today)
     portfolio_rate(as_of=today)
     _regulatory_files(users=users, today=today)
     say(f"  {settlements} ore settlements, {len(loan_plan)} applications\n")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -329,6 +330,14 @@ if IDEMPOTENCY_REPLAY_HOURS < 1:
 SETTLEMENT_MAX_AGE_DAYS = env_int("SETTLEMENT_MAX_AGE_DAYS", 400)
 if SETTLEMENT_MAX_AGE_DAYS < 1:
     raise ImproperlyConfigured(f"SETTLEMENT_MAX_AGE_DAYS must be at least 1, not {SETTLEMENT_MAX_AGE_DAYS}")
+# Book migration (lifecycle.book_import): how far a replayed balance may be from the one the lender
+# declares and still tie (0.00: to the céntimo).
+try:
+    BOOK_IMPORT_TOLERANCE = Decimal(env_str("BOOK_IMPORT_TOLERANCE", "0.00") or "0")
+except ArithmeticError as exc:
+    raise ImproperlyConfigured("BOOK_IMPORT_TOLERANCE must be an amount such as 0.00") from exc
+if BOOK_IMPORT_TOLERANCE < 0:
+    raise ImproperlyConfigured(f"BOOK_IMPORT_TOLERANCE must not be negative, not {BOOK_IMPORT_TOLERANCE}")
 SPECTACULAR_SETTINGS = {
     "TITLE": "ASM Credit API",
     "DESCRIPTION": "Ore settlements, withholdings and remittances for buyer companies; lending operations "

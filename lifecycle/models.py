@@ -189,3 +189,86 @@ class WriteOff(models.Model):
 
     def __str__(self) -> str:
         return f"{self.loan} ({self.status})"
+
+
+class BookImport(models.Model):
+    """One run of the migration of a lender's existing book (migración de cartera): its files, the cut-off
+    date the lender declared its balances on, and what came of each loan (``BookImportLine``).
+
+    A dry run replays every loan and rolls it back; a commit keeps the loans whose balances tie. The
+    files are kept (as ``asmcredit.tabular.upload_text`` gives them) so the page can commit what the
+    officer saw in the dry run, and an auditor can read what was imported."""
+
+    class Mode(models.TextChoices):
+        DRY_RUN = "dry_run", _("dry run")
+        COMMIT = "commit", _("commit")
+
+    class Status(models.TextChoices):
+        RUNNING = "running", _("running")
+        DONE = "done", _("done")
+        FAILED = "failed", _("file refused")
+
+    mode = models.CharField(_("mode"), max_length=8, choices=Mode.choices, default=Mode.DRY_RUN)
+    status = models.CharField(_("status"), max_length=8, choices=Status.choices, default=Status.RUNNING)
+    cutoff = models.DateField(_("cut-off date"))
+    file_name = models.CharField(_("file"), max_length=200, blank=True)
+    loans_text = models.TextField(blank=True)
+    payments_text = models.TextField(blank=True)
+    schedule_text = models.TextField(blank=True)
+    # The dry run a commit confirms (the page's flow); null for a command run.
+    confirms = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="commits")
+    job = models.ForeignKey("asmcredit.JobRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    loans = models.PositiveIntegerField(_("loans in the file"), default=0)
+    tied = models.PositiveIntegerField(_("loans that tie"), default=0)
+    mismatched = models.PositiveIntegerField(_("loans that do not tie"), default=0)
+    skipped = models.PositiveIntegerField(_("loans already imported"), default=0)
+    imported = models.PositiveIntegerField(_("loans imported"), default=0)
+    # Row-level errors of the files: [{"file": "loans"|"payments"|"schedule", "row": n, "errors": [...]}].
+    row_errors = models.JSONField(_("errors in the files"), default=list, blank=True)
+    started_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    started_at = models.DateTimeField(_("started at"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        verbose_name = _("book import")
+        verbose_name_plural = _("book imports")
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.mode} {self.cutoff} ({self.status})"
+
+
+class BookImportLine(models.Model):
+    """One loan of a book import: whether its replayed balances tie with what the lender declared, the
+    differences field by field, and the loan it became when it was imported (an opening loan)."""
+
+    class Outcome(models.TextChoices):
+        TIES = "ties", _("ties")
+        IMPORTED = "imported", _("imported")
+        MISMATCH = "mismatch", _("does not tie")
+        REFUSED = "refused", _("cannot be replayed")
+        SKIPPED = "skipped", _("already imported")
+
+    batch = models.ForeignKey(BookImport, on_delete=models.CASCADE, related_name="lines")
+    row = models.PositiveIntegerField(_("row"))
+    lender_number = models.CharField(_("lender's loan number"), max_length=40)
+    outcome = models.CharField(_("outcome"), max_length=10, choices=Outcome.choices)
+    # [{"field": ..., "ours": "123.45", "theirs": "120.00", "difference": "3.45"}]
+    differences = models.JSONField(_("differences"), default=list, blank=True)
+    message = models.TextField(_("message"), blank=True)
+    loan = models.OneToOneField(
+        Loan, null=True, blank=True, on_delete=models.PROTECT, related_name="migration", verbose_name=_("loan")
+    )
+
+    class Meta:
+        ordering = ["batch", "row", "id"]
+        verbose_name = _("book import line")
+        verbose_name_plural = _("book import lines")
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(outcome="imported") | Q(loan__isnull=False), name="book_import_imported_has_loan"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.lender_number}: {self.outcome}"

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from lifecycle import views
+from lifecycle.book_import import views as book_import_views
 
 app_name = "lifecycle"
 urlpatterns = [
@@ -13,4 +14,13 @@ urlpatterns = [
     path("write-offs/", views.write_off_queue, name="write-offs"),
     path("write-offs/<int:pk>/decide/", views.write_off_decide, name="write-off-decide"),
     path("loans/<int:pk>/collection/", views.loan_collection, name="loan-collection"),
+    path("book-imports/", book_import_views.book_imports, name="book-imports"),
+    path("book-imports/<int:pk>/", book_import_views.book_import, name="book-import"),
+    path("book-imports/<int:pk>/progress/", book_import_views.book_import_progress, name="book-import-progress"),
+    path("book-imports/<int:pk>/commit/", book_import_views.book_import_commit, name="book-import-commit"),
+    path(
+        "book-imports/template/<str:file>.<str:fmt>",
+        book_import_views.book_import_template,
+        name="book-import-template",
+    ),
 ]

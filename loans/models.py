@@ -441,6 +441,9 @@ class Loan(TimestampedModel):
     # rating), so origination reads it from the loan without reaching up into servicing's tables.
     rated_category = models.CharField(_("latest rated category"), max_length=12, blank=True)
     rated_on = models.DateField(_("latest rating date"), null=True, blank=True)
+    # The lender's own number of a loan migrated from its previous system (an opening loan, imported by
+    # ``lifecycle.book_import``): what makes the import idempotent. Blank for loans disbursed here.
+    lender_number = models.CharField(_("lender's loan number"), max_length=40, blank=True, default="")
 
     class Meta:
         ordering = ["disbursed_on", "id"]
@@ -467,6 +470,9 @@ class Loan(TimestampedModel):
             ),
             models.CheckConstraint(
                 condition=Q(first_due_on__gt=F("disbursed_on")), name="loan_first_due_after_disbursement"
+            ),
+            models.UniqueConstraint(
+                fields=["lender_number"], condition=~Q(lender_number=""), name="loan_unique_lender_number"
             ),
         ]
         indexes = [

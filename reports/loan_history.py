@@ -51,6 +51,7 @@ ACTION_LABELS: dict[str, Promise] = {
     "application.reject": _("Application rejected"),
     "application.cancel": _("Application cancelled"),
     "loan.disburse": _("Loan disbursed"),
+    "loan.migrate": _("Loan migrated from the lender's book (opening loan)"),
     "loan.verify_equipment": _("Equipment verification recorded"),
     "loan.recompute": _("Loan status updated"),
     "payment.record": _("Payment recorded"),
@@ -238,7 +239,7 @@ def _summary(action: str, after: dict[str, Any], currency: str = "PEN") -> dict[
             summary["currency"] = str(promise.get("currency") or currency)
     elif action == "loan.verify_equipment" and isinstance(after.get("visit"), dict):
         summary["on"] = _date(after["visit"].get("visited_on"))
-    elif action == "loan.disburse":
+    elif action in {"loan.disburse", "loan.migrate"}:
         summary["amount"] = _decimal(after.get("principal"))
         summary["currency"] = str(after.get("currency") or currency)
         summary["on"] = _date(after.get("disbursed_on"))

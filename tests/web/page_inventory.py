@@ -163,6 +163,10 @@ PAGES: dict[str, Page] = {
     "lifecycle:loan-collection": Page((OFFICER,), _one("loans.overdue")),
     "lifecycle:write-off-new": Page((OFFICER,), _one("loans.overdue")),
     "lifecycle:write-offs": Page((APPROVER,)),
+    "lifecycle:book-imports": Page((ADMIN,)),
+    "lifecycle:book-import": Page((ADMIN,), _each("book_imports", "dry_run", "failed", "running")),
+    "lifecycle:book-import-progress": Page((ADMIN,), _each("book_imports", "running"), kind=PARTIAL),
+    "lifecycle:book-import-template": Page((ADMIN,), lambda world: {"csv": Target(("loans", "csv"))}, kind=CSV),
     "installments:payment": Page(
         (OFFICER,),
         lambda world: {
@@ -260,6 +264,7 @@ NOT_PAGES: dict[str, str] = {
     "lifecycle:reversal-decide": "POST of the decision form on the reversals page",
     "lifecycle:reversal-withdraw": "POST behind a button on the reversals page",
     "lifecycle:write-off-decide": "POST of the decision form on the write-offs page",
+    "lifecycle:book-import-commit": "POST behind the import button of a dry run's page",
     "miners:document-file": "the uploaded document itself (PDF or image), shown to staff",
     "loans:verification-photo": "the verification photo itself, shown to staff",
     "loans:verification-photo-thumbnail": "the photo's thumbnail, shown on the loan page",
@@ -337,6 +342,36 @@ def server_error_html(language: str) -> str:
 
 
 # --- The world ------------------------------------------------------------------------------------------
+
+
+def _book_imports(*, admin: Any, miners: dict[str, Any], product: Any, today: dt.date) -> dict[str, Any]:
+    """Loan book migrations: a dry run where one loan ties and one does not, files refused with their
+    rows, and a run still going (its progress bar)."""
+    from asmcredit.jobs import job_start
+    from lifecycle.book_import.services import book_import_create, book_import_run
+
+    disbursed, first_due = (today - dt.timedelta(days=10)).strftime("%d/%m/%Y"), (today + dt.timedelta(days=20))
+    header = (
+        "numero_prestamo,documento_minero,producto,moneda,capital,tea,fecha_desembolso,primer_vencimiento,cuotas,"
+        "saldo_capital"
+    )
+    rows = [
+        f"CMAC-1,{miners['rosa'].document_number},{product.code},{product.currency},5000.00,{product.tea_pct},{disbursed},"
+        f"{first_due:%d/%m/%Y},6,5000.00",
+        f"CMAC-2,{miners['pedro'].document_number},{product.code},{product.currency},3000.00,{product.tea_pct},{disbursed},"
+        f"{first_due:%d/%m/%Y},6,2900.00",
+    ]
+    loans = "\n".join([header, *rows])
+    dry_run = book_import_run(batch=book_import_create(actor=admin, cutoff=today, loans=loans, file_name="cartera.csv"))
+    failed = book_import_run(
+        batch=book_import_create(
+            actor=admin, cutoff=today, loans=loans.replace("capital,", "monto,", 1), file_name="mala.csv"
+        )
+    )
+    running = book_import_create(actor=admin, cutoff=today, loans=loans, file_name="grande.csv")
+    running.job = job_start(name="import_book", as_of=today, detail={"batch_id": running.pk})
+    running.save(update_fields=["job"])
+    return {"dry_run": dry_run, "failed": failed, "running": running}
 
 
 def build_world(*, officer: Any, approver: Any, analyst: Any, admin: Any) -> SimpleNamespace:
@@ -578,6 +613,8 @@ def build_world(*, officer: Any, approver: Any, analyst: Any, admin: Any) -> Sim
         regulatory_files_generate(kind=kind, cutoff=today, actor=approver)
     regulatory_job = job_start(name=REGULATORY_JOB, as_of=today, detail={"params": {"kind": "rcd"}})
 
+    book_imports = _book_imports(admin=admin, miners=miners, product=equipment_product, today=today)
+
     statement_urls = {name: statement_link_create(miner=miners[name], actor=officer)[1] for name in ("rosa", "pedro")}
     for made in (active, overdue, paid_off, credit):
         made.refresh_from_db()
@@ -600,6 +637,7 @@ def build_world(*, officer: Any, approver: Any, analyst: Any, admin: Any) -> Sim
         branch_payment=branch_payment,
         remittances={"listed": listed.remittance, "short": short.remittance, "unmatched": unmatched.remittance},
         jobs=jobs,
+        book_imports=book_imports,
         portfolio_job=report,
         regulatory_job=regulatory_job,
         statement_tokens={name: url.rstrip("/").rsplit("/", 1)[-1] for name, url in statement_urls.items()},
