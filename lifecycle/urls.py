@@ -13,4 +13,7 @@ urlpatterns = [
     path("write-offs/", views.write_off_queue, name="write-offs"),
     path("write-offs/<int:pk>/decide/", views.write_off_decide, name="write-off-decide"),
     path("loans/<int:pk>/collection/", views.loan_collection, name="loan-collection"),
+    path("loans/<int:pk>/guarantee/", views.loan_guarantee, name="loan-guarantee"),
+    path("guarantee-claims/", views.guarantee_claims, name="guarantee-claims"),
+    path("guarantee-claims/<int:pk>/", views.guarantee_claim, name="guarantee-claim"),
 ]
