@@ -394,7 +394,7 @@ def claim_payment_record(
         obj=claim,
         before=before,
         after={
-            **snapshot(claim, ["status", "paid_on", "paid_amount", "bank_reference"]),
+            **snapshot(claim, ["status", "paid_on", "paid_amount", "bank_reference", "currency"]),
             "exposure_after": exposure_after(claim),
         },
     )
@@ -498,7 +498,7 @@ def recovery_remit(
         actor=actor,
         action="guarantee_claim.remit",
         obj=claim,
-        after={**snapshot(remittance), "owed_after": share.owed - amount},
+        after={**snapshot(remittance), "currency": claim.currency, "owed_after": share.owed - amount},
     )
     return remittance
 

@@ -36,6 +36,7 @@ from django.utils.translation import gettext_lazy as _
 from asmcredit.models import AuditEvent
 from buyers.models import Settlement
 from installments.models import LoanTransaction, Withholding
+from lifecycle.models import GuaranteeClaim, GuaranteeEnrolment
 from loans.models import Loan, LoanApplication
 from notices.models import StatementLink
 
@@ -59,10 +60,25 @@ ACTION_LABELS: dict[str, Promise] = {
     "credit.refund": _("Overpayment credit refunded"),
     "credit.apply": _("Overpayment credit applied to another loan"),
     "statement_link.create": _("Statement link sent to the miner"),
+    "guarantee.enrol": _("Enrolled in a guarantee fund"),
+    "guarantee.not_covered": _("Not covered: no rule of the product's guarantee fund covers the loan"),
+    "guarantee_claim.file": _("Guarantee fund claim filed"),
+    "guarantee_claim.approve": _("Guarantee fund claim approved"),
+    "guarantee_claim.reject": _("Guarantee fund claim rejected"),
+    "guarantee_claim.payment": _("Guarantee fund paid the claim"),
+    "guarantee_claim.remit": _("Fund's share of recoveries remitted"),
     "statement_link.revoke": _("Statement link revoked"),
     "admin.add": _("Added in the administration"),
     "admin.change": _("Changed in the administration"),
     "admin.delete": _("Deleted in the administration"),
+}
+
+# The figures of a guarantee event, by the keys its audit row keeps: (amount, day, note).
+GUARANTEE_SUMMARIES: dict[str, tuple[str | None, str, str]] = {
+    "guarantee.enrol": (None, "enrolled_on", "coverage_pct"),
+    "guarantee_claim.file": ("amount", "filed_on", "note"),
+    "guarantee_claim.payment": ("paid_amount", "paid_on", "bank_reference"),
+    "guarantee_claim.remit": ("amount", "remitted_on", "reference"),
 }
 
 # SBS categories as the category badge names them (Loan.category has no choices of its own).
@@ -131,6 +147,8 @@ def _subjects(loan: Loan) -> dict[str, list[str]]:
             Settlement._meta.label,
         ),
         _ids(StatementLink.objects.filter(miner_id=loan.miner_id), StatementLink._meta.label),
+        _ids(GuaranteeEnrolment.objects.filter(loan=loan), GuaranteeEnrolment._meta.label),
+        _ids(GuaranteeClaim.objects.filter(loan=loan), GuaranteeClaim._meta.label),
     ]
     subjects: dict[str, list[str]] = {
         Loan._meta.label: [str(loan.pk)],
@@ -204,6 +222,12 @@ def _summary(action: str, after: dict[str, Any]) -> dict[str, Any]:
         summary["note"] = str(after.get("target_loan") or after.get("reference") or "")
     elif action == "loan.verify_equipment" and isinstance(after.get("visit"), dict):
         summary["on"] = _date(after["visit"].get("visited_on"))
+    elif action in GUARANTEE_SUMMARIES:
+        amount, day, note = GUARANTEE_SUMMARIES[action]
+        summary["amount"] = _decimal(after.get(amount)) if amount else None
+        summary["currency"] = str(after.get("currency") or "PEN")
+        summary["on"] = _date(after.get(day))
+        summary["note"] = f"{after.get(note)}%" if action == "guarantee.enrol" else str(after.get(note) or "")
     elif action == "loan.disburse":
         summary["amount"] = _decimal(after.get("principal"))
         summary["currency"] = str(after.get("currency") or "PEN")

@@ -6,10 +6,12 @@ fund's payment; what the loan recovers afterwards is shared with the fund pro ra
 from __future__ import annotations
 
 import datetime as dt
+import io
 from decimal import Decimal
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.management import CommandError, call_command
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -37,6 +39,7 @@ from lifecycle.models import (
     GuaranteeFund,
 )
 from loans.models import Loan, LoanProduct
+from reports.loan_history import loan_history
 from tests.installments.conftest import disburse, make_product
 
 pytestmark = pytest.mark.django_db
@@ -220,6 +223,20 @@ def test_a_claim_needs_a_second_person_and_is_paid_once(  # type: ignore[no-unty
     )
     with pytest.raises(TransitionError, match="already paid a claim on this loan"):
         claim_file(loan=loan, actor=officer)
+    # The loan's history tells the story, with the figures.
+    history = {item.action: item for item in loan_history(loan=loan).items}
+    assert history["guarantee.enrol"].note == "80.0000%"
+    assert (
+        history["guarantee_claim.file"].amount == D("8000.00")
+        and history["guarantee_claim.file"].actor == admin_user.username
+    )
+    assert history["guarantee_claim.approve"].changes[0].after == "approved, awaiting the fund"
+    paid_item = history["guarantee_claim.payment"]
+    assert (paid_item.label, paid_item.amount, paid_item.note) == (
+        "Guarantee fund paid the claim",
+        D("8000.00"),
+        "BN-778",
+    )
 
 
 def test_a_rejected_claim_can_be_filed_again(officer, approver, teodoro, covered) -> None:  # type: ignore[no-untyped-def]
@@ -304,3 +321,17 @@ def test_the_portfolio_shows_covered_exposure_claims_and_recoveries(  # type: ig
     yesterday = guarantee_figures(as_of=TODAY - dt.timedelta(days=1))
     assert (yesterday.claims_filed, yesterday.claims_paid) == (0, 0)
     assert guarantee_figures(currency="USD").covered_loans == 0
+
+
+def test_the_command_enrols_existing_loans_and_refuses_bad_input(officer, analyst, rosa, product, crecer) -> None:  # type: ignore[no-untyped-def]
+    old = _late_loan(officer, rosa, product, days_late=0, term=6)
+    GuaranteedProduct.objects.create(fund=crecer, product=product)
+    with pytest.raises(CommandError, match="No guarantee fund"):
+        call_command("guarantee_enrol", "--fund", "nope", "--user", officer.username)
+    with pytest.raises(CommandError, match="not an active loan officer"):
+        call_command("guarantee_enrol", "--fund", "crecer", "--user", analyst.username)
+    out = io.StringIO()
+    call_command("guarantee_enrol", "--fund", "crecer", "--user", officer.username, "--dry-run", stdout=out)
+    assert "would enrol 1 loans" in out.getvalue() and not GuaranteeEnrolment.objects.exists()
+    call_command("guarantee_enrol", "--fund", "crecer", "--user", officer.username, stdout=out)
+    assert GuaranteeEnrolment.objects.get().loan == old
