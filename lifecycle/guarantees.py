@@ -546,6 +546,16 @@ class GuaranteeFigures:
     def as_dict(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self.__dataclass_fields__}
 
+    def plus(self, other: GuaranteeFigures, *, factor: Decimal = Decimal(1)) -> GuaranteeFigures:
+        """These figures and ``other``'s, its amounts times ``factor`` (soles per unit of its currency)."""
+        values: dict[str, Any] = {"currency": self.currency}
+        for name in self.__dataclass_fields__:
+            if name == "currency":
+                continue
+            mine, theirs = getattr(self, name), getattr(other, name)
+            values[name] = mine + theirs if isinstance(mine, int) else money(mine + theirs * factor)
+        return GuaranteeFigures(**values)
+
 
 def guarantee_figures(*, as_of: dt.date | None = None, currency: str = "PEN") -> GuaranteeFigures:
     """Covered exposure, claims filed and paid, and recoveries shared with the funds, for loans in

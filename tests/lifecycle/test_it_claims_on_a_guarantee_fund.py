@@ -40,7 +40,10 @@ from lifecycle.models import (
 )
 from loans.models import Loan, LoanProduct
 from reports.loan_history import loan_history
+from reports.selectors import portfolio_summary
+from reports.services import portfolio_pdf, portfolio_tables
 from tests.installments.conftest import disburse, make_product
+from tests.reports.conftest import pdf_text
 
 pytestmark = pytest.mark.django_db
 
@@ -298,7 +301,7 @@ def test_recoveries_after_the_funds_payment_are_shared_pro_rata(  # type: ignore
 
 
 def test_the_portfolio_shows_covered_exposure_claims_and_recoveries(  # type: ignore[no-untyped-def]
-    officer, approver, treasurer, teodoro, rosa, covered
+    officer, approver, treasurer, teodoro, rosa, covered, tmp_path
 ) -> None:
     current = _late_loan(officer, rosa, covered, days_late=0, term=48)  # 85% of 10,000
     defaulted = _late_loan(officer, teodoro, covered, days_late=100, term=6)  # 80% of 10,000
@@ -321,6 +324,16 @@ def test_the_portfolio_shows_covered_exposure_claims_and_recoveries(  # type: ig
     yesterday = guarantee_figures(as_of=TODAY - dt.timedelta(days=1))
     assert (yesterday.claims_filed, yesterday.claims_paid) == (0, 0)
     assert guarantee_figures(currency="USD").covered_loans == 0
+
+    # The portfolio report carries them: the summary (API), its tables (CSV) and the PDF.
+    summary = portfolio_summary(as_of=TODAY)
+    assert summary.guarantees == figures
+    assert summary.as_dict()["guarantees"]["owed_to_funds"] == "150.00"
+    assert portfolio_summary(as_of=TODAY, product=covered).guarantees is None  # filtered: the lead decides
+    table = portfolio_tables(summary)["guarantees"]
+    assert table.rows[0][1:] == (3, D("24500.00"))
+    text = pdf_text(portfolio_pdf(summary, lang="en"), tmp_path)
+    assert "Guarantee funds" in text and "S/ 24,500.00" in text and "S/ 150.00" in text
 
 
 def test_the_command_enrols_existing_loans_and_refuses_bad_input(officer, analyst, rosa, product, crecer) -> None:  # type: ignore[no-untyped-def]
