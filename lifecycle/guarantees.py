@@ -59,7 +59,7 @@ FUND_TREASURY = (roles.TREASURY, roles.LENDER_ADMIN)
 OPEN_STATUSES = (GuaranteeClaim.Status.PENDING, GuaranteeClaim.Status.APPROVED)
 CLAIMED_STATUSES = (*OPEN_STATUSES, GuaranteeClaim.Status.PAID)
 CLAIM_FIELDS = ["status", "decided_by_id", "decided_at", "decision_note"]
-AMOUNT = DecimalField(max_digits=16, decimal_places=2)
+AMOUNT: DecimalField = DecimalField(max_digits=16, decimal_places=2)
 
 
 # --- The arithmetic ---------------------------------------------------------------------------------

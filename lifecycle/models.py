@@ -286,9 +286,15 @@ class GuaranteeCoverageRule(models.Model):
                 name="coverage_rule_term_band",
             ),
             models.CheckConstraint(condition=Q(product__isnull=True) | Q(purpose=""), name="coverage_rule_one_scope"),
+            # One band starting at a term per scope and date (two constraints: a NULL product is a scope too).
             models.UniqueConstraint(
-                fields=["fund", "product", "purpose", "effective_from", "min_term_months"],
-                nulls_distinct=False,
+                fields=["fund", "product", "effective_from", "min_term_months"],
+                condition=Q(product__isnull=False),
+                name="coverage_rule_unique_product_band",
+            ),
+            models.UniqueConstraint(
+                fields=["fund", "purpose", "effective_from", "min_term_months"],
+                condition=Q(product__isnull=True),
                 name="coverage_rule_unique_band",
             ),
         ]

@@ -166,7 +166,11 @@ class Migration(migrations.Migration):
         ),
         migrations.AddConstraint(
             model_name='guaranteecoveragerule',
-            constraint=models.UniqueConstraint(fields=('fund', 'product', 'purpose', 'effective_from', 'min_term_months'), name='coverage_rule_unique_band', nulls_distinct=False),
+            constraint=models.UniqueConstraint(condition=models.Q(('product__isnull', False)), fields=('fund', 'product', 'effective_from', 'min_term_months'), name='coverage_rule_unique_product_band'),
+        ),
+        migrations.AddConstraint(
+            model_name='guaranteecoveragerule',
+            constraint=models.UniqueConstraint(condition=models.Q(('product__isnull', True)), fields=('fund', 'purpose', 'effective_from', 'min_term_months'), name='coverage_rule_unique_band'),
         ),
         migrations.AddIndex(
             model_name='guaranteeclaim',

@@ -218,12 +218,8 @@ def test_a_claim_needs_a_second_person_and_is_paid_once(  # type: ignore[no-unty
     # The fund's payment reduces the lender's exposure, never the miner's debt.
     loan.refresh_from_db()
     assert loan.outstanding_principal == D("10000.00")
-    assert (
-        AuditEvent.objects.filter(action="guarantee_claim.payment", object_id=str(paid.pk))
-        .get()
-        .after["exposure_after"]
-        == "2000.00"
-    )
+    payment_event = AuditEvent.objects.get(action="guarantee_claim.payment", object_id=str(paid.pk))
+    assert payment_event.after is not None and payment_event.after["exposure_after"] == "2000.00"
     with pytest.raises(TransitionError, match="already paid a claim on this loan"):
         claim_file(loan=loan, actor=officer)
     # The loan's history tells the story, with the figures.
