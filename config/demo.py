@@ -665,6 +665,7 @@ def _guarantee_claims(*, lost: Any, late: Any, users: dict[str, Any], today: dt.
     """The lost loan's claim on CRECER: filed by an officer, approved by the approver, paid by the fund
     (recorded by treasury); the side-selling miner's loan, past the regional fund's 45 days, has a claim
     waiting for the approver."""
+    from installments.services import loan_recompute
     from lifecycle.guarantees import claim_approve, claim_file, claim_payment_record, claim_refusals
 
     officer2, approver = users["oficial2"], users["aprobador"]
@@ -677,6 +678,7 @@ def _guarantee_claims(*, lost: Any, late: Any, users: dict[str, Any], today: dt.
         amount=claim.amount,
         bank_reference="CRECER-2611-0087",
     )
+    late = loan_recompute(loan=late)  # today's days past due
     if not claim_refusals(late):
         claim_file(loan=late, actor=users["oficial"], note="Dejó de vender a Orex; no responde.")
 
