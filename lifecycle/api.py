@@ -357,7 +357,7 @@ class GuaranteeClaimSerializer(serializers.ModelSerializer):
 
 
 class GuaranteeClaimInputSerializer(serializers.Serializer):
-    loan = serializers.IntegerField(min_value=1, help_text="The loan's id.")
+    loan = serializers.IntegerField(min_value=1, max_value=2**63 - 1, help_text="The loan's id.")
     note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
 
 

@@ -45,6 +45,8 @@ def test_a_claim_goes_from_filing_to_the_funds_payment_and_its_share(  # type: i
     assert api(analyst).post("/api/v1/guarantee-claims/", {"loan": defaulted.pk}, format="json").status_code == 403
     missing = api(officer).post("/api/v1/guarantee-claims/", {"loan": 999999}, format="json")
     assert missing.status_code == 400 and missing.json()["error"]["fields"] == {"loan": ["No such loan."]}
+    huge = api(officer).post("/api/v1/guarantee-claims/", {"loan": 2**70}, format="json")
+    assert huge.status_code == 400 and "loan" in huge.json()["error"]["fields"]
     young = disburse(
         miner=rosa, product=product, officer=officer, disbursed_on=TODAY, first_due_on=TODAY + dt.timedelta(days=30)
     )
