@@ -344,3 +344,31 @@ def test_the_command_enrols_existing_loans_and_refuses_bad_input(officer, analys
     assert "would enrol 1 loans" in out.getvalue() and not GuaranteeEnrolment.objects.exists()
     call_command("guarantee_enrol", "--fund", "crecer", "--user", officer.username, stdout=out)
     assert GuaranteeEnrolment.objects.get().loan == old
+
+
+def test_a_written_off_loan_shares_its_recoveries_with_the_fund_that_paid(  # type: ignore[no-untyped-def]
+    officer, approver, treasurer, teodoro, covered
+) -> None:
+    from installments.services import nightly_servicing
+    from lifecycle.guarantees import claimable_loans
+    from lifecycle.services import contact_record, write_off_approve, write_off_prepare
+
+    loan = _late_loan(officer, teodoro, covered, days_late=170)
+    nightly_servicing(as_of=TODAY)  # today's days past due and the rating (Pérdida)
+    assert list(claimable_loans()) == [Loan.objects.get(pk=loan.pk)]
+    assert claimable_loans().get().claimable == D("8000.00")
+    claim = claim_approve(request=claim_file(loan=loan, actor=officer), actor=approver)
+    assert not claimable_loans().exists()
+    paid = claim_payment_record(claim=claim, actor=treasurer, paid_on=TODAY, amount=D("8000.00"), bank_reference="C-1")
+    for days in range(3):
+        contact_record(
+            loan=loan, actor=officer, channel="visit", outcome="refused", contacted_on=TODAY - dt.timedelta(days=days)
+        )
+    write_off_approve(request=write_off_prepare(loan=loan, actor=officer, reason="Mina inundada"), actor=approver)
+    payment_record(loan=loan, amount=D("612.34"), paid_on=TODAY, actor=officer)
+    loan.refresh_from_db()
+    assert loan.status == Loan.Status.WRITTEN_OFF
+    share = recovery_share(paid)
+    # 612.34 × 8,000 / 10,000 = 489.872 → 489.87
+    assert (share.recovered, share.fund_share, share.owed) == (D("612.34"), D("489.87"), D("489.87"))
+    assert guarantee_figures().owed_to_funds == D("489.87") and guarantee_figures().covered_loans == 0
