@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -356,7 +357,8 @@ def test_a_written_off_loan_shares_its_recoveries_with_the_fund_that_paid(  # ty
     loan = _late_loan(officer, teodoro, covered, days_late=170)
     nightly_servicing(as_of=TODAY)  # today's days past due and the rating (Pérdida)
     assert list(claimable_loans()) == [Loan.objects.get(pk=loan.pk)]
-    assert claimable_loans().get().claimable == D("8000.00")
+    claimable: Any = claimable_loans().get()
+    assert claimable.claimable == D("8000.00")
     claim = claim_approve(request=claim_file(loan=loan, actor=officer), actor=approver)
     assert not claimable_loans().exists()
     paid = claim_payment_record(claim=claim, actor=treasurer, paid_on=TODAY, amount=D("8000.00"), bank_reference="C-1")
