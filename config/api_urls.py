@@ -13,7 +13,7 @@ from installments.api.loans import (
     PortfolioView,
     RatingViewSet,
 )
-from lifecycle.api import LoanWriteOffView, PaymentReverseView, ReversalViewSet, WriteOffViewSet
+from lifecycle.api import GuaranteeClaimViewSet, LoanWriteOffView, PaymentReverseView, ReversalViewSet, WriteOffViewSet
 from loans.api import LoanApplicationViewSet, LoanProductViewSet, LoanViewSet, SimulationView
 from miners.api import MinerViewSet
 from rates.api.caps import RateCapViewSet
@@ -33,6 +33,7 @@ router.register(r"loans/(?P<loan_pk>[^/.]+)/payments", PaymentViewSet, basename=
 router.register("ratings", RatingViewSet, basename="rating")
 router.register("reversals", ReversalViewSet, basename="reversal")
 router.register("write-offs", WriteOffViewSet, basename="write-off")
+router.register("guarantee-claims", GuaranteeClaimViewSet, basename="guarantee-claim")
 router.register("fx-rates", ExchangeRateViewSet, basename="fx-rate")
 router.register("rate-caps", RateCapViewSet, basename="rate-cap")
 

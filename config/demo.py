@@ -19,6 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from asmcredit import roles
+from asmcredit.money import money
 from buyers.models import Buyer, BuyerUser, SupplierRelationship
 from loans.models import Equipment, EquipmentSupplier, Loan, LoanApplication, LoanProduct, NgoPartner
 from miners.identity import personal_ruc, ruc_check_digit
@@ -341,7 +342,32 @@ def _products() -> dict[str, LoanProduct]:
     for code, fields in specs.items():
         product, _ = LoanProduct.objects.get_or_create(code=code, defaults=fields)
         products[code] = product
+    _guarantee_funds(products)
     return products
+
+
+def _guarantee_funds(products: dict[str, LoanProduct]) -> None:
+    """CRECER (seeded by lifecycle's migration: 80% up to 36 months, 85% beyond, claims from 90 days)
+    covers working capital; a regional fund with the same cover takes claims from 45 days and covers the
+    equipment loans. Their loans join at disbursement."""
+    from lifecycle.models import GuaranteeCoverageRule, GuaranteedProduct, GuaranteeFund
+
+    crecer, _ = GuaranteeFund.objects.get_or_create(code="crecer", defaults={"name": "Fondo CRECER"})
+    regional, _ = GuaranteeFund.objects.get_or_create(
+        code="fogem-sur", defaults={"name": "Fondo de Garantía Minera del Sur (demo)", "claim_threshold_dpd": 45}
+    )
+    for fund in (crecer, regional):
+        for low, high, pct in ((1, 36, "80"), (37, None, "85")):
+            GuaranteeCoverageRule.objects.get_or_create(
+                fund=fund,
+                product=None,
+                purpose="",
+                effective_from=dt.date(2000, 1, 1),
+                min_term_months=low,
+                defaults={"max_term_months": high, "coverage_pct": Decimal(pct)},
+            )
+    GuaranteedProduct.objects.get_or_create(product=products["capital-trabajo"], defaults={"fund": crecer})
+    GuaranteedProduct.objects.get_or_create(product=products["equipo-limpio"], defaults={"fund": regional})
 
 
 def _miners(rng: random.Random, buyers: list[Buyer], today: dt.date) -> dict[int, list[Miner]]:
@@ -612,7 +638,9 @@ def _loan_life(*, loans: dict[int, Any], users: dict[str, Any], today: dt.date) 
     - loan 5: a branch payment reversed by two people (asked by an officer, approved by the approver);
     - loan 3: a branch payment whose reversal waits for the approver;
     - loan 4 (the side-selling miner's): a call with a promise to pay that was broken, then a visit;
-    - loan 13: rated Pérdida, three collection visits, written off by two people, then a recovery.
+    - loan 13: rated Pérdida, three collection visits, written off by two people, then a recovery;
+      before that, its claim on CRECER filed, approved and paid: the fund gets its share of the recovery;
+    - loan 4 also has a claim on the regional guarantee fund awaiting the approver.
     """
     from installments.services import payment_record, portfolio_rate
     from lifecycle.services import (
@@ -661,6 +689,7 @@ def _loan_life(*, loans: dict[int, Any], users: dict[str, Any], today: dt.date) 
     )
 
     lost = loans[12]
+    _guarantee_claims(lost=lost, late=late, users=users, today=today)
     portfolio_rate(as_of=today - dt.timedelta(days=1))  # the nightly rating that found it in Pérdida
     for days, note in ((60, "Llamada: no contesta."), (35, "Visita: mina abandonada."), (12, "Visita a la familia.")):
         contact_record(
@@ -678,6 +707,42 @@ def _loan_life(*, loans: dict[int, Any], users: dict[str, Any], today: dt.date) 
     payment_record(
         loan=lost, amount=Decimal("500.00"), paid_on=today, actor=officer, reference="Recuperación, op. 9111"
     )
+    # CRECER paid its claim on the lost loan: its pro rata share of the recovery, half of it remitted.
+    from lifecycle.guarantees import recovery_remit, recovery_share
+    from lifecycle.models import GuaranteeClaim
+
+    claim = GuaranteeClaim.objects.get(loan=lost, status=GuaranteeClaim.Status.PAID)
+    share = recovery_share(claim)
+    if share.owed >= Decimal("0.02"):
+        recovery_remit(
+            claim=claim,
+            actor=users["tesoreria"],
+            amount=money(share.owed / 2),
+            remitted_on=max(today, claim.paid_on or today),
+            reference="Transferencia CRECER 0412",
+        )
+
+
+def _guarantee_claims(*, lost: Any, late: Any, users: dict[str, Any], today: dt.date) -> None:
+    """The lost loan's claim on CRECER: filed by an officer, approved by the approver, paid by the fund
+    (recorded by treasury); the side-selling miner's loan, past the regional fund's 45 days, has a claim
+    waiting for the approver."""
+    from installments.services import loan_recompute
+    from lifecycle.guarantees import claim_approve, claim_file, claim_payment_record, claim_refusals
+
+    officer2, approver = users["oficial2"], users["aprobador"]
+    claim = claim_file(loan=lost, actor=officer2, note="Sin entregas ni pagos desde hace seis meses.")
+    claim_approve(request=claim, actor=approver, note="Expediente completo.")
+    claim_payment_record(
+        claim=claim,
+        actor=users["tesoreria"],
+        paid_on=max(today, claim.filed_on),  # a claim is filed on the real day, even in a back-dated seed
+        amount=claim.amount,
+        bank_reference="CRECER-2611-0087",
+    )
+    late = loan_recompute(loan=late)  # today's days past due
+    if not claim_refusals(late):
+        claim_file(loan=late, actor=users["oficial"], note="Dejó de vender a Orex; no responde.")
 
 
 def _money_at_the_edges(

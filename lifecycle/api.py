@@ -6,10 +6,15 @@ the lender admin who did not ask ``approve``s (the payment is reversed and the l
 
 ``POST loans/{id}/write-off/`` prepares a castigo (refused with every reason when the loan is not
 eligible); ``write-offs/{id}/approve|reject/`` decides it, by someone other than the preparer.
+
+``POST guarantee-claims/`` files a claim on the loan's guarantee fund; ``guarantee-claims/{id}/approve|
+reject/`` decides it (someone other than the filer), ``payment/`` records the fund's payment and
+``remittances/`` what was handed to the fund of the recoveries after it.
 """
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 import django_filters
@@ -21,11 +26,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from asmcredit.api import ApiViewMixin, staff_actor
+from asmcredit.api import ApiDateField, ApiViewMixin, staff_actor
 from asmcredit.idempotency import idempotent
 from installments.models import LoanTransaction
-from lifecycle import services
-from lifecycle.models import ReversalRequest, WriteOff
+from lifecycle import guarantees, services
+from lifecycle.models import GuaranteeClaim, GuaranteeRemittance, ReversalRequest, WriteOff
 from loans.models import Loan
 
 MONEY: dict[str, Any] = {"max_digits": 16, "decimal_places": 2}
@@ -282,3 +287,203 @@ class WriteOffViewSet(_DecisionViewSet):
     @idempotent
     def reject(self, request: Request, pk: str | None = None) -> Response:
         return self._decide(request, services.write_off_reject)
+
+
+# --- Guarantee funds --------------------------------------------------------------------------------
+
+
+class GuaranteeRemittanceSerializer(serializers.ModelSerializer):
+    recorded_by = serializers.CharField(source="recorded_by.username")
+
+    class Meta:
+        model = GuaranteeRemittance
+        fields = ["id", "amount", "remitted_on", "reference", "recorded_by", "recorded_at"]
+
+
+class GuaranteeClaimSerializer(serializers.ModelSerializer):
+    loan_code = serializers.CharField(source="loan.code")
+    fund = serializers.CharField(source="fund.code")
+    fund_name = serializers.CharField(source="fund.name")
+    requested_by = serializers.CharField(source="requested_by.username")
+    decided_by = serializers.CharField(source="decided_by.username", allow_null=True, default=None)
+    exposure_after = serializers.SerializerMethodField(
+        help_text="Outstanding principal at the claim less the fund's payment."
+    )
+    recovery = serializers.SerializerMethodField(
+        help_text="After the fund paid: recovered by the loan, the fund's pro rata share, remitted, still owed."
+    )
+    remittances = GuaranteeRemittanceSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = GuaranteeClaim
+        fields = [
+            "id",
+            "loan",
+            "loan_code",
+            "fund",
+            "fund_name",
+            "status",
+            "note",
+            "filed_on",
+            "days_past_due",
+            "outstanding_principal",
+            "coverage_pct",
+            "amount",
+            "currency",
+            "requested_by",
+            "requested_at",
+            "decided_by",
+            "decided_at",
+            "decision_note",
+            "paid_on",
+            "paid_amount",
+            "bank_reference",
+            "exposure_after",
+            "recovery",
+            "remittances",
+        ]
+
+    def get_exposure_after(self, claim: GuaranteeClaim) -> str | None:
+        return str(guarantees.exposure_after(claim)) if claim.paid_amount is not None else None
+
+    def get_recovery(self, claim: GuaranteeClaim) -> dict[str, str]:
+        share = guarantees.recovery_share(claim)
+        return {
+            "recovered": str(share.recovered),
+            "fund_share": str(share.fund_share),
+            "remitted": str(share.remitted),
+            "owed_to_fund": str(share.owed),
+        }
+
+
+class GuaranteeClaimInputSerializer(serializers.Serializer):
+    loan = serializers.IntegerField(min_value=1, max_value=2**63 - 1, help_text="The loan's id.")
+    note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+
+
+class GuaranteePaymentInputSerializer(serializers.Serializer):
+    paid_on = ApiDateField()
+    amount = serializers.DecimalField(**MONEY, min_value=Decimal("0.01"), help_text="At most the amount claimed.")
+    bank_reference = serializers.CharField(max_length=60)
+
+
+class GuaranteeRemittanceInputSerializer(serializers.Serializer):
+    amount = serializers.DecimalField(**MONEY, min_value=Decimal("0.01"), help_text="At most what is owed to the fund.")
+    remitted_on = ApiDateField()
+    reference = serializers.CharField(max_length=60)
+
+
+class GuaranteeClaimFilter(django_filters.FilterSet):
+    fund = django_filters.CharFilter(field_name="fund__code", help_text="The fund's code (e.g. crecer).")
+
+    class Meta:
+        model = GuaranteeClaim
+        fields = ["status", "fund", "loan"]
+
+
+def _claim(claim_id: int) -> GuaranteeClaim:
+    return (
+        guarantees.claims_with_recoveries(GuaranteeClaim.objects.filter(pk=claim_id))
+        .select_related("loan", "fund", "requested_by", "decided_by")
+        .prefetch_related("remittances__recorded_by")
+        .get()
+    )
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Guarantee fund claims (filter by status, fund, loan)", tags=["staff: loans"]),
+    retrieve=extend_schema(summary="One guarantee fund claim, with the recoveries shared", tags=["staff: loans"]),
+)
+class GuaranteeClaimViewSet(_DecisionViewSet):
+    """Claims on a guarantee fund: filed by an officer, approved by someone else, paid by the fund
+    (recorded by treasury); recoveries after the payment are shared with the fund pro rata."""
+
+    serializer_class = GuaranteeClaimSerializer
+    filterset_class = GuaranteeClaimFilter
+    write_roles = guarantees.CLAIM_FILERS
+    action_roles = {
+        "approve": guarantees.CLAIM_APPROVERS,
+        "reject": guarantees.CLAIM_APPROVERS,
+        "payment": guarantees.FUND_TREASURY,
+        "remittances": guarantees.FUND_TREASURY,
+    }
+
+    def get_queryset(self) -> QuerySet[GuaranteeClaim]:
+        return (
+            guarantees.claims_with_recoveries(GuaranteeClaim.objects.all())
+            .select_related("loan", "fund", "requested_by", "decided_by")
+            .prefetch_related("remittances__recorded_by")
+            .order_by("-requested_at", "-id")
+        )
+
+    def present(self, pk: int) -> Any:
+        return GuaranteeClaimSerializer(_claim(pk)).data
+
+    @extend_schema(
+        summary="File a claim for coverage × outstanding principal (a second person approves)",
+        tags=["staff: loans"],
+        request=GuaranteeClaimInputSerializer,
+        responses={201: GuaranteeClaimSerializer},
+    )
+    @idempotent
+    def create(self, request: Request) -> Response:
+        serializer = GuaranteeClaimInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        loan = Loan.objects.filter(pk=serializer.validated_data["loan"]).first()
+        if loan is None:
+            raise exceptions.ValidationError({"loan": ["No such loan."]})
+        claim = guarantees.claim_file(loan=loan, actor=staff_actor(request), note=serializer.validated_data["note"])
+        return Response(self.present(claim.pk), status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="Approve the claim as filed: it goes to the fund",
+        tags=["staff: loans"],
+        request=DecisionInputSerializer,
+        responses={200: GuaranteeClaimSerializer},
+    )
+    @action(detail=True, methods=["post"])
+    @idempotent
+    def approve(self, request: Request, pk: str | None = None) -> Response:
+        return self._decide(request, guarantees.claim_approve)
+
+    @extend_schema(
+        summary="Reject with a note: nothing goes to the fund",
+        tags=["staff: loans"],
+        request=DecisionInputSerializer,
+        responses={200: GuaranteeClaimSerializer},
+    )
+    @action(detail=True, methods=["post"])
+    @idempotent
+    def reject(self, request: Request, pk: str | None = None) -> Response:
+        return self._decide(request, guarantees.claim_reject)
+
+    @extend_schema(
+        summary="Record the fund's payment of an approved claim (the miner's debt does not change)",
+        tags=["staff: loans"],
+        request=GuaranteePaymentInputSerializer,
+        responses={200: GuaranteeClaimSerializer},
+    )
+    @action(detail=True, methods=["post"])
+    @idempotent
+    def payment(self, request: Request, pk: str | None = None) -> Response:
+        serializer = GuaranteePaymentInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        paid = guarantees.claim_payment_record(
+            claim=self.get_object(), actor=staff_actor(request), **serializer.validated_data
+        )
+        return Response(self.present(paid.pk))
+
+    @extend_schema(
+        summary="Record remitting the fund its share of the recoveries",
+        tags=["staff: loans"],
+        request=GuaranteeRemittanceInputSerializer,
+        responses={201: GuaranteeClaimSerializer},
+    )
+    @action(detail=True, methods=["post"])
+    @idempotent
+    def remittances(self, request: Request, pk: str | None = None) -> Response:
+        serializer = GuaranteeRemittanceInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        claim = self.get_object()
+        guarantees.recovery_remit(claim=claim, actor=staff_actor(request), **serializer.validated_data)
+        return Response(self.present(claim.pk), status=status.HTTP_201_CREATED)

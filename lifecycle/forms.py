@@ -44,3 +44,25 @@ class WriteOffForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=_("A credit approver other than you approves it; the debt stays owed."),
     )
+
+
+class GuaranteeClaimForm(forms.Form):
+    note = forms.CharField(
+        label=_("Note for the approver and the fund"),
+        max_length=2000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("A credit approver other than you approves the claim before it goes to the fund."),
+    )
+
+
+class GuaranteePaymentForm(forms.Form):
+    paid_on = forms.DateField(label=_("Paid by the fund on"), widget=forms.DateInput(attrs={"type": "date"}))
+    amount = forms.DecimalField(label=_("Amount paid"), max_digits=14, decimal_places=2, min_value=Decimal("0.01"))
+    bank_reference = forms.CharField(label=_("Bank reference"), max_length=60)
+
+
+class GuaranteeRemittanceForm(forms.Form):
+    remitted_on = forms.DateField(label=_("Remitted on"), widget=forms.DateInput(attrs={"type": "date"}))
+    amount = forms.DecimalField(label=_("Amount remitted"), max_digits=14, decimal_places=2, min_value=Decimal("0.01"))
+    reference = forms.CharField(label=_("Bank reference"), max_length=60)

@@ -8,9 +8,9 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
-from asmcredit.fields import CurrencyField, MoneyField
+from asmcredit.fields import CurrencyField, MoneyField, PercentField
 from installments.models import LoanTransaction
-from loans.models import Loan
+from loans.models import Loan, LoanProduct
 
 
 class ReversalRequest(models.Model):
@@ -272,3 +272,227 @@ class BookImportLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.lender_number}: {self.outcome}"
+
+
+# --- Guarantee funds (DOMAIN.md §6, §7) --------------------------------------------------------------
+
+
+class GuaranteeFund(models.Model):
+    """A guarantee fund (CRECER-like) that covers part of the principal of the loans enrolled in it.
+
+    The fund covers the loans of the products linked to it (``GuaranteedProduct``), at the share its
+    coverage rules give for the loan's term and type on its disbursement day. A claim is filed once a
+    covered loan reaches ``claim_threshold_dpd`` days past due."""
+
+    code = models.SlugField(_("code"), max_length=30, unique=True)
+    name = models.CharField(_("name"), max_length=200)
+    claim_threshold_dpd = models.PositiveSmallIntegerField(
+        _("claim threshold (days past due)"),
+        default=90,
+        help_text=_("A claim can be filed once a covered loan is this many days past due."),
+    )
+    is_active = models.BooleanField(
+        _("active"), default=True, help_text=_("An inactive fund enrols no new loans; its claims go on.")
+    )
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("guarantee fund")
+        verbose_name_plural = _("guarantee funds")
+        constraints = [
+            models.CheckConstraint(condition=Q(claim_threshold_dpd__gte=1), name="fund_threshold_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class GuaranteedProduct(models.Model):
+    """The product says so: its loans join ``fund`` at disbursement. A product belongs to one fund at most."""
+
+    fund = models.ForeignKey(GuaranteeFund, on_delete=models.PROTECT, related_name="products")
+    product = models.OneToOneField(
+        LoanProduct, on_delete=models.PROTECT, related_name="guarantee_fund_link", verbose_name=_("product")
+    )
+
+    class Meta:
+        verbose_name = _("product covered by a guarantee fund")
+        verbose_name_plural = _("products covered by a guarantee fund")
+
+    def __str__(self) -> str:
+        return f"{self.product} → {self.fund}"
+
+
+class GuaranteeCoverageRule(models.Model):
+    """The share of the principal a fund covers, by term band (months) and optionally for one product or
+    one type of loan, in force from ``effective_from``.
+
+    Rules in force on a day: for the most specific scope that has any (this product, else this type of
+    loan, else the whole fund), the rules of its latest ``effective_from`` on or before that day — a new
+    date replaces the scope's whole table of bands. The band holding the loan's term gives the coverage."""
+
+    fund = models.ForeignKey(GuaranteeFund, on_delete=models.PROTECT, related_name="rules")
+    product = models.ForeignKey(
+        LoanProduct,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("product"),
+        help_text=_("Only this product's loans (empty: any)."),
+    )
+    purpose = models.CharField(
+        _("type of loan"),
+        max_length=30,
+        blank=True,
+        choices=LoanProduct.Purpose.choices,
+        help_text=_("Only loans of this type (empty: any)."),
+    )
+    min_term_months = models.PositiveSmallIntegerField(_("from term (months)"), default=1)
+    max_term_months = models.PositiveSmallIntegerField(
+        _("to term (months)"), null=True, blank=True, help_text=_("Empty: no upper limit.")
+    )
+    coverage_pct = PercentField(_("coverage (%)"))
+    effective_from = models.DateField(_("in force from"))
+
+    class Meta:
+        ordering = ["fund", "-effective_from", "min_term_months"]
+        verbose_name = _("guarantee coverage rule")
+        verbose_name_plural = _("guarantee coverage rules")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(coverage_pct__gt=0, coverage_pct__lte=100), name="coverage_rule_pct_range"
+            ),
+            models.CheckConstraint(
+                condition=Q(min_term_months__gte=1)
+                & (Q(max_term_months__isnull=True) | Q(max_term_months__gte=F("min_term_months"))),
+                name="coverage_rule_term_band",
+            ),
+            models.CheckConstraint(condition=Q(product__isnull=True) | Q(purpose=""), name="coverage_rule_one_scope"),
+            # One band starting at a term per scope and date (two constraints: a NULL product is a scope too).
+            models.UniqueConstraint(
+                fields=["fund", "product", "effective_from", "min_term_months"],
+                condition=Q(product__isnull=False),
+                name="coverage_rule_unique_product_band",
+            ),
+            models.UniqueConstraint(
+                fields=["fund", "purpose", "effective_from", "min_term_months"],
+                condition=Q(product__isnull=True),
+                name="coverage_rule_unique_band",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        upper = self.max_term_months or "∞"
+        return f"{self.fund}: {self.min_term_months}–{upper} m → {self.coverage_pct}% ({self.effective_from})"
+
+
+class GuaranteeEnrolment(models.Model):
+    """A loan covered by a fund, at the coverage its rule gave (also kept on ``Loan.guarantee_coverage_pct``)."""
+
+    loan = models.OneToOneField(Loan, on_delete=models.PROTECT, related_name="guarantee_enrolment")
+    fund = models.ForeignKey(GuaranteeFund, on_delete=models.PROTECT, related_name="enrolments")
+    rule = models.ForeignKey(GuaranteeCoverageRule, on_delete=models.PROTECT, related_name="+")
+    coverage_pct = PercentField(_("coverage (%)"))
+    enrolled_on = models.DateField(_("enrolled on"))
+    enrolled_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    enrolled_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("guarantee fund enrolment")
+        verbose_name_plural = _("guarantee fund enrolments")
+        constraints = [
+            models.CheckConstraint(condition=Q(coverage_pct__gt=0, coverage_pct__lte=100), name="enrolment_pct_range"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.loan_id} in {self.fund} ({self.coverage_pct}%)"
+
+
+class GuaranteeClaim(models.Model):
+    """A claim on the guarantee fund for coverage × outstanding principal of a loan in default, filed by
+    one person and approved by another; then the fund's payment is recorded. The payment reduces the
+    lender's exposure, never the miner's debt: the fund subrogates, and what the loan recovers afterwards
+    is shared with it pro rata (``lifecycle.guarantees``)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("awaiting approval")
+        APPROVED = "approved", _("approved, awaiting the fund")
+        PAID = "paid", _("paid by the fund")
+        REJECTED = "rejected", _("rejected")
+
+    loan = models.ForeignKey(Loan, on_delete=models.PROTECT, related_name="guarantee_claims")
+    fund = models.ForeignKey(GuaranteeFund, on_delete=models.PROTECT, related_name="claims")
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
+    note = models.TextField(_("note"), blank=True)
+    # The loan as it stood when the claim was filed.
+    filed_on = models.DateField(_("filed on"))
+    days_past_due = models.PositiveIntegerField(_("days past due at filing"))
+    outstanding_principal = MoneyField(_("outstanding principal at filing"))
+    coverage_pct = PercentField(_("coverage (%)"))
+    amount = MoneyField(_("amount claimed"))
+    currency = CurrencyField()
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    requested_at = models.DateTimeField(_("filed at"), auto_now_add=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    decision_note = models.TextField(_("decision note"), blank=True)
+    # The fund's payment.
+    paid_on = models.DateField(_("paid by the fund on"), null=True, blank=True)
+    paid_amount = MoneyField(_("paid by the fund"), null=True, blank=True)
+    bank_reference = models.CharField(_("bank reference"), max_length=60, blank=True)
+    payment_recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-requested_at", "-id"]
+        verbose_name = _("guarantee claim")
+        verbose_name_plural = _("guarantee claims")
+        constraints = [
+            # One claim per loan that is open or paid: a rejected one may be filed again.
+            models.UniqueConstraint(
+                fields=["loan"], condition=Q(status__in=["pending", "approved", "paid"]), name="claim_one_per_loan"
+            ),
+            # The two-person rule, kept by the database too.
+            models.CheckConstraint(
+                condition=Q(decided_by__isnull=True) | ~Q(decided_by=F("requested_by")),
+                name="claim_decider_is_not_filer",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status__in=["approved", "paid"]) | Q(decided_by__isnull=False),
+                name="claim_approved_by_someone",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="paid")
+                | Q(paid_on__isnull=False, paid_amount__gt=0, paid_amount__lte=F("amount")) & ~Q(bank_reference=""),
+                name="claim_paid_is_recorded",
+            ),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="claim_amount_positive"),
+        ]
+        indexes = [models.Index(fields=["status", "requested_at"], name="claim_by_status")]
+
+    def __str__(self) -> str:
+        return f"{self.loan} {self.amount} ({self.status})"
+
+
+class GuaranteeRemittance(models.Model):
+    """The fund's share of what a loan recovered after its claim was paid, handed over to the fund."""
+
+    claim = models.ForeignKey(GuaranteeClaim, on_delete=models.PROTECT, related_name="remittances")
+    amount = MoneyField(_("amount"))
+    remitted_on = models.DateField(_("remitted on"))
+    reference = models.CharField(_("bank reference"), max_length=60)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["-remitted_on", "-id"]
+        verbose_name = _("recovery remitted to a guarantee fund")
+        verbose_name_plural = _("recoveries remitted to guarantee funds")
+        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="fund_remittance_positive")]
+
+    def __str__(self) -> str:
+        return f"{self.claim_id}: {self.amount} on {self.remitted_on}"

@@ -23,4 +23,7 @@ urlpatterns = [
         book_import_views.book_import_template,
         name="book-import-template",
     ),
+    path("loans/<int:pk>/guarantee/", views.loan_guarantee, name="loan-guarantee"),
+    path("guarantee-claims/", views.guarantee_claims, name="guarantee-claims"),
+    path("guarantee-claims/<int:pk>/", views.guarantee_claim, name="guarantee-claim"),
 ]

@@ -1,5 +1,6 @@
 """Officer pages for a loan's life beyond the happy path: ask for a payment reversal and the approvers'
-queue that decides them; the collections queue and each loan's collection file; write-offs."""
+queue that decides them; the collections queue and each loan's collection file; write-offs; guarantee
+fund claims (the queue, the loan's guarantee, one claim)."""
 
 from __future__ import annotations
 
@@ -17,12 +18,27 @@ from django.views.decorators.http import require_POST
 
 from asmcredit import roles
 from asmcredit.exports import Column, export_format, export_response
-from asmcredit.web import STAFF, paginate, role_required
+from asmcredit.web import STAFF, paginate, require_role, role_required
 from installments.models import LoanTransaction
 from installments.services import reversal_refusal
-from lifecycle import selectors, services
-from lifecycle.forms import ContactForm, ReversalDecisionForm, ReversalRequestForm, WriteOffForm
-from lifecycle.models import CollectionContact, PromiseToPay, ReversalRequest, WriteOff
+from lifecycle import guarantees, selectors, services
+from lifecycle.forms import (
+    ContactForm,
+    GuaranteeClaimForm,
+    GuaranteePaymentForm,
+    GuaranteeRemittanceForm,
+    ReversalDecisionForm,
+    ReversalRequestForm,
+    WriteOffForm,
+)
+from lifecycle.models import (
+    CollectionContact,
+    GuaranteeClaim,
+    GuaranteeEnrolment,
+    PromiseToPay,
+    ReversalRequest,
+    WriteOff,
+)
 from loans.models import Loan
 
 QUEUE_LIMIT = 200
@@ -317,3 +333,188 @@ def write_off_decide(request: HttpRequest, pk: int) -> HttpResponse:
         rejected=_("Write-off rejected."),
     )
     return redirect("lifecycle:write-offs")
+
+
+# --- Guarantee funds --------------------------------------------------------------------------------
+
+CLAIMABLE = "claimable"
+CLAIM_VIEWS = (
+    (CLAIMABLE, _lazy("To claim")),
+    (GuaranteeClaim.Status.PENDING, _lazy("Awaiting approval")),
+    (GuaranteeClaim.Status.APPROVED, _lazy("Awaiting the fund")),
+    (GuaranteeClaim.Status.PAID, _lazy("Paid by the fund")),
+    (GuaranteeClaim.Status.REJECTED, _lazy("Rejected")),
+)
+
+CLAIMABLE_COLUMNS = [
+    Column(_lazy("Loan"), "code"),
+    Column(_lazy("Borrower"), "miner.full_name"),
+    Column(_lazy("Fund"), "guarantee_enrolment.fund.name"),
+    Column(_lazy("Days past due"), "days_past_due", Column.INTEGER),
+    Column(_lazy("Outstanding principal"), "outstanding_principal", Column.MONEY),
+    Column(_lazy("Coverage (%)"), "coverage", Column.MONEY),
+    Column(_lazy("Claimable"), "claimable", Column.MONEY),
+    Column(_lazy("Currency"), "currency"),
+]
+CLAIM_COLUMNS = [
+    Column(_lazy("Loan"), "loan.code"),
+    Column(_lazy("Borrower"), "loan.miner.full_name"),
+    Column(_lazy("Fund"), "fund.name"),
+    Column(_lazy("Status"), lambda c: c.get_status_display()),
+    Column(_lazy("Filed on"), "filed_on", Column.DATE),
+    Column(_lazy("Days past due at filing"), "days_past_due", Column.INTEGER),
+    Column(_lazy("Outstanding principal at filing"), "outstanding_principal", Column.MONEY),
+    Column(_lazy("Coverage (%)"), "coverage_pct", Column.MONEY),
+    Column(_lazy("Amount claimed"), "amount", Column.MONEY),
+    Column(_lazy("Currency"), "currency"),
+    Column(_lazy("Filed by"), "requested_by.username"),
+    Column(_lazy("Decided by"), lambda c: c.decided_by.username if c.decided_by else ""),
+    Column(_lazy("Paid by the fund on"), "paid_on", Column.DATE),
+    Column(_lazy("Paid by the fund"), "paid_amount", Column.MONEY),
+    Column(_lazy("Bank reference"), "bank_reference"),
+    Column(_lazy("Recovered since"), lambda c: guarantees.recovery_share(c).recovered, Column.MONEY),
+    Column(_lazy("Fund's share"), lambda c: guarantees.recovery_share(c).fund_share, Column.MONEY),
+    Column(_lazy("Remitted to the fund"), lambda c: guarantees.recovery_share(c).remitted, Column.MONEY),
+    Column(_lazy("Owed to the fund"), lambda c: guarantees.recovery_share(c).owed, Column.MONEY),
+]
+
+
+@role_required(*STAFF)
+def guarantee_claims(request: HttpRequest) -> HttpResponseBase:
+    """The guarantee claims queue: covered loans at the fund's threshold not yet claimed, claims awaiting
+    approval or the fund, paid claims with what is owed to the fund of their recoveries."""
+    view = request.GET.get("view") or CLAIMABLE
+    if view not in dict(CLAIM_VIEWS):
+        view = CLAIMABLE
+    rows: Any
+    if view == CLAIMABLE:
+        rows, columns = guarantees.claimable_loans(), CLAIMABLE_COLUMNS
+    else:
+        rows = guarantees.claims_with_recoveries(
+            GuaranteeClaim.objects.filter(status=view).select_related(
+                "loan__miner", "fund", "requested_by", "decided_by"
+            )
+        ).order_by("requested_at" if view in guarantees.OPEN_STATUSES else "-requested_at", "id")
+        columns = CLAIM_COLUMNS
+    if export_format(request):
+        return export_response(request, rows=rows, columns=columns, filename="reclamos-fondo-garantia")
+    shown = list(rows[:QUEUE_LIMIT])
+    if view != CLAIMABLE:
+        for claim in shown:
+            claim.share = guarantees.recovery_share(claim)
+    context = {"nav": "guarantee-claims", "rows": shown, "view": view, "views": CLAIM_VIEWS, "limit": QUEUE_LIMIT}
+    return render(request, "lifecycle/guarantee_claims.html", context)
+
+
+@role_required(*STAFF)
+def loan_guarantee(request: HttpRequest, pk: int) -> HttpResponse:
+    """The loan's guarantee fund: its enrolment and claims, and the form that files a claim."""
+    loan = get_object_or_404(Loan.objects.select_related("miner", "product"), pk=pk)
+    form = GuaranteeClaimForm(request.POST or None)
+    refusals = guarantees.claim_refusals(loan)
+    if request.method == "POST":
+        if not roles.has_role(request.user, *guarantees.CLAIM_FILERS):
+            raise PermissionDenied
+        if form.is_valid():
+            try:
+                claim = guarantees.claim_file(loan=loan, actor=request.user, note=form.cleaned_data["note"])
+            except ValidationError as exc:
+                refusals = exc.messages
+            else:
+                messages.success(request, _("Claim filed: a credit approver must approve it."))
+                return redirect("lifecycle:guarantee-claim", pk=claim.pk)
+    enrolment = GuaranteeEnrolment.objects.select_related("fund", "enrolled_by").filter(loan=loan).first()
+    context = {
+        "nav": "loans",
+        "loan": loan,
+        "form": form,
+        "refusals": refusals,
+        "enrolment": enrolment,
+        "fund": enrolment.fund if enrolment else guarantees.fund_for(loan),
+        "claimable": guarantees.claim_amount(loan.outstanding_principal, enrolment.coverage_pct) if enrolment else None,
+        "claims": list(loan.guarantee_claims.select_related("requested_by", "decided_by").order_by("-requested_at")),
+        "can_file": roles.has_role(request.user, *guarantees.CLAIM_FILERS),
+    }
+    return render(request, "lifecycle/loan_guarantee.html", context, status=400 if request.method == "POST" else 200)
+
+
+def _claim_step(request: HttpRequest, claim: GuaranteeClaim) -> tuple[bool, Any]:
+    """Carry out the step the posted form names (approve, reject, payment, remit); (done, the form)."""
+    step = request.POST.get("step")
+    form: Any = None
+    try:
+        if step in ("approve", "reject"):
+            note = request.POST.get("note", "")
+            if step == "approve":
+                guarantees.claim_approve(request=claim, actor=request.user, note=note)
+                messages.success(request, _("Claim approved: it goes to the fund."))
+            else:
+                guarantees.claim_reject(request=claim, actor=request.user, note=note)
+                messages.success(request, _("Claim rejected."))
+            return True, None
+        if step == "payment":
+            require_role(request.user, *guarantees.FUND_TREASURY)
+            form = GuaranteePaymentForm(request.POST, prefix="payment")
+            if form.is_valid():
+                guarantees.claim_payment_record(claim=claim, actor=request.user, **form.cleaned_data)
+                messages.success(request, _("The fund's payment is recorded."))
+                return True, None
+        elif step == "remit":
+            require_role(request.user, *guarantees.FUND_TREASURY)
+            form = GuaranteeRemittanceForm(request.POST, prefix="remit")
+            if form.is_valid():
+                guarantees.recovery_remit(claim=claim, actor=request.user, **form.cleaned_data)
+                messages.success(request, _("The remittance to the fund is recorded."))
+                return True, None
+        else:
+            messages.error(request, _("Choose what to do with the claim."))
+    except PermissionDenied as exc:
+        messages.error(request, str(exc) or _("Your role does not allow this."))
+    except ValidationError as exc:
+        if form is not None and hasattr(exc, "error_dict"):
+            for field, errors in exc.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+        else:
+            messages.error(request, " ".join(exc.messages))
+    return False, form
+
+
+@role_required(*STAFF)
+def guarantee_claim(request: HttpRequest, pk: int) -> HttpResponse:
+    """One claim: its figures, the decision, the fund's payment and the remittances of its share."""
+    claim = get_object_or_404(GuaranteeClaim.objects.select_related("loan__miner", "fund"), pk=pk)
+    today = timezone.localdate()
+    payment_form: Any = GuaranteePaymentForm(prefix="payment", initial={"paid_on": today, "amount": claim.amount})
+    remit_form: Any = GuaranteeRemittanceForm(prefix="remit", initial={"remitted_on": today})
+    status = 200
+    if request.method == "POST":
+        done, form = _claim_step(request, claim)
+        if done:
+            return redirect("lifecycle:guarantee-claim", pk=claim.pk)
+        status = 400
+        if isinstance(form, GuaranteePaymentForm):
+            payment_form = form
+        elif isinstance(form, GuaranteeRemittanceForm):
+            remit_form = form
+    claim = (
+        guarantees.claims_with_recoveries(GuaranteeClaim.objects.filter(pk=claim.pk))
+        .select_related("loan__miner", "fund", "requested_by", "decided_by", "payment_recorded_by")
+        .get()
+    )
+    share = guarantees.recovery_share(claim)
+    if share.owed and not remit_form.is_bound:
+        remit_form.initial["amount"] = share.owed
+    context = {
+        "nav": "guarantee-claims",
+        "claim": claim,
+        "loan": claim.loan,
+        "share": share,
+        "exposure_after": guarantees.exposure_after(claim) if claim.paid_amount is not None else None,
+        "remittances": list(claim.remittances.select_related("recorded_by")),
+        "payment_form": payment_form,
+        "remit_form": remit_form,
+        "can_decide": roles.has_role(request.user, *guarantees.CLAIM_APPROVERS)
+        and claim.requested_by_id != request.user.pk,
+        "can_treasure": roles.has_role(request.user, *guarantees.FUND_TREASURY),
+    }
+    return render(request, "lifecycle/guarantee_claim.html", context, status=status)

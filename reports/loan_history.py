@@ -36,7 +36,7 @@ from django.utils.translation import gettext_lazy as _
 from asmcredit.models import AuditEvent
 from buyers.models import Settlement
 from installments.models import LoanTransaction, Withholding
-from lifecycle.models import CollectionContact, ReversalRequest, WriteOff
+from lifecycle.models import CollectionContact, GuaranteeClaim, GuaranteeEnrolment, ReversalRequest, WriteOff
 from loans.models import Loan, LoanApplication
 from notices.models import StatementLink
 
@@ -70,10 +70,25 @@ ACTION_LABELS: dict[str, Promise] = {
     "write_off.approve": _("Loan written off (castigo)"),
     "write_off.reject": _("Write-off rejected"),
     "statement_link.create": _("Statement link sent to the miner"),
+    "guarantee.enrol": _("Enrolled in a guarantee fund"),
+    "guarantee.not_covered": _("Not covered: no rule of the product's guarantee fund covers the loan"),
+    "guarantee_claim.file": _("Guarantee fund claim filed"),
+    "guarantee_claim.approve": _("Guarantee fund claim approved"),
+    "guarantee_claim.reject": _("Guarantee fund claim rejected"),
+    "guarantee_claim.payment": _("Guarantee fund paid the claim"),
+    "guarantee_claim.remit": _("Fund's share of recoveries remitted"),
     "statement_link.revoke": _("Statement link revoked"),
     "admin.add": _("Added in the administration"),
     "admin.change": _("Changed in the administration"),
     "admin.delete": _("Deleted in the administration"),
+}
+
+# The figures of a guarantee event, by the keys its audit row keeps: (amount, day, note).
+GUARANTEE_SUMMARIES: dict[str, tuple[str | None, str, str]] = {
+    "guarantee.enrol": (None, "enrolled_on", "coverage_pct"),
+    "guarantee_claim.file": ("amount", "filed_on", "note"),
+    "guarantee_claim.payment": ("paid_amount", "paid_on", "bank_reference"),
+    "guarantee_claim.remit": ("amount", "remitted_on", "reference"),
 }
 
 # SBS categories as the category badge names them (Loan.category has no choices of its own).
@@ -146,6 +161,8 @@ def _subjects(loan: Loan) -> dict[str, list[str]]:
         _ids(ReversalRequest.objects.filter(original__loan=loan), ReversalRequest._meta.label),
         _ids(CollectionContact.objects.filter(loan=loan), CollectionContact._meta.label),
         _ids(WriteOff.objects.filter(loan=loan), WriteOff._meta.label),
+        _ids(GuaranteeEnrolment.objects.filter(loan=loan), GuaranteeEnrolment._meta.label),
+        _ids(GuaranteeClaim.objects.filter(loan=loan), GuaranteeClaim._meta.label),
     ]
     subjects: dict[str, list[str]] = {
         Loan._meta.label: [str(loan.pk)],
@@ -239,6 +256,12 @@ def _summary(action: str, after: dict[str, Any], currency: str = "PEN") -> dict[
             summary["currency"] = str(promise.get("currency") or currency)
     elif action == "loan.verify_equipment" and isinstance(after.get("visit"), dict):
         summary["on"] = _date(after["visit"].get("visited_on"))
+    elif action in GUARANTEE_SUMMARIES:
+        amount, day, note = GUARANTEE_SUMMARIES[action]
+        summary["amount"] = _decimal(after.get(amount)) if amount else None
+        summary["currency"] = str(after.get("currency") or currency)
+        summary["on"] = _date(after.get(day))
+        summary["note"] = f"{after.get(note)}%" if action == "guarantee.enrol" else str(after.get(note) or "")
     elif action in {"loan.disburse", "loan.migrate"}:
         summary["amount"] = _decimal(after.get("principal"))
         summary["currency"] = str(after.get("currency") or currency)

@@ -72,6 +72,7 @@ from buyers.models import Buyer
 from installments.models import Allocation, PortfolioRating, RemittanceMatch, ScheduleLine, Withholding
 from installments.risk import Category, dpd_upper_bounds, worst_band
 from installments.tally import OPEN_WITHHOLDING, book_rows_sql, flow_rows_sql, owed_rows_sql, tallies_kept
+from lifecycle.guarantees import GuaranteeFigures, guarantee_figures
 from loans.models import Equipment, Loan, LoanProduct
 from loans.sbs import category_for_dpd
 from miners.identity import DEPARTMENTS
@@ -268,6 +269,8 @@ class PortfolioSummary(_ParRatios):
     fx_rates: tuple[FxRate, ...] = ()
     # Loans beyond the happy path: written off, recovered, … (reports.loan_life).
     life: tuple[LifeRow, ...] = ()
+    # Guarantee funds: covered exposure, claims, recoveries shared (the whole book; None when filtered).
+    guarantees: GuaranteeFigures | None = None
 
     @property
     def fx_stale(self) -> tuple[FxRate, ...]:
@@ -304,6 +307,7 @@ class PortfolioSummary(_ParRatios):
         for name in ("categories", "equipment", "trainings", "months", "life"):
             data[name] = [asdict(row) for row in getattr(self, name)]
         data["fx_rates"] = [rate.as_dict() for rate in self.fx_rates]
+        data["guarantees"] = self.guarantees.as_dict() if self.guarantees is not None else None
         return jsonable(data)
 
 
@@ -809,7 +813,22 @@ def _portfolio_summary(
         months=months,
         fx_rates=tuple(rates[currency] for currency in sorted(rates)),
         life=loan_life_rows(loans=loans, as_of=as_of, date_from=date_from, amount=conversion.amount),
+        guarantees=None
+        if (buyer_obj or region or product_obj)
+        else _guarantee_figures(as_of=as_of, currency=currency, rates=rates),
     )
+
+
+def _guarantee_figures(*, as_of: dt.date, currency: str, rates: Mapping[str, FxRate]) -> GuaranteeFigures:
+    """The guarantee funds' figures in the report's currency: the whole book in soles adds each
+    foreign currency's figures at the as-of rate, a single currency reads its own."""
+    figures = guarantee_figures(as_of=as_of, currency=currency)
+    if currency != SOLES:
+        return figures
+    for foreign, rate in sorted(rates.items()):
+        if foreign != SOLES:
+            figures = figures.plus(guarantee_figures(as_of=as_of, currency=foreign), factor=rate.soles_per_unit)
+    return figures
 
 
 # The monthly chart shows at most this many months (the latest ones) so it stays readable.

@@ -12,6 +12,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.dispatch import Signal
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -26,6 +27,11 @@ from loans.services import APPLICATION_FIELDS, application_locked, application_s
 from rates.caps import rate_caps_check
 
 LOAN_CODE_PREFIX = "AC"
+
+# Sent inside the disbursement's transaction once the loan, its cronograma and its first entry exist,
+# with ``loan`` and ``actor``: loan life (``lifecycle``, a layer above) enrols the loan in the guarantee
+# fund its product belongs to, so a disbursement and its enrolment commit or fail together.
+loan_disbursed = Signal()
 
 
 def loan_code_for(*, year: int, pk: int) -> str:
@@ -186,4 +192,5 @@ def loan_disburse(
             "regenerated": disbursed_on != application.disbursement_date,
         },
     )
+    loan_disbursed.send(sender=Loan, loan=loan, actor=actor)
     return loan_recompute(loan=loan, as_of=disbursed_on)

@@ -286,7 +286,28 @@ def portfolio_tables(summary: PortfolioSummary) -> dict[str, Table]:
     ]
     tables.append(fair_price_table(summary))
     tables.append(notices_table(summary))
+    if s.guarantees is not None:
+        tables.append(guarantees_table(s.guarantees))
     return {table.slug: table for table in tables}
+
+
+def guarantee_rows(g: Any) -> tuple[tuple[Any, Any, Any], ...]:
+    """The guarantee funds' figures (``lifecycle.guarantees.GuaranteeFigures``): label, count, amount."""
+    return (
+        (_("Covered exposure (coverage × outstanding principal)"), g.covered_loans, g.covered_exposure),
+        (_("Claims filed on guarantee funds"), g.claims_filed, g.claimed),
+        (_("Claims paid by the funds"), g.claims_paid, g.paid_by_funds),
+        (_("Recovered after the funds paid"), "", g.recovered_after_claims),
+        (_("Funds' share of those recoveries"), "", g.shared_with_funds),
+        (_("Remitted to the funds"), "", g.remitted_to_funds),
+        (_("Still owed to the funds"), "", g.owed_to_funds),
+    )
+
+
+def guarantees_table(g: Any) -> Table:
+    return Table(
+        "guarantees", _("Guarantee funds"), (_("Figure"), _("Loans or claims"), _("Amount")), guarantee_rows(g)
+    )
 
 
 # --- Messages to miners (DOMAIN.md §10; figures in notices.selectors) ------------------------------------

@@ -100,6 +100,7 @@ def test_it_exports_every_table_as_csv_with_the_same_figures(summary, spanish):
         "months",
         "fair-price",
         "messages",
+        "guarantees",
     }
     key_figures = services.table_csv(tables["key-figures"])
     assert "Saldo de capital,28056.93" in key_figures.replace('"', "") or "28056.93" in key_figures

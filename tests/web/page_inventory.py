@@ -167,6 +167,17 @@ PAGES: dict[str, Page] = {
     "lifecycle:book-import": Page((ADMIN,), _each("book_imports", "dry_run", "failed", "running")),
     "lifecycle:book-import-progress": Page((ADMIN,), _each("book_imports", "running"), kind=PARTIAL),
     "lifecycle:book-import-template": Page((ADMIN,), lambda world: {"csv": Target(("loans", "csv"))}, kind=CSV),
+    "lifecycle:guarantee-claims": Page(
+        (OFFICER, APPROVER, TREASURER),
+        lambda world: {
+            "": Target(),
+            **{view: Target(query=f"view={view}", personas=(OFFICER,)) for view in ("pending", "approved", "paid")},
+        },
+    ),
+    "lifecycle:loan-guarantee": Page((OFFICER,), _one("loans.overdue")),
+    "lifecycle:guarantee-claim": Page(
+        (OFFICER, APPROVER, TREASURER), _each("guarantee_claims", "approved", "rejected", everyone=("approved",))
+    ),
     "installments:payment": Page(
         (OFFICER,),
         lambda world: {
@@ -587,6 +598,25 @@ def build_world(*, officer: Any, approver: Any, analyst: Any, admin: Any) -> Sim
         promised_on=today + dt.timedelta(days=7),
     )
 
+    # --- a guarantee fund covering the overdue loan: a claim rejected, then one approved awaiting the fund
+    from lifecycle.guarantees import claim_approve, claim_file, claim_reject, guarantee_enrol
+    from lifecycle.models import GuaranteeCoverageRule, GuaranteedProduct, GuaranteeFund
+
+    fund = GuaranteeFund.objects.create(code="regional", name="Fondo de garantía regional", claim_threshold_dpd=60)
+    GuaranteeCoverageRule.objects.create(
+        fund=fund, min_term_months=1, coverage_pct=Decimal("75"), effective_from=dt.date(2020, 1, 1)
+    )
+    GuaranteedProduct.objects.create(fund=fund, product=capital)
+    guarantee_enrol(loan=overdue, actor=officer)
+    guarantee_claims = {
+        "rejected": claim_reject(
+            request=claim_file(loan=overdue, actor=officer, note="Sin entregas desde hace dos meses."),
+            actor=approver,
+            note="Falta el expediente de cobranza.",
+        ),
+    }
+    guarantee_claims["approved"] = claim_approve(request=claim_file(loan=overdue, actor=officer), actor=approver)
+
     # --- jobs: an import done, one failed with row errors, one still running; a portfolio report made
     jobs = {
         "imported": job_finish(
@@ -635,6 +665,7 @@ def build_world(*, officer: Any, approver: Any, analyst: Any, admin: Any) -> Sim
             "disbursed": active.application,
         },
         branch_payment=branch_payment,
+        guarantee_claims=guarantee_claims,
         remittances={"listed": listed.remittance, "short": short.remittance, "unmatched": unmatched.remittance},
         jobs=jobs,
         book_imports=book_imports,
