@@ -30,6 +30,7 @@ from loans.sbs import (
 __all__ = [
     "ALIGNMENT_MIN_AMOUNT",
     "ALIGNMENT_MIN_SHARE",
+    "COLLATERAL_POLICY_EXPIRED",
     "DPD_BANDS",
     "GUARANTEE_CLAIM_DPD",
     "NO_DELIVERIES",
@@ -44,6 +45,7 @@ __all__ = [
     "Category",
     "aligned_category",
     "category_for_dpd",
+    "collateral_covered_share",
     "dpd_upper_bounds",
     "early_warnings",
     "guarantee_claim",
@@ -71,6 +73,8 @@ NO_DELIVERY_MIN_DAYS = 30
 NO_DELIVERY_INTERVALS = 3
 VOLUME_DROP_RATIO = Decimal("0.5")
 WITHHOLDINGS_AVERAGED = 3
+# A rating warning, not a buyer signal: registered collateral whose insurance policy expired by the date.
+COLLATERAL_POLICY_EXPIRED = "collateral_policy_expired"
 
 
 def provision(balance: Decimal, category: Category, covered_share: Decimal = Decimal(0)) -> Decimal:
@@ -83,6 +87,15 @@ def provision(balance: Decimal, category: Category, covered_share: Decimal = Dec
         uncovered * provision_rate(category, preferred_guarantee=False)
         + covered * provision_rate(category, preferred_guarantee=True)
     )
+
+
+def collateral_covered_share(collateral_value: Decimal, outstanding: Decimal) -> Decimal:
+    """The share of a loan covered by a preferred guarantee (DOMAIN.md §6–§7): the appraised value of its
+    registered, unreleased collateral (in the loan's currency) over its outstanding principal, at most
+    1, to 4 decimals. A loan owing nothing has nothing to cover: 0."""
+    if outstanding <= 0 or collateral_value <= 0:
+        return Decimal("0.0000")
+    return round_half_up(min(Decimal(1), Decimal(collateral_value) / Decimal(outstanding)), 4)
 
 
 def aligned_category(loans: Sequence[tuple[Category, Decimal]]) -> Category:
