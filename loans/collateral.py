@@ -21,6 +21,8 @@ dashboard warn (``collateral_expiring``).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -36,6 +38,8 @@ from asmcredit.errors import TransitionError
 from asmcredit.fields import Currency
 from asmcredit.money import money
 from loans.models import Collateral, Loan
+from loans.sbs import collateral_covered_share
+from rates.fx import fx_rate_or_none
 
 # Who records and changes collateral: the loan officers and the credit committee (and the admin).
 COLLATERAL_EDITORS = (roles.LOAN_OFFICER, roles.CREDIT_APPROVER, roles.LENDER_ADMIN)
@@ -244,3 +248,46 @@ def policy_state(collateral: Collateral, today: dt.date) -> str:
     if collateral.policy_expires_on <= today + dt.timedelta(days=expiry_warning_days()):
         return "expiring"
     return "ok"
+
+
+def collateral_counts(collateral: Collateral, on: dt.date) -> bool:
+    """Whether ``collateral`` is a preferred guarantee on ``on``, as the nightly rating decides it
+    (installments.batch): registered by then, not yet released, and insured if the lender requires it."""
+    if not collateral.registry_entry or collateral.registered_on is None or collateral.registered_on > on:
+        return False
+    if collateral.released_on is not None and collateral.released_on <= on:
+        return False
+    if settings.COLLATERAL_INSURANCE_REQUIRED:
+        return collateral.policy_expires_on is not None and collateral.policy_expires_on >= on
+    return True
+
+
+@dataclass(frozen=True)
+class Cover:
+    """What a loan's registered collateral covers on a day: its value in the loan's currency and the
+    share of the outstanding principal (None for both when an exchange rate is missing)."""
+
+    value: Decimal | None
+    share: Decimal | None
+    missing_rates: tuple[str, ...] = ()
+
+
+def collateral_cover(*, loan: Loan, collaterals: Iterable[Collateral], on: dt.date) -> Cover:
+    """The loan page's figure, the same rule as the rating's, on the loan's current balance."""
+    total = Decimal(0)
+    missing: set[str] = set()
+    for collateral in collaterals:
+        if not collateral_counts(collateral, on):
+            continue
+        if collateral.currency == loan.currency:
+            total += collateral.appraised_value
+            continue
+        # Another currency: through soles, at the rates of the day (as the rating does).
+        rate = fx_rate_or_none(currency=collateral.currency, on=on)
+        loan_rate = fx_rate_or_none(currency=loan.currency, on=on)
+        missing |= {c for c, r in ((collateral.currency, rate), (loan.currency, loan_rate)) if r is None}
+        if rate is not None and loan_rate is not None:
+            total += rate.to_soles(collateral.appraised_value) / loan_rate.soles_per_unit
+    if missing:
+        return Cover(value=None, share=None, missing_rates=tuple(sorted(missing)))
+    return Cover(value=money(total), share=collateral_covered_share(total, loan.outstanding_principal))
