@@ -18,6 +18,7 @@ from loans.sbs import (
     Band,
     Category,
     category_for_dpd,
+    collateral_covered_share,
     dpd_upper_bounds,
     min_dpd,
     provision_rate,
@@ -87,15 +88,6 @@ def provision(balance: Decimal, category: Category, covered_share: Decimal = Dec
         uncovered * provision_rate(category, preferred_guarantee=False)
         + covered * provision_rate(category, preferred_guarantee=True)
     )
-
-
-def collateral_covered_share(collateral_value: Decimal, outstanding: Decimal) -> Decimal:
-    """The share of a loan covered by a preferred guarantee (DOMAIN.md §6–§7): the appraised value of its
-    registered, unreleased collateral (in the loan's currency) over its outstanding principal, at most
-    1, to 4 decimals. A loan owing nothing has nothing to cover: 0."""
-    if outstanding <= 0 or collateral_value <= 0:
-        return Decimal("0.0000")
-    return round_half_up(min(Decimal(1), Decimal(collateral_value) / Decimal(outstanding)), 4)
 
 
 def aligned_category(loans: Sequence[tuple[Category, Decimal]]) -> Category:
