@@ -71,10 +71,6 @@ def _greatest(a: str, b: str) -> str:
     return f"GREATEST({a}, {b})" if is_postgres() else f"MAX({a}, {b})"
 
 
-def _least(a: str, b: str) -> str:
-    return f"LEAST({a}, {b})" if is_postgres() else f"MIN({a}, {b})"
-
-
 def _distinct(a: str, b: str) -> str:
     return f"({a} IS DISTINCT FROM {b})" if is_postgres() else f"({a} IS NOT {b})"
 

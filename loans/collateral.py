@@ -210,9 +210,9 @@ def collateral_update(*, collateral: Collateral, actor: Any, **changes: Any) -> 
 
 def collateral_prefill(loan: Loan) -> dict[str, Any]:
     """What the form offers for an equipment loan: the financed equipment, its price as a first value."""
-    if loan.equipment_id is None:
-        return {"currency": loan.currency}
     equipment = loan.equipment
+    if equipment is None:
+        return {"currency": loan.currency}
     return {
         "equipment": equipment.pk,
         "description": f"{equipment.name} — {equipment.supplier.name}",

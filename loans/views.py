@@ -770,8 +770,8 @@ def _collateral_form_page(request: HttpRequest, loan: Loan, collateral: Collater
                 return redirect(reverse("loans:detail", args=[loan.pk]) + "#collateral")
         status = 400
     elif collateral is not None:
-        initial = {name: getattr(collateral, name) for name in FIELDS if name != "equipment"}
-        form = CollateralForm(initial={**initial, "equipment": collateral.equipment_id}, loan=loan, editing=True)
+        current = {name: getattr(collateral, name) for name in FIELDS if name != "equipment"}
+        form = CollateralForm(initial={**current, "equipment": collateral.equipment_id}, loan=loan, editing=True)
     else:
         initial: dict[str, Any] = {"currency": loan.currency, "appraised_on": timezone.localdate()}
         prefilled = request.GET.get("prefill") == "equipment" and loan.equipment_id is not None

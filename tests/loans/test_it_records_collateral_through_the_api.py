@@ -97,7 +97,7 @@ def test_an_officer_records_a_pledge_then_its_registration_and_release(officer, 
 def test_bad_input_is_a_400_naming_every_field_and_records_nothing(officer, loan) -> None:  # type: ignore[no-untyped-def]
     client = token_client(officer)
     tomorrow = (timezone.localdate() + dt.timedelta(days=1)).isoformat()
-    other = EquipmentFactory()
+    other = EquipmentFactory.create()
 
     answer = client.post(
         url(loan),
