@@ -191,7 +191,7 @@ def build(args: argparse.Namespace, as_of: dt.date, timer: Timer) -> None:
                appraised_value, currency, appraised_on, insurer, policy_number, policy_expires_on, recorded_by_id)
         SELECT now(), now(), id, 'Equipo ' || id, CASE WHEN id %% 9 <> 3 THEN 'RMC-B-' || id ELSE '' END,
                CASE WHEN id %% 9 <> 3 THEN disbursed_on + 10 END, round(principal * 0.6, 2), 'PEN', disbursed_on,
-               'Aseguradora', 'POL-' || id, %(as_of)s::date + (id %% 400) - 30, %(officer)s
+               'Aseguradora', 'POL-' || id, %(as_of)s::date + (id %% 400)::int - 30, %(officer)s
         FROM loans_loan WHERE id %% 3 = 0""",
         p,
     )
