@@ -741,10 +741,12 @@ def _collateral_context(request: HttpRequest, loan: Loan, today: Any) -> dict[st
     for collateral in collaterals:
         collateral.policy_state = policy_state(collateral, today)  # type: ignore[attr-defined]
     pledged = [c for c in collaterals if c.released_on is None]
+    # A policy to renew matters while the loan is in the book; once paid off, the pledge is to be lifted.
+    active = loan.status == Loan.Status.ACTIVE
     return {
         "collaterals": collaterals,
         "collateral_cover": collateral_cover(loan=loan, collaterals=collaterals, on=today) if pledged else None,
-        "collateral_alerts": [c for c in pledged if c.policy_state in {"expired", "expiring"}],  # type: ignore[attr-defined]
+        "collateral_alerts": [c for c in pledged if active and c.policy_state in {"expired", "expiring"}],  # type: ignore[attr-defined]
         "collateral_warning_days": expiry_warning_days(),
         "can_edit_collateral": roles.has_role(request.user, *COLLATERAL_EDITORS),
     }

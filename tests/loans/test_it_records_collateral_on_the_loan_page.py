@@ -164,3 +164,5 @@ def test_policies_expiring_within_the_window_warn_on_the_loan_and_the_dashboard(
 
     payment_record(loan=loan, amount=payoff_quote(loan=loan, on=TODAY).total, paid_on=TODAY, actor=officer)
     assert client.get(reverse("dashboard")).context["queues"]["collateral_policies"]["items"] == []
+    # Paid off: nothing to renew any more (the pledge is to be lifted), so the loan page stops warning.
+    assert 'id="collateral-alert"' not in client.get(reverse("loans:detail", args=[loan.pk])).content.decode()
