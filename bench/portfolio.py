@@ -17,7 +17,8 @@ through Python), then times:
 
 Data shape: ``--miners`` miners (default 2 × loans), ``--buyers`` buyers; one active loan for each of
 the first ``--loans`` miners, 12–36 monthly installments, disbursed up to 11 months ago; 85% of loans
-current, 15% behind by 1–5 installments; every miner delivers weekly for ``--weeks`` weeks (52 = a year,
+current, 15% behind by 1–5 installments; a third pledged as collateral (two in three of those
+registered); every miner delivers weekly for ``--weeks`` weeks (52 = a year,
 ~15.6 million settlements for 300,000 miners); the last three periods of each loan withheld.
 """
 
@@ -178,6 +179,20 @@ def build(args: argparse.Namespace, as_of: dt.date, timer: Timer) -> None:
         FROM bench_loan;
         SELECT setval(pg_get_serial_sequence('loans_loan', 'id'), %(loans)s);
         SELECT setval(pg_get_serial_sequence('loans_loanapplication', 'id'), %(loans)s);""",
+        p,
+    )
+    # Garantía mobiliaria on a third of the loans (the equipment they financed): two in three of those
+    # registered, so the rating's covered share reads the collateral table as it would at national scale.
+    timer(
+        "collateral",
+        sql,
+        """
+        INSERT INTO loans_collateral (created, updated, loan_id, description, registry_entry, registered_on,
+               appraised_value, currency, appraised_on, insurer, policy_number, policy_expires_on, recorded_by_id)
+        SELECT now(), now(), id, 'Equipo ' || id, CASE WHEN id %% 9 <> 3 THEN 'RMC-B-' || id ELSE '' END,
+               CASE WHEN id %% 9 <> 3 THEN disbursed_on + 10 END, round(principal * 0.6, 2), 'PEN', disbursed_on,
+               'Aseguradora', 'POL-' || id, %(as_of)s::date + (id %% 400)::int - 30, %(officer)s
+        FROM loans_loan WHERE id %% 3 = 0""",
         p,
     )
     # Equal-principal lines at ~2.84% a month; loans with i % 20 in (3, 7, 11) are 1–5 installments behind.

@@ -14,7 +14,14 @@ from installments.api.loans import (
     RatingViewSet,
 )
 from lifecycle.api import GuaranteeClaimViewSet, LoanWriteOffView, PaymentReverseView, ReversalViewSet, WriteOffViewSet
-from loans.api import LoanApplicationViewSet, LoanProductViewSet, LoanViewSet, SimulationView
+from loans.api import (
+    CollateralViewSet,
+    LoanApplicationViewSet,
+    LoanCollateralView,
+    LoanProductViewSet,
+    LoanViewSet,
+    SimulationView,
+)
 from miners.api import MinerViewSet
 from rates.api.caps import RateCapViewSet
 from rates.api.fx import ExchangeRateViewSet
@@ -34,6 +41,7 @@ router.register("ratings", RatingViewSet, basename="rating")
 router.register("reversals", ReversalViewSet, basename="reversal")
 router.register("write-offs", WriteOffViewSet, basename="write-off")
 router.register("guarantee-claims", GuaranteeClaimViewSet, basename="guarantee-claim")
+router.register("collateral", CollateralViewSet, basename="collateral")
 router.register("fx-rates", ExchangeRateViewSet, basename="fx-rate")
 router.register("rate-caps", RateCapViewSet, basename="rate-cap")
 
@@ -48,6 +56,7 @@ urlpatterns = [
         name="loan-payment-reverse",
     ),
     path("loans/<str:loan_pk>/write-off/", LoanWriteOffView.as_view(), name="loan-write-off"),
+    path("loans/<str:loan_pk>/collateral/", LoanCollateralView.as_view(), name="loan-collateral"),
     path("loans/<str:loan_pk>/credit/refund/", LoanCreditRefundView.as_view(), name="loan-credit-refund"),
     path("loans/<str:loan_pk>/credit/apply/", LoanCreditApplyView.as_view(), name="loan-credit-apply"),
     *router.urls,

@@ -621,6 +621,7 @@ def seed(*, today: dt.date, stdout: Any = None) -> SeedResult:
 
     _money_at_the_edges(loans=loans, orex=orex, officer=officer, miner=eligible[9], rng=rng, today=today)
     _exchange_rates(today)
+    _collateral(loans=loans, officer=officer, today=today)
     _remittances(orex, today)
     reconcile_remittances(as_of=today)
     _collection_messages(today)
@@ -630,6 +631,41 @@ def seed(*, today: dt.date, stdout: Any = None) -> SeedResult:
     _regulatory_files(users=users, today=today)
     say(f"  {settlements} ore settlements, {len(loan_plan)} applications\n")
     return SeedResult(created=True, counts={"settlements": settlements, "applications": len(loan_plan)})
+
+
+def _collateral(*, loans: dict[int, Any], officer: Any, today: dt.date) -> None:
+    """The financed equipment pledged as garantía mobiliaria (DOMAIN.md §7) on the equipment loans:
+
+    - loans 1 and 4: registered in the Registro Mobiliario de Contratos (preferred: the lower provision
+      rates on what the appraisal covers); loan 4's insurance expired three weeks ago (a warning);
+    - loan 2: registered, its insurance expiring within the warning window (the dashboard lists it);
+    - loan 3: appraised and insured, its registration still pending at SUNARP (no lower rate yet).
+    """
+    from loans.collateral import collateral_add
+
+    plan = [
+        # (loan index, registered?, policy expires in n days)
+        (0, True, 300),
+        (1, True, 12),
+        (2, False, 330),
+        (3, True, -20),
+    ]
+    for index, registered, expires_in in plan:
+        loan = loans[index]
+        equipment = loan.equipment
+        collateral_add(
+            loan=loan,
+            actor=officer,
+            description=f"{equipment.name}, serie {loan.code[-4:]}-{equipment.pk:03d}",
+            equipment=equipment,
+            appraised_value=money(equipment.price * Decimal("0.90")),
+            appraised_on=loan.disbursed_on - dt.timedelta(days=2),
+            registry_entry=f"RMC-{loan.disbursed_on:%Y}-{7100 + index:06d}" if registered else "",
+            registered_on=loan.disbursed_on + dt.timedelta(days=9) if registered else None,
+            insurer="Rímac Seguros",
+            policy_number=f"PMM-{loan.disbursed_on:%y}-{48210 + index}",
+            policy_expires_on=today + dt.timedelta(days=expires_in),
+        )
 
 
 def _loan_life(*, loans: dict[int, Any], users: dict[str, Any], today: dt.date) -> None:

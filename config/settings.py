@@ -421,3 +421,14 @@ EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "no-reply@localhost") or "no-reply@localhost"
 # Castigo (DOMAIN.md §7): how many collection contacts must be on record before a loan is written off.
 WRITE_OFF_MIN_CONTACTS = env_int("WRITE_OFF_MIN_CONTACTS", 3)
+# Garantía mobiliaria (DOMAIN.md §7): the loan page and the officer's dashboard warn this many days
+# before an insurance policy on pledged collateral expires (and from then on, while it stays expired).
+COLLATERAL_EXPIRY_WARNING_DAYS = env_int("COLLATERAL_EXPIRY_WARNING_DAYS", 30)
+if not 0 <= COLLATERAL_EXPIRY_WARNING_DAYS <= 366:
+    raise ImproperlyConfigured(
+        f"COLLATERAL_EXPIRY_WARNING_DAYS must be 0 to 366 days, not {COLLATERAL_EXPIRY_WARNING_DAYS}"
+    )
+# Whether registered collateral whose insurance policy has expired (or that has none) stops earning the
+# preferred-guarantee provision rates. Off by default: the registered pledge is what makes the guarantee
+# preferred; the expired policy is flagged on the rating (warning ``collateral_policy_expired``).
+COLLATERAL_INSURANCE_REQUIRED = env_bool("COLLATERAL_INSURANCE_REQUIRED", default=False)

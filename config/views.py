@@ -123,6 +123,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     from installments.tally import COMPACT_ABOVE, tally_compact
     from lifecycle.models import ReversalRequest, WriteOff
     from lifecycle.selectors import broken_promises
+    from loans.collateral import collateral_expiring
     from loans.models import Loan, LoanApplication
     from rates.fx import MissingExchangeRate
     from reports.selectors import portfolio_current, portfolio_flows, unremitted_by_buyer
@@ -174,6 +175,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         queues["warnings"] = _queue(warnings)
         # Promises to pay whose day passed without the money (read from the ledger).
         queues["broken_promises"] = _queue(broken_promises(today=today, limit=QUEUE_SIZE + 1))
+        # Insurance on pledged collateral expiring within COLLATERAL_EXPIRY_WARNING_DAYS, or expired.
+        queues["collateral_policies"] = _queue(collateral_expiring(today=today))
         # Money the lender holds beyond what miners owe (DOMAIN.md §3): refund it or apply it.
         queues["credits"] = _queue(
             Loan.objects.filter(overpayment_credit__gt=0).select_related("miner").order_by("-overpayment_credit")

@@ -27,6 +27,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -264,8 +265,7 @@ def _loan_rows_sql(day: str, unpaid: str) -> str:
     if is_postgres():
         return f"""
         SELECT l.id AS loan_id, l.miner_id, l.withholding_buyer_id AS buyer_id, l.currency,
-               l.guarantee_coverage_pct AS coverage_pct, COALESCE(agg.outstanding, 0) AS outstanding,
-               agg.oldest_unpaid
+               COALESCE(agg.outstanding, 0) AS outstanding, agg.oldest_unpaid
         FROM loans_loan l CROSS JOIN LATERAL (
             SELECT SUM(sl.principal - sl.paid_principal) AS outstanding,
                    MIN(CASE WHEN sl.due_on < {day} AND {unpaid} > 0 THEN sl.due_on END) AS oldest_unpaid
@@ -275,12 +275,32 @@ def _loan_rows_sql(day: str, unpaid: str) -> str:
         """  # noqa: S608
     return f"""
         SELECT l.id AS loan_id, l.miner_id, l.withholding_buyer_id AS buyer_id, l.currency,
-               l.guarantee_coverage_pct AS coverage_pct,
                SUM(sl.principal - sl.paid_principal) AS outstanding,
                MIN(CASE WHEN sl.due_on < {day} AND {unpaid} > 0 THEN sl.due_on END) AS oldest_unpaid
         FROM loans_loan l JOIN installments_scheduleline sl ON sl.loan_id = l.id AND sl.is_current
         WHERE l.status = 'active' AND l.disbursed_on <= {day} AND l.miner_id BETWEEN %(low)s AND %(high)s
-        GROUP BY l.id, l.miner_id, l.withholding_buyer_id, l.currency, l.guarantee_coverage_pct
+        GROUP BY l.id, l.miner_id, l.withholding_buyer_id, l.currency
+        """  # noqa: S608
+
+
+def _pledged_sql(day: str, rates: Mapping[str, FxRate]) -> str:
+    """Per loan of the batch with registered collateral still pledged on the day (DOMAIN.md §7: entry
+    number and registration date on or before the day, not released by then): the appraised value of
+    what counts as a preferred guarantee, in the loan's currency (collateral in another currency is
+    converted at the exchange rates of the day, through soles), and whether a policy on it has expired.
+    With ``settings.COLLATERAL_INSURANCE_REQUIRED`` only collateral insured on the day counts."""
+    counts = f"c.policy_expires_on >= {day}" if settings.COLLATERAL_INSURANCE_REQUIRED else "1 = 1"
+    in_loan_currency = (
+        f"c.appraised_value * {soles_case_sql('c.currency', rates)} / {soles_case_sql('lr.currency', rates)}"
+    )
+    return f"""
+        SELECT c.loan_id,
+               SUM(CASE WHEN {counts} THEN {in_loan_currency} ELSE 0 END) AS value,
+               MAX(CASE WHEN c.policy_expires_on < {day} THEN 1 ELSE 0 END) AS policy_expired
+        FROM loans_collateral c JOIN loan_rows lr ON lr.loan_id = c.loan_id
+        WHERE c.registry_entry <> '' AND c.registered_on <= {day}
+          AND (c.released_on IS NULL OR c.released_on > {day})
+        GROUP BY c.loan_id
         """  # noqa: S608
 
 
@@ -342,7 +362,8 @@ def rating_select_sql(rates: Mapping[str, FxRate] | None = None) -> str:
     at or above it add up to at least max(S/ 100, 1% of the miner's debt), else the best present),
     on balances stated in soles at ``rates`` (``book_fx_rates``: the exchange rate of the as-of date;
     a currency missing from ``rates`` converts to NULL, never at 1);
-    provisions on the aligned category, the guarantee-covered share at the preferred-guarantee rate;
+    provisions on the aligned category, the share covered by registered collateral
+    (``risk.collateral_covered_share``) at the preferred-guarantee rate, the rest at the normal one;
     and the early warnings of ``risk.early_warnings`` for loans repaid through a buyer, from one pass
     over the window's settlements (delivery days, their gaps, volumes).
     """
@@ -358,6 +379,7 @@ def rating_select_sql(rates: Mapping[str, FxRate] | None = None) -> str:
     in_soles = f"outstanding * {soles_case_sql('currency', rates or {})}"
     return f"""
     WITH loan_rows AS ({_loan_rows_sql(day, unpaid)}
+    ), pledged AS ({_pledged_sql(day, rates or {})}
     ), rated AS (
         SELECT loan_rows.*, COALESCE({days_between(day, "oldest_unpaid")}, 0) AS dpd FROM loan_rows
     ), graded AS (
@@ -393,20 +415,24 @@ def rating_select_sql(rates: Mapping[str, FxRate] | None = None) -> str:
         SELECT loan_id, AVG(withheld) AS withheld, AVG(total) AS due FROM recent GROUP BY loan_id
     )
     SELECT g.loan_id, g.dpd, g.severity, a.severity AS aligned_severity, g.outstanding,
-           ROUND(g.coverage_pct / 100.0, 4) AS covered_share,
-           CASE WHEN g.buyer_id IS NULL THEN '[]' ELSE
-               '[' || RTRIM(
+           CASE WHEN g.outstanding > 0 AND pl.value > 0
+                THEN ROUND({_least("1", "pl.value / g.outstanding")}, 4) ELSE 0 END AS covered_share,
+           '[' || RTRIM(
+               CASE WHEN g.buyer_id IS NULL THEN '' ELSE
                    COALESCE(CASE WHEN sg.last_on IS NULL OR {since_last} > {no_delivery_limit}
                                  THEN '"{risk.NO_DELIVERIES}",' END, '')
                    || COALESCE(CASE WHEN sg.prior_90 > 0 AND sg.last_90 < sg.prior_90 * {risk.VOLUME_DROP_RATIO}
                                     THEN '"{risk.VOLUME_DROP}",' END, '')
                    || COALESCE(CASE WHEN s.due > 0 AND s.withheld < s.due
-                                    THEN '"{risk.WITHHOLDING_SHORT}",' END, ''),
-               ',') || ']' END AS warnings
+                                    THEN '"{risk.WITHHOLDING_SHORT}",' END, '')
+               END
+               || COALESCE(CASE WHEN pl.policy_expired = 1 THEN '"{risk.COLLATERAL_POLICY_EXPIRED}",' END, ''),
+           ',') || ']' AS warnings
     FROM graded g
     JOIN aligned a ON a.miner_id = g.miner_id
     LEFT JOIN signals sg ON sg.miner_id = g.miner_id
     LEFT JOIN short s ON s.loan_id = g.loan_id
+    LEFT JOIN pledged pl ON pl.loan_id = g.loan_id
     """  # noqa: S608 - only fragments of our own; values are parameters
 
 
@@ -423,6 +449,13 @@ def book_fx_rates(*, as_of: dt.date) -> dict[str, FxRate]:
     day = _day("day")
     currencies = _currencies(
         f"SELECT DISTINCT currency FROM loans_loan WHERE status = 'active' AND disbursed_on <= {day}",  # noqa: S608
+        as_of,
+    )
+    # Registered collateral in another currency than its loan's is valued at the rates of the day too.
+    currencies |= _currencies(
+        f"""SELECT DISTINCT c.currency FROM loans_collateral c JOIN loans_loan l ON l.id = c.loan_id
+            WHERE l.status = 'active' AND l.disbursed_on <= {day} AND c.registry_entry <> ''
+              AND c.registered_on <= {day} AND (c.released_on IS NULL OR c.released_on > {day})""",  # noqa: S608
         as_of,
     )
     return fx_rates(currencies=currencies, on=as_of)

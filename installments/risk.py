@@ -18,6 +18,7 @@ from loans.sbs import (
     Band,
     Category,
     category_for_dpd,
+    collateral_covered_share,
     dpd_upper_bounds,
     min_dpd,
     provision_rate,
@@ -30,6 +31,7 @@ from loans.sbs import (
 __all__ = [
     "ALIGNMENT_MIN_AMOUNT",
     "ALIGNMENT_MIN_SHARE",
+    "COLLATERAL_POLICY_EXPIRED",
     "DPD_BANDS",
     "GUARANTEE_CLAIM_DPD",
     "NO_DELIVERIES",
@@ -44,6 +46,7 @@ __all__ = [
     "Category",
     "aligned_category",
     "category_for_dpd",
+    "collateral_covered_share",
     "dpd_upper_bounds",
     "early_warnings",
     "guarantee_claim",
@@ -71,6 +74,8 @@ NO_DELIVERY_MIN_DAYS = 30
 NO_DELIVERY_INTERVALS = 3
 VOLUME_DROP_RATIO = Decimal("0.5")
 WITHHOLDINGS_AVERAGED = 3
+# A rating warning, not a buyer signal: registered collateral whose insurance policy expired by the date.
+COLLATERAL_POLICY_EXPIRED = "collateral_policy_expired"
 
 
 def provision(balance: Decimal, category: Category, covered_share: Decimal = Decimal(0)) -> Decimal:

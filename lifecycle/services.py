@@ -226,7 +226,7 @@ WRITE_OFF_PREPARERS = (roles.LOAN_OFFICER, roles.LENDER_ADMIN)
 def write_off_refusals(loan: Loan) -> list[str]:
     """Why ``loan`` cannot be written off yet (DOMAIN.md §7), every reason at once, or an empty list:
     active; rated Pérdida by the latest nightly rating; fully provisioned (the provision covers the
-    principal not covered by a guarantee fund); collection efforts on record."""
+    principal not covered by registered collateral); collection efforts on record."""
     from installments.models import LoanRating
 
     reasons: list[str] = []

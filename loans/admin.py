@@ -4,6 +4,7 @@ from django.contrib import admin
 
 from asmcredit.admin import AuditedAdmin, ReadOnlyAdmin
 from loans.models import (
+    Collateral,
     Equipment,
     EquipmentSupplier,
     Loan,
@@ -120,3 +121,14 @@ class VerificationVisitAdmin(ReadOnlyAdmin):
 class VerificationPhotoAdmin(ReadOnlyAdmin):
     list_display = ["visit", "original_name", "width", "height", "created"]
     search_fields = ["visit__loan__code"]
+
+
+@admin.register(Collateral)
+class CollateralAdmin(ReadOnlyAdmin):
+    """Collateral is recorded and changed only through loans.collateral (validated, audited before →
+    after, in the loan's history): from the loan page or the API; the admin shows it."""
+
+    list_display = ["loan", "description", "registry_entry", "registered_on", "appraised_value", "currency"]
+    list_filter = ["currency"]
+    search_fields = ["loan__code", "registry_entry", "policy_number"]
+    list_select_related = ["loan__miner"]

@@ -12,7 +12,7 @@ from typing import Any
 
 import django_filters
 from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_field, extend_schema_view
-from rest_framework import mixins, serializers, status, viewsets
+from rest_framework import exceptions, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -27,11 +27,13 @@ from asmcredit.api import (
     staff_actor,
 )
 from asmcredit.api_views import MasterDataViewSet
+from asmcredit.fields import Currency
 from asmcredit.idempotency import idempotent
 from asmcredit.money import pct_to_rate
 from loans import services
+from loans.collateral import COLLATERAL_EDITORS, collateral_add, collateral_update
+from loans.models import Collateral, Equipment, Loan, LoanApplication, LoanProduct
 from loans.models import GraceKind as LoanGraceKind
-from loans.models import Loan, LoanApplication, LoanProduct
 from loans.schedule import GraceKind, Schedule, ScheduleError, ScheduleTerms, build_schedule
 from loans.tcea import TceaError
 
@@ -677,3 +679,158 @@ class LoanViewSet(ApiViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin
             "installments": lines,
         }
         return Response(LoanScheduleSerializer(data).data)
+
+
+# --- Collateral (garantía mobiliaria) -------------------------------------------------------------
+
+
+class CollateralSerializer(ApiModelSerializer):
+    loan_code = serializers.CharField(source="loan.code", read_only=True)
+    recorded_by = serializers.CharField(source="recorded_by.username", read_only=True)
+    is_registered = serializers.BooleanField(
+        read_only=True,
+        help_text="Entry number and registration date present and not released: a preferred guarantee, so "
+        "the part of the loan its appraised value covers is provisioned at the preferred-guarantee rates.",
+    )
+
+    class Meta:
+        model = Collateral
+        fields = [
+            "id",
+            "loan",
+            "loan_code",
+            "equipment",
+            "description",
+            "registry_entry",
+            "registered_on",
+            "appraised_value",
+            "currency",
+            "appraised_on",
+            "insurer",
+            "policy_number",
+            "policy_expires_on",
+            "released_on",
+            "is_registered",
+            "recorded_by",
+            "created",
+            "updated",
+        ]
+        read_only_fields = fields
+
+
+class CollateralInputSerializer(serializers.Serializer):
+    """What a person writes of a collateral; the service checks the whole (every bad field at once)."""
+
+    # Blank passes here so the service names it with every other bad field at once.
+    description = serializers.CharField(max_length=300, allow_blank=True)
+    equipment = serializers.PrimaryKeyRelatedField(
+        queryset=Equipment.objects.all(),
+        required=False,
+        allow_null=True,
+        help_text="The financed equipment when that is what is pledged (only the loan's own).",
+    )
+    registry_entry = serializers.CharField(
+        max_length=40,
+        required=False,
+        allow_blank=True,
+        help_text="Registro Mobiliario de Contratos (SUNARP) entry of the pledge; with registered_on.",
+    )
+    registered_on = ApiDateField(required=False, allow_null=True)
+    appraised_value = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=Decimal("0.01"))
+    currency = serializers.ChoiceField(
+        choices=Currency.choices, required=False, help_text="Of the appraisal; defaults to the loan's."
+    )
+    appraised_on = ApiDateField()
+    insurer = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    policy_number = serializers.CharField(max_length=60, required=False, allow_blank=True)
+    policy_expires_on = ApiDateField(required=False, allow_null=True)
+    released_on = ApiDateField(
+        required=False, allow_null=True, help_text="The pledge lifted (loan paid off, or given up). PATCH only."
+    )
+
+
+COLLATERAL_EXAMPLE = {
+    "description": "Concentrador centrífugo Knelson KC-MD3, serie 2231",
+    "equipment": 1,
+    "registry_entry": "RMC-2025-004512",
+    "registered_on": "2025-02-03",
+    "appraised_value": "20000.00",
+    "currency": "PEN",
+    "appraised_on": "2025-01-20",
+    "insurer": "Rímac Seguros",
+    "policy_number": "POL-778812",
+    "policy_expires_on": "2026-01-20",
+}
+TAG_COLLATERAL = ["staff: loans"]
+
+
+def _collateral(pk: int) -> Collateral:
+    return Collateral.objects.select_related("loan", "recorded_by").get(pk=pk)
+
+
+class LoanCollateralView(ApiViewMixin, APIView):
+    """``GET|POST loans/{id}/collateral/``: a loan's collateral, and recording more."""
+
+    write_roles = COLLATERAL_EDITORS
+
+    def _loan(self, loan_pk: str) -> Loan:
+        if not loan_pk.isdigit() or len(loan_pk) > 18:
+            raise exceptions.NotFound()
+        loan = Loan.objects.filter(pk=int(loan_pk)).first()
+        if loan is None:
+            raise exceptions.NotFound()
+        return loan
+
+    @extend_schema(
+        summary="A loan's collateral (garantía mobiliaria), released ones included",
+        tags=TAG_COLLATERAL,
+        responses={200: CollateralSerializer(many=True)},
+    )
+    def get(self, request: Request, loan_pk: str) -> Response:
+        loan = self._loan(loan_pk)
+        rows = Collateral.objects.filter(loan=loan).select_related("loan", "recorded_by").order_by("id")
+        return Response(CollateralSerializer(rows, many=True).data)
+
+    @extend_schema(
+        summary="Record collateral on an active loan (loan officer, credit approver)",
+        tags=TAG_COLLATERAL,
+        request=CollateralInputSerializer,
+        responses={201: CollateralSerializer},
+        examples=[OpenApiExample("Registered equipment pledge", value=COLLATERAL_EXAMPLE, request_only=True)],
+    )
+    @idempotent
+    def post(self, request: Request, loan_pk: str) -> Response:
+        loan = self._loan(loan_pk)
+        serializer = CollateralInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        values = dict(serializer.validated_data)
+        if values.pop("released_on", None) is not None:
+            raise serializers.ValidationError({"released_on": ["Record the collateral first, then its release."]})
+        made = collateral_add(loan=loan, actor=staff_actor(request), **values)
+        return Response(CollateralSerializer(_collateral(made.pk)).data, status=status.HTTP_201_CREATED)
+
+
+@extend_schema_view(
+    retrieve=extend_schema(summary="One collateral", tags=TAG_COLLATERAL),
+    partial_update=extend_schema(
+        summary="Change a collateral: its registration, appraisal, policy or release (officer, approver)",
+        tags=TAG_COLLATERAL,
+        request=CollateralInputSerializer,
+        responses={200: CollateralSerializer},
+    ),
+)
+class CollateralViewSet(ApiViewMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    serializer_class = CollateralSerializer
+    write_roles = COLLATERAL_EDITORS
+    http_method_names = ["get", "patch", "head", "options"]
+
+    def get_queryset(self) -> Any:
+        return Collateral.objects.select_related("loan", "recorded_by").order_by("id")
+
+    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        serializer = CollateralInputSerializer(data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        changed = collateral_update(
+            collateral=self.get_object(), actor=staff_actor(request), **serializer.validated_data
+        )
+        return Response(CollateralSerializer(_collateral(changed.pk)).data)

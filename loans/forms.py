@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
+from asmcredit.fields import Currency
 from buyers.models import Buyer, SupplierRelationship
 from loans.models import Equipment, LoanProduct
 from loans.verification import Location
@@ -285,3 +286,60 @@ class VerificationForm(forms.Form):
         return Location(
             latitude=data["latitude"], longitude=data["longitude"], accuracy_m=data.get("location_accuracy_m")
         )
+
+
+class CollateralForm(forms.Form):
+    """A garantía mobiliaria as the officer records it: what is pledged, its registration in the
+    Registro Mobiliario de Contratos, the appraisal and the insurance policy. The service checks the
+    whole record (loans.collateral); this form only parses it."""
+
+    description = forms.CharField(
+        label=_("What is pledged"),
+        max_length=300,
+        help_text=_("The equipment, its make and serial number."),
+    )
+    equipment = forms.TypedChoiceField(
+        label=_("Financed equipment"), required=False, coerce=int, empty_value=None, choices=[]
+    )
+    appraised_value = forms.DecimalField(
+        label=_("Appraised value"),
+        max_digits=14,
+        decimal_places=2,
+        min_value=Decimal("0.01"),
+        widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
+    )
+    currency = forms.ChoiceField(label=_("Currency"), choices=Currency.choices)
+    appraised_on = forms.DateField(label=_("Appraisal date"), widget=date_widget())
+    registry_entry = forms.CharField(
+        label=_("Registry entry number"),
+        required=False,
+        max_length=40,
+        help_text=_("Registro Mobiliario de Contratos (SUNARP). Only a registered pledge lowers the provision."),
+    )
+    registered_on = forms.DateField(label=_("Registration date"), required=False, widget=date_widget())
+    insurer = forms.CharField(label=_("Insurer"), required=False, max_length=200)
+    policy_number = forms.CharField(label=_("Policy number"), required=False, max_length=60)
+    policy_expires_on = forms.DateField(label=_("Policy expiry date"), required=False, widget=date_widget())
+    released_on = forms.DateField(
+        label=_("Released on"),
+        required=False,
+        widget=date_widget(),
+        help_text=_("When the pledge was lifted (the loan paid off, or the guarantee given up)."),
+    )
+
+    def __init__(self, *args: Any, loan: Any, editing: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        equipment_field = cast(forms.TypedChoiceField, self.fields["equipment"])
+        if loan.equipment_id is None:
+            del self.fields["equipment"]
+        else:
+            equipment_field.choices = [("", _("Other property")), (loan.equipment_id, loan.equipment.name)]
+        if not editing:
+            del self.fields["released_on"]
+
+    def values(self) -> dict[str, Any]:
+        """The cleaned values as the service takes them (the equipment as the loan's own, or none)."""
+        data = dict(self.cleaned_data)
+        if "equipment" in self.fields:
+            data["equipment"] = Equipment.objects.get(pk=data["equipment"]) if data.get("equipment") else None
+        return data

@@ -570,3 +570,83 @@ class VerificationPhoto(TimestampedModel):
 
     def __str__(self) -> str:
         return f"{self.visit} #{self.pk}"
+
+
+class Collateral(TimestampedModel):
+    """A garantía mobiliaria on a loan (Ley 28677): usually the financed equipment, pledged and entered
+    in the Registro Mobiliario de Contratos (SUNARP). DOMAIN.md §7: only a *registered* pledge is a
+    preferred guarantee, and only the part of the loan its appraised value covers earns §6's lower
+    provision rates (installments.batch reads this table in the nightly rating).
+
+    Registered = an entry number and a registration date, and not released (the pledge lifted once the
+    loan is paid off, or given up). The insurance policy is recorded for the officer's warning before it
+    expires; whether an expired policy still counts is ``settings.COLLATERAL_INSURANCE_REQUIRED``."""
+
+    loan = models.ForeignKey(Loan, on_delete=models.PROTECT, related_name="collaterals")
+    # The financed equipment when that is what is pledged (it must be the loan's own).
+    equipment = models.ForeignKey(
+        Equipment, verbose_name=_("financed equipment"), null=True, blank=True, on_delete=models.PROTECT
+    )
+    description = models.CharField(_("description"), max_length=300)
+    registry_entry = models.CharField(
+        _("registry entry number"),
+        max_length=40,
+        blank=True,
+        help_text=_("Registro Mobiliario de Contratos (SUNARP): the entry of the pledge."),
+    )
+    registered_on = models.DateField(_("registration date"), null=True, blank=True)
+    appraised_value = MoneyField(_("appraised value"))
+    currency = CurrencyField()
+    appraised_on = models.DateField(_("appraisal date"))
+    insurer = models.CharField(_("insurer"), max_length=200, blank=True)
+    policy_number = models.CharField(_("policy number"), max_length=60, blank=True)
+    policy_expires_on = models.DateField(_("policy expiry date"), null=True, blank=True)
+    released_on = models.DateField(_("released on"), null=True, blank=True)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering = ["loan", "id"]
+        verbose_name = _("collateral")
+        verbose_name_plural = _("collateral")
+        constraints = [
+            models.CheckConstraint(condition=Q(appraised_value__gt=0), name="collateral_value_positive"),
+            # An entry number without its date (or the reverse) is no registration.
+            models.CheckConstraint(
+                condition=Q(registry_entry="", registered_on__isnull=True)
+                | (~Q(registry_entry="") & Q(registered_on__isnull=False)),
+                name="collateral_registration_complete",
+            ),
+            models.CheckConstraint(
+                condition=Q(policy_number="", policy_expires_on__isnull=True)
+                | (~Q(policy_number="") & Q(policy_expires_on__isnull=False)),
+                name="collateral_policy_complete",
+            ),
+            models.CheckConstraint(
+                condition=Q(released_on__isnull=True)
+                | Q(registered_on__isnull=True)
+                | Q(released_on__gte=F("registered_on")),
+                name="collateral_released_after_registration",
+            ),
+            # One registry entry secures one loan here: the same pledge never earns the lower rates twice.
+            models.UniqueConstraint(
+                fields=["registry_entry"], condition=~Q(registry_entry=""), name="collateral_unique_registry_entry"
+            ),
+        ]
+        indexes = [
+            # The dashboard's policies to renew: few rows, those still pledged with a policy.
+            models.Index(
+                fields=["policy_expires_on"],
+                condition=Q(released_on__isnull=True, policy_expires_on__isnull=False),
+                name="collateral_policy_expiry",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.description} ({self.loan.code})"
+
+    @property
+    def is_registered(self) -> bool:
+        return bool(self.registry_entry) and self.registered_on is not None and self.released_on is None
+
+    def policy_expired(self, on: dt.date) -> bool:
+        return self.policy_expires_on is not None and self.policy_expires_on < on

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 
+from asmcredit.money import round_half_up
+
 
 class Category(StrEnum):
     """Clasificación del deudor (SBS)."""
@@ -94,3 +96,12 @@ def provision_rate(category: Category, *, preferred_guarantee: bool) -> Decimal:
 
 def worst(categories: Iterable[Category]) -> Category:
     return max(categories, key=lambda category: category.severity)
+
+
+def collateral_covered_share(collateral_value: Decimal, outstanding: Decimal) -> Decimal:
+    """The share of a loan covered by a preferred guarantee (DOMAIN.md §6–§7): the appraised value of its
+    registered, unreleased collateral (in the loan's currency) over its outstanding principal, at most
+    1, to 4 decimals. A loan owing nothing has nothing to cover: 0."""
+    if outstanding <= 0 or collateral_value <= 0:
+        return Decimal("0.0000")
+    return round_half_up(min(Decimal(1), Decimal(collateral_value) / Decimal(outstanding)), 4)

@@ -7,6 +7,8 @@ urlpatterns = [
     path("", views.loan_list, name="list"),
     path("<int:pk>/", views.loan_detail, name="detail"),
     path("<int:pk>/verify/", views.loan_verify, name="verify"),
+    path("<int:pk>/collateral/new/", views.collateral_new, name="collateral-new"),
+    path("<int:pk>/collateral/<int:collateral_pk>/", views.collateral_edit, name="collateral-edit"),
     path("<int:pk>/photos/<int:photo_pk>/", views.verification_photo, name="verification-photo"),
     path(
         "<int:pk>/photos/<int:photo_pk>/thumbnail/",

@@ -34,11 +34,20 @@ from loans.forms import (
     ApplicationForm,
     ApproveForm,
     CancelForm,
+    CollateralForm,
     DisburseForm,
     RejectForm,
     VerificationForm,
 )
-from loans.models import Equipment, Loan, LoanApplication, LoanProduct, VerificationPhoto, VerificationVisit
+from loans.models import (
+    Collateral,
+    Equipment,
+    Loan,
+    LoanApplication,
+    LoanProduct,
+    VerificationPhoto,
+    VerificationVisit,
+)
 from loans.sbs import DPD_BANDS, Category
 from loans.underwriting import underwriting_panel
 from miners.identity import DEPARTMENTS
@@ -632,6 +641,7 @@ def loan_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "verification_visits": _verification_visits(loan),
     }
     context.update(_loan_notices_context(request, loan))
+    context.update(_collateral_context(request, loan, today))
     context.update(history=history, today=today)
     return render(request, "loans/detail.html", context)
 
@@ -721,3 +731,81 @@ def verification_photo(request: HttpRequest, pk: int, photo_pk: int, thumbnail: 
     response["Content-Disposition"] = f'inline; filename="visit-{photo.visit_id}-{photo.pk}.jpg"'
     response["Cache-Control"] = "private, max-age=86400"
     return response
+
+
+# --- Collateral: the garantía mobiliaria on the loan (issue #13 item 6) --------------------------------
+def _collateral_context(request: HttpRequest, loan: Loan, today: Any) -> dict[str, Any]:
+    """The loan page's collateral section: each pledge with its policy's state, what the registered
+    ones cover today, and whether the viewer may record or change them."""
+    from loans.collateral import COLLATERAL_EDITORS, collateral_cover, expiry_warning_days, policy_state
+
+    collaterals = list(Collateral.objects.filter(loan=loan).select_related("equipment").order_by("id"))
+    for collateral in collaterals:
+        collateral.policy_state = policy_state(collateral, today)  # type: ignore[attr-defined]
+    pledged = [c for c in collaterals if c.released_on is None]
+    # A policy to renew matters while the loan is in the book; once paid off, the pledge is to be lifted.
+    active = loan.status == Loan.Status.ACTIVE
+    return {
+        "collaterals": collaterals,
+        "collateral_cover": collateral_cover(loan=loan, collaterals=collaterals, on=today) if pledged else None,
+        "collateral_alerts": [c for c in pledged if active and c.policy_state in {"expired", "expiring"}],  # type: ignore[attr-defined]
+        "collateral_warning_days": expiry_warning_days(),
+        "can_edit_collateral": roles.has_role(request.user, *COLLATERAL_EDITORS),
+    }
+
+
+def _collateral_form_page(request: HttpRequest, loan: Loan, collateral: Collateral | None) -> HttpResponse:
+    from loans.collateral import FIELDS, collateral_add, collateral_prefill, collateral_update
+
+    editing = collateral is not None
+    status = 200
+    if request.method == "POST":
+        form = CollateralForm(request.POST, loan=loan, editing=editing)
+        if form.is_valid():
+            try:
+                if collateral is None:
+                    collateral_add(loan=loan, actor=request.user, **form.values())
+                else:
+                    collateral_update(collateral=collateral, actor=request.user, **form.values())
+            except ValidationError as exc:
+                _errors_into(form, exc)
+            else:
+                messages.success(request, _("Collateral saved."))
+                return redirect(reverse("loans:detail", args=[loan.pk]) + "#collateral")
+        status = 400
+    elif collateral is not None:
+        current = {name: getattr(collateral, name) for name in FIELDS if name != "equipment"}
+        form = CollateralForm(initial={**current, "equipment": collateral.equipment_id}, loan=loan, editing=True)
+    else:
+        initial: dict[str, Any] = {"currency": loan.currency, "appraised_on": timezone.localdate()}
+        prefilled = request.GET.get("prefill") == "equipment" and loan.equipment_id is not None
+        if prefilled:
+            initial.update(collateral_prefill(loan))
+        form = CollateralForm(initial=initial, loan=loan)
+    context = {
+        "nav": "loans",
+        "loan": loan,
+        "form": form,
+        "collateral": collateral,
+        "can_prefill": collateral is None and loan.equipment_id is not None,
+    }
+    return render(request, "loans/collateral.html", context, status=status)
+
+
+@role_required(*LENDER_STAFF)
+def collateral_new(request: HttpRequest, pk: int) -> HttpResponse:
+    """Record collateral on an active loan; an equipment loan offers to start from the financed equipment."""
+    loan = get_object_or_404(Loan.objects.select_related("miner", "equipment__supplier"), pk=pk)
+    if loan.status != Loan.Status.ACTIVE:
+        messages.error(request, _("Collateral is recorded on active loans only."))
+        return redirect(reverse("loans:detail", args=[pk]) + "#collateral")
+    return _collateral_form_page(request, loan, None)
+
+
+@role_required(*LENDER_STAFF)
+def collateral_edit(request: HttpRequest, pk: int, collateral_pk: int) -> HttpResponse:
+    """Change a collateral: its registration once SUNARP returns it, a new appraisal or policy, its release."""
+    collateral = get_object_or_404(
+        Collateral.objects.select_related("loan__miner", "loan__equipment__supplier"), pk=collateral_pk, loan_id=pk
+    )
+    return _collateral_form_page(request, collateral.loan, collateral)

@@ -1,9 +1,10 @@
 """A loan's history from the audit trail: who did what, and when, to the loan and to what belongs to it.
 
 What belongs to a loan: its application (created, changed, submitted, decided, cancelled), its
-disbursement and equipment verifications, the changes of status or SBS category its recalculations
-made, its payments and prepayments, the withholdings on it and the voids of their settlements, its
-overpayment credit refunded or applied, and the statement links sent to its miner. A settlement's own
+disbursement and equipment verifications, its collateral (recorded, registered, re-appraised,
+released), the changes of status or SBS category its recalculations made, its payments and
+prepayments, the withholdings on it and the voids of their settlements, its overpayment credit
+refunded or applied, and the statement links sent to its miner. A settlement's own
 posting is left out: the withholding on this loan says what it did here.
 
 Each action code reads as a phrase in the user's language (``ACTION_LABELS``, the one place for them);
@@ -37,7 +38,7 @@ from asmcredit.models import AuditEvent
 from buyers.models import Settlement
 from installments.models import LoanTransaction, Withholding
 from lifecycle.models import CollectionContact, GuaranteeClaim, GuaranteeEnrolment, ReversalRequest, WriteOff
-from loans.models import Loan, LoanApplication
+from loans.models import Collateral, Loan, LoanApplication
 from notices.models import StatementLink
 
 PAGE_SIZE = 20
@@ -53,6 +54,8 @@ ACTION_LABELS: dict[str, Promise] = {
     "loan.disburse": _("Loan disbursed"),
     "loan.migrate": _("Loan migrated from the lender's book (opening loan)"),
     "loan.verify_equipment": _("Equipment verification recorded"),
+    "collateral.add": _("Collateral recorded"),
+    "collateral.update": _("Collateral changed"),
     "loan.recompute": _("Loan status updated"),
     "payment.record": _("Payment recorded"),
     "payment.prepayment": _("Prepayment recorded (pago anticipado)"),
@@ -163,6 +166,7 @@ def _subjects(loan: Loan) -> dict[str, list[str]]:
         _ids(WriteOff.objects.filter(loan=loan), WriteOff._meta.label),
         _ids(GuaranteeEnrolment.objects.filter(loan=loan), GuaranteeEnrolment._meta.label),
         _ids(GuaranteeClaim.objects.filter(loan=loan), GuaranteeClaim._meta.label),
+        _ids(Collateral.objects.filter(loan=loan), Collateral._meta.label),
     ]
     subjects: dict[str, list[str]] = {
         Loan._meta.label: [str(loan.pk)],
@@ -254,6 +258,10 @@ def _summary(action: str, after: dict[str, Any], currency: str = "PEN") -> dict[
         if isinstance(promise, dict):
             summary["amount"] = _decimal(promise.get("amount"))
             summary["currency"] = str(promise.get("currency") or currency)
+    elif action == "collateral.add":
+        summary["amount"] = _decimal(after.get("appraised_value"))
+        summary["currency"] = str(after.get("currency") or currency)
+        summary["note"] = str(after.get("description") or "")
     elif action == "loan.verify_equipment" and isinstance(after.get("visit"), dict):
         summary["on"] = _date(after["visit"].get("visited_on"))
     elif action in GUARANTEE_SUMMARIES:

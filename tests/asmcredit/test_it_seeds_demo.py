@@ -16,7 +16,7 @@ from django.db.models import Count
 from buyers.models import Buyer, Settlement
 from installments.models import LoanRating, Withholding
 from lifecycle.models import BookImportLine
-from loans.models import Loan, LoanApplication
+from loans.models import Collateral, Loan, LoanApplication
 from miners.models import Miner
 
 TODAY = dt.date(2026, 11, 20)
@@ -64,6 +64,12 @@ def test_it_seeds_a_plausible_book_once() -> None:
     # Only the side-selling miner's loan is past due; the others are rated Normal.
     assert set(ratings.exclude(loan__in=overdue).values_list("category", flat=True)) == {"normal"}
     assert "no_deliveries" in ratings.get(loan__in=overdue).warnings
+    # The equipment pledged: three registered (one policy expired: a warning), one awaiting registration.
+    pledged = Collateral.objects.filter(loan__status="active")
+    assert (pledged.count(), pledged.exclude(registry_entry="").count()) == (4, 3)
+    assert "collateral_policy_expired" in ratings.get(loan__in=overdue).warnings
+    covered = set(ratings.filter(covered_share__gt=0).values_list("loan_id", flat=True))
+    assert covered == set(pledged.exclude(registry_entry="").values_list("loan_id", flat=True))
 
     before = _counts()
     again = StringIO()

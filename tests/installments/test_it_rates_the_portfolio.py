@@ -9,6 +9,7 @@ import pytest
 
 from installments.models import LoanRating, PortfolioRating
 from installments.services import moratory_accrue, nightly_servicing, portfolio_rate, settlement_post
+from loans.collateral import collateral_add
 from tests.factories import MinerFactory
 from tests.installments.conftest import DOMAIN_LOT, TEN_THOUSAND, disburse, make_product
 
@@ -46,9 +47,18 @@ def loan_late_by(days: int, *, officer, product, amount=TEN_THOUSAND, miner=None
 def test_it_rates_and_provisions_at_each_days_past_due_boundary(  # type: ignore[no-untyped-def]
     officer, product, dpd, category, provision, guaranteed_provision
 ):
-    crecer = make_product(code="crecer", guarantee_fund_coverage_pct=D("80"))
     plain = loan_late_by(dpd, officer=officer, product=product)
-    covered = loan_late_by(dpd, officer=officer, product=crecer)
+    covered = loan_late_by(dpd, officer=officer, product=product)
+    # A registered pledge (garantía mobiliaria) appraised at S/ 8,000 covers 80% of the S/ 10,000 owed.
+    collateral_add(
+        loan=covered,
+        actor=officer,
+        description="Molino de bolas",
+        appraised_value=D("8000.00"),
+        appraised_on=dt.date(2025, 1, 10),
+        registry_entry=f"RMC-{dpd}",
+        registered_on=dt.date(2025, 1, 20),
+    )
 
     portfolio_rate(as_of=AS_OF)
 
@@ -56,7 +66,7 @@ def test_it_rates_and_provisions_at_each_days_past_due_boundary(  # type: ignore
     assert (rating.days_past_due, rating.category, rating.aligned_category) == (dpd, category, category)
     assert rating.outstanding_principal == D("10000.00")
     assert rating.provision == D(provision)
-    # 80% covered by the guarantee fund at the preferred-guarantee rate, 20% at the normal one.
+    # 80% covered by registered collateral at the preferred-guarantee rate, 20% at the normal one.
     guaranteed = LoanRating.objects.get(loan=covered, as_of=AS_OF)
     assert (guaranteed.covered_share, guaranteed.provision) == (D("0.8000"), D(guaranteed_provision))
 

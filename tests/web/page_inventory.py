@@ -130,6 +130,16 @@ PAGES: dict[str, Page] = {
         (OFFICER, ANALYST), _each("loans", "active", "overdue", "paid_off", "credit", everyone=("active",))
     ),
     "loans:verify": Page((ANALYST,), _one("loans.active")),
+    "loans:collateral-new": Page(
+        (OFFICER, APPROVER),
+        lambda world: {
+            "": Target((world.loans["active"].pk,)),
+            "prefilled from the equipment": Target((world.loans["active"].pk,), query="prefill=equipment"),
+        },
+    ),
+    "loans:collateral-edit": Page(
+        (OFFICER,), lambda world: {"": Target((world.loans["active"].pk, world.collateral.pk))}
+    ),
     "loans:applications": Page((OFFICER, APPROVER)),
     "loans:application-create": Page(
         (OFFICER,),
@@ -411,6 +421,7 @@ def build_world(*, officer: Any, approver: Any, analyst: Any, admin: Any) -> Sim
         settlement_post,
     )
     from lifecycle.services import contact_record, reversal_request
+    from loans.collateral import collateral_add
     from loans.services import (
         application_approve,
         application_cancel,
@@ -509,6 +520,20 @@ def build_world(*, officer: Any, approver: Any, analyst: Any, admin: Any) -> Sim
         installed=True,
         note="Instalado en planta.",
         photos=[SimpleUploadedFile("planta.jpg", photo.getvalue(), content_type="image/jpeg")],
+    )
+    # The financed equipment pledged and registered, its insurance expiring within the warning window.
+    collateral = collateral_add(
+        loan=active,
+        actor=officer,
+        description="Concentrador centrífugo Knelson, serie 2231",
+        equipment=equipment,
+        appraised_value=Decimal("18500.00"),
+        appraised_on=active.disbursed_on,
+        registry_entry="RMC-2025-004512",
+        registered_on=active.disbursed_on + dt.timedelta(days=10),
+        insurer="Rímac Seguros",
+        policy_number="POL-778812",
+        policy_expires_on=today + dt.timedelta(days=12),
     )
     overdue = loan("teodoro", "6000.00", 6, 100)
     paid_off = loan("pedro", "3000.00", 3, 40, buyer=None)
@@ -666,6 +691,7 @@ def build_world(*, officer: Any, approver: Any, analyst: Any, admin: Any) -> Sim
         },
         branch_payment=branch_payment,
         guarantee_claims=guarantee_claims,
+        collateral=collateral,
         remittances={"listed": listed.remittance, "short": short.remittance, "unmatched": unmatched.remittance},
         jobs=jobs,
         book_imports=book_imports,

@@ -115,8 +115,8 @@ def test_it_keeps_detail_pages_within_a_query_budget(
         # + the miner's messages and live statement links, and the miner's documents.
         (reverse("miners:detail", args=[world.miner.pk]), 17),
         # + the replay behind the payoff quote and how each payment was applied (entries, cronograma),
-        # and the messages to the miner.
-        (reverse("loans:detail", args=[loan.pk]), 16),
+        # the messages to the miner, and its collateral.
+        (reverse("loans:detail", args=[loan.pk]), 17),
         (reverse("loans:application-detail", args=[loan.application_id]), 12),
         (reverse("installments:buyer-detail", args=[world.buyer.pk]), 14),
         # + the payoff quote's replay (entries, cronograma).
