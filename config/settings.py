@@ -399,3 +399,10 @@ EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "no-reply@localhost") or "no-reply@localhost"
 # Castigo (DOMAIN.md §7): how many collection contacts must be on record before a loan is written off.
 WRITE_OFF_MIN_CONTACTS = env_int("WRITE_OFF_MIN_CONTACTS", 3)
+# Refinanciación (DOMAIN.md §7; SBS Res. 11356-2008): a refinanced debtor's category improves one step only
+# after this many months of punctual payment (two quarters), an installment counting as punctual when paid
+# in full within this many days of its due date.
+REFINANCE_PUNCTUAL_MONTHS = env_int("REFINANCE_PUNCTUAL_MONTHS", 6)
+REFINANCE_PUNCTUAL_GRACE_DAYS = env_int("REFINANCE_PUNCTUAL_GRACE_DAYS", 0)
+if REFINANCE_PUNCTUAL_MONTHS < 1 or REFINANCE_PUNCTUAL_GRACE_DAYS < 0:
+    raise ImproperlyConfigured("REFINANCE_PUNCTUAL_MONTHS must be at least 1 and the grace days not negative")
