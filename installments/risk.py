@@ -13,7 +13,6 @@ from decimal import Decimal
 from itertools import pairwise
 
 from asmcredit.money import ZERO, money, round_half_up
-from loans.schedule import due_dates
 from loans.sbs import (
     DPD_BANDS,
     PROVISION_RATES,
@@ -26,6 +25,7 @@ from loans.sbs import (
     worst,
     worst_band,
 )
+from loans.schedule import due_dates
 
 # The SBS rule itself (categories, dpd bands, provision rates) lives in ``loans.sbs``, below servicing,
 # so underwriting reads the same numbers; it is re-exported here with the rest of the rating.

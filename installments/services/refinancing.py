@@ -108,7 +108,10 @@ def refinance_amount(*, loans: Sequence[Loan], on: dt.date) -> tuple[Decimal, di
     for loan in loans:
         if on < loan.disbursed_on:
             raise ValidationError(
-                {"refinanced_on": _("The refinancing cannot predate the disbursement of %(code)s.") % {"code": loan.code}}
+                {
+                    "refinanced_on": _("The refinancing cannot predate the disbursement of %(code)s.")
+                    % {"code": loan.code}
+                }
             )
     payoffs = {loan.pk: payoff_quote(loan=loan, on=on).total for loan in loans}
     return sum(payoffs.values(), ZERO), payoffs
@@ -152,8 +155,7 @@ def refinance_propose(
         first_due_on=first_due_on,
         grace_periods=grace_periods,
         withholding_buyer=main.withholding_buyer,
-        purpose_note=purpose_note
-        or _("Refinancing of %(codes)s") % {"codes": ", ".join(row.code for row in loans)},
+        purpose_note=purpose_note or _("Refinancing of %(codes)s") % {"codes": ", ".join(row.code for row in loans)},
         prepared_by=prepared_by,
         is_refinancing=True,
     )

@@ -37,7 +37,11 @@ def late_loan(officer, teodoro, product) -> Loan:  # type: ignore[no-untyped-def
     """Disbursed 100 days ago, first installment due 70 days ago, never paid."""
     disbursed = TODAY - dt.timedelta(days=100)
     return disburse(
-        miner=teodoro, product=product, officer=officer, disbursed_on=disbursed, first_due_on=disbursed + dt.timedelta(days=30)
+        miner=teodoro,
+        product=product,
+        officer=officer,
+        disbursed_on=disbursed,
+        first_due_on=disbursed + dt.timedelta(days=30),
     )
 
 
@@ -110,8 +114,13 @@ def test_a_debtor_rated_normal_is_reclassified_cpp(officer, approver, young_loan
 
 
 def test_it_refuses_loans_it_cannot_refinance(officer, approver, late_loan, young_loan, product, rosa) -> None:  # type: ignore[no-untyped-def]
-    rosas = disburse(miner=rosa, product=product, officer=officer, disbursed_on=TODAY - dt.timedelta(days=5),
-                     first_due_on=TODAY + dt.timedelta(days=25))
+    rosas = disburse(
+        miner=rosa,
+        product=product,
+        officer=officer,
+        disbursed_on=TODAY - dt.timedelta(days=5),
+        first_due_on=TODAY + dt.timedelta(days=25),
+    )
     with pytest.raises(ValidationError) as error:
         refinance_propose(
             loan=late_loan, also_loans=[rosas], prepared_by=officer, term=12, first_due_on=TODAY + dt.timedelta(days=30)
@@ -125,7 +134,9 @@ def test_it_refuses_loans_it_cannot_refinance(officer, approver, late_loan, youn
     assert "written off" in str(error.value.message_dict["loan"])
     with pytest.raises(PermissionDenied):
         refinance_propose(loan=late_loan, prepared_by=approver, term=12, first_due_on=TODAY + dt.timedelta(days=30))
-    application = refinance_propose(loan=late_loan, prepared_by=officer, term=12, first_due_on=TODAY + dt.timedelta(days=30))
+    application = refinance_propose(
+        loan=late_loan, prepared_by=officer, term=12, first_due_on=TODAY + dt.timedelta(days=30)
+    )
     with pytest.raises(ValidationError) as error:
         refinance_propose(loan=late_loan, prepared_by=officer, term=6, first_due_on=TODAY + dt.timedelta(days=30))
     assert f"already in refinancing proposal #{application.pk}" in str(error.value)
@@ -135,7 +146,9 @@ def test_it_refuses_loans_it_cannot_refinance(officer, approver, late_loan, youn
 
 
 def test_money_received_after_the_proposal_lowers_the_refinanced_principal(officer, approver, late_loan) -> None:  # type: ignore[no-untyped-def]
-    application = refinance_propose(loan=late_loan, prepared_by=officer, term=12, first_due_on=TODAY + dt.timedelta(days=30))
+    application = refinance_propose(
+        loan=late_loan, prepared_by=officer, term=12, first_due_on=TODAY + dt.timedelta(days=30)
+    )
     proposed = application.amount
     payment_record(loan=late_loan, amount=D("500.00"), paid_on=TODAY, actor=officer)
     new = _refinance(application, officer, approver)
@@ -145,7 +158,9 @@ def test_money_received_after_the_proposal_lowers_the_refinanced_principal(offic
 
 
 def test_a_refinanced_loan_is_not_withheld_from(officer, approver, young_loan, orex) -> None:  # type: ignore[no-untyped-def]
-    application = refinance_propose(loan=young_loan, prepared_by=officer, term=6, first_due_on=TODAY + dt.timedelta(days=30))
+    application = refinance_propose(
+        loan=young_loan, prepared_by=officer, term=6, first_due_on=TODAY + dt.timedelta(days=30)
+    )
     _refinance(application, officer, approver)
     assert list(Loan.objects.filter(miner=young_loan.miner, status=Loan.Status.ACTIVE)) == [
         Loan.objects.get(is_refinanced=True)
