@@ -13,7 +13,7 @@ from installments.api.loans import (
     PortfolioView,
     RatingViewSet,
 )
-from lifecycle.api import LoanWriteOffView, PaymentReverseView, ReversalViewSet, WriteOffViewSet
+from lifecycle.api import LoanRefinanceView, LoanWriteOffView, PaymentReverseView, ReversalViewSet, WriteOffViewSet
 from loans.api import LoanApplicationViewSet, LoanProductViewSet, LoanViewSet, SimulationView
 from miners.api import MinerViewSet
 from rates.api.caps import RateCapViewSet
@@ -47,6 +47,7 @@ urlpatterns = [
         name="loan-payment-reverse",
     ),
     path("loans/<str:loan_pk>/write-off/", LoanWriteOffView.as_view(), name="loan-write-off"),
+    path("loans/<str:loan_pk>/refinance/", LoanRefinanceView.as_view(), name="loan-refinance"),
     path("loans/<str:loan_pk>/credit/refund/", LoanCreditRefundView.as_view(), name="loan-credit-refund"),
     path("loans/<str:loan_pk>/credit/apply/", LoanCreditApplyView.as_view(), name="loan-credit-apply"),
     *router.urls,

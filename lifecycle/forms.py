@@ -44,3 +44,32 @@ class WriteOffForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=_("A credit approver other than you approves it; the debt stays owed."),
     )
+
+
+class RefinanceForm(forms.Form):
+    """Refinanciación of a loan: the new terms, and the miner's other active loans to consolidate."""
+
+    term = forms.IntegerField(label=_("New term (installments)"), min_value=1, max_value=360)
+    first_due_on = forms.DateField(label=_("First due date"), widget=forms.DateInput(attrs={"type": "date"}))
+    tea_pct = forms.DecimalField(
+        label=_("TEA (%)"),
+        max_digits=7,
+        decimal_places=4,
+        min_value=Decimal("0"),
+        required=False,
+        help_text=_("Empty: the loan's TEA."),
+    )
+    also_loans = forms.TypedMultipleChoiceField(
+        label=_("Consolidate with"), coerce=int, required=False, widget=forms.CheckboxSelectMultiple
+    )
+    purpose_note = forms.CharField(
+        label=_("Why the borrower cannot pay"),
+        max_length=2000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("The credit approver reads this before approving."),
+    )
+
+    def __init__(self, *args, other_loans=(), **kwargs):  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        self.fields["also_loans"].choices = [(loan.pk, loan.code) for loan in other_loans]  # type: ignore[attr-defined]

@@ -58,6 +58,9 @@ ACTION_LABELS: dict[str, Promise] = {
     "settlement.void": _("Ore settlement voided"),
     "credit.refund": _("Overpayment credit refunded"),
     "credit.apply": _("Overpayment credit applied to another loan"),
+    "refinance.propose": _("Refinancing proposed"),
+    "refinance.close": _("Closed by a refinancing (its payoff became the new loan's principal)"),
+    "loan.refinance": _("Refinanced loan opened for the balance of the loans it replaces"),
     "statement_link.create": _("Statement link sent to the miner"),
     "statement_link.revoke": _("Statement link revoked"),
     "admin.add": _("Added in the administration"),
@@ -197,13 +200,25 @@ def _actor(event: AuditEvent) -> str:
 def _summary(action: str, after: dict[str, Any]) -> dict[str, Any]:
     """The figures an event without a before → after states: how much, on which day, with what note."""
     summary: dict[str, Any] = {}
-    if action in {"payment.record", "payment.prepayment", "credit.refund", "credit.apply", "withholding.record"}:
+    if action in {
+        "payment.record",
+        "payment.prepayment",
+        "credit.refund",
+        "credit.apply",
+        "withholding.record",
+        "refinance.close",
+    }:
         summary["amount"] = _decimal(after.get("amount"))
         summary["currency"] = str(after.get("currency") or "PEN")
         summary["on"] = _date(after.get("value_date") or after.get("withheld_on"))
         summary["note"] = str(after.get("target_loan") or after.get("reference") or "")
     elif action == "loan.verify_equipment" and isinstance(after.get("visit"), dict):
         summary["on"] = _date(after["visit"].get("visited_on"))
+    elif action == "loan.refinance":
+        summary["amount"] = _decimal(after.get("principal"))
+        summary["currency"] = str(after.get("currency") or "PEN")
+        summary["on"] = _date(after.get("refinanced_on"))
+        summary["note"] = ", ".join(str(code) for code in after.get("refinanced_loans") or [])
     elif action == "loan.disburse":
         summary["amount"] = _decimal(after.get("principal"))
         summary["currency"] = str(after.get("currency") or "PEN")

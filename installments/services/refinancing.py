@@ -257,7 +257,7 @@ def refinance_close(*, application: LoanApplication, loan: Any, actor: Any, prep
             categories.append(Category(row.refinance_floor))
     category = risk.refinance_category(categories)
     for row in old:
-        LoanTransaction.objects.create(
+        entry = LoanTransaction.objects.create(
             loan=row,
             kind=LoanTransaction.Kind.REFINANCE,
             value_date=on,
@@ -268,8 +268,23 @@ def refinance_close(*, application: LoanApplication, loan: Any, actor: Any, prep
             note=(_("Refinanced by %(code)s") % {"code": loan.code})[:255],
             recorded_by=actor,
         )
+        before = snapshot(row, ["status", "outstanding_principal", "category"])
         row.status = Loan.Status.REFINANCED
         row.save(update_fields=["status", "updated"])
+        audit_record(
+            actor=actor,
+            action="refinance.close",
+            obj=entry,
+            before={"loan": before},
+            after={
+                "loan": row.code,
+                "amount": entry.amount,
+                "currency": entry.currency,
+                "value_date": on,
+                "reference": loan.code,
+                "status": row.status,
+            },
+        )
         row = loan_recompute(loan=row, as_of=on)
         if row.outstanding_principal != 0:  # the payoff of its day closes a loan; anything else is a bug
             raise TransitionError(_("Loan %(code)s did not close at zero.") % {"code": row.code})
@@ -298,6 +313,7 @@ def refinance_close(*, application: LoanApplication, loan: Any, actor: Any, prep
             "refinanced_loans": [row.code for row in old],
             "payoffs": {row.code: payoffs[row.pk] for row in old},
             "principal": loan.principal,
+            "currency": loan.currency,
             "proposed_principal": prepared["proposed_amount"],
             "category": category.value,
             "categories_before": sorted({c.value for c in categories}),

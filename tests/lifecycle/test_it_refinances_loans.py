@@ -166,3 +166,47 @@ def test_a_refinanced_loan_is_not_withheld_from(officer, approver, young_loan, o
         Loan.objects.get(is_refinanced=True)
     ]
     assert MinerFactory  # the factory module stays importable for the other scenarios
+
+
+def test_the_api_proposes_and_the_application_path_approves_and_carries_it_out(
+    officer, approver, analyst, late_loan, young_loan, product, rosa
+) -> None:  # type: ignore[no-untyped-def]
+    from rest_framework.test import APIClient
+
+    def api(user) -> APIClient:  # type: ignore[no-untyped-def]
+        client = APIClient()
+        client.force_authenticate(user)
+        return client
+
+    url = f"/api/v1/loans/{late_loan.pk}/refinance/"
+    body = {"term": 12, "first_due_on": (TODAY + dt.timedelta(days=30)).isoformat(), "also_loans": [young_loan.pk]}
+    assert api(analyst).post(url, body, format="json").status_code == 403
+    assert api(officer).post("/api/v1/loans/999999/refinance/", body, format="json").status_code == 404
+    rosas = disburse(
+        miner=rosa,
+        product=product,
+        officer=officer,
+        disbursed_on=TODAY - dt.timedelta(days=5),
+        first_due_on=TODAY + dt.timedelta(days=25),
+    )
+    other_miner = api(officer).post(url, {**body, "also_loans": [rosas.pk]}, format="json")
+    assert other_miner.status_code == 400
+    assert "another miner" in str(other_miner.json())
+    assert api(officer).post(url, {**body, "also_loans": [999999]}, format="json").status_code == 400
+    proposed = api(officer).post(url, body, format="json")
+    assert proposed.status_code == 201, proposed.content
+    application = proposed.json()
+    assert application["is_refinancing"] is True
+    assert sorted(application["refinanced_loans"]) == sorted([late_loan.pk, young_loan.pk])
+    assert application["status"] == "submitted"
+    base = f"/api/v1/loan-applications/{application['id']}/"
+    assert api(officer).post(base + "approve/", {"comment": "x" * 30}, format="json").status_code == 403
+    approved = api(approver).post(base + "approve/", {"comment": "Lost the season; consolidate both."}, format="json")
+    assert approved.status_code == 200, approved.content
+    done = api(officer).post(base + "disburse/", {}, format="json")
+    assert done.status_code == 201, done.content
+    loan = done.json()
+    assert loan["is_refinanced"] is True and loan["refinance_category"] == "dudoso"
+    assert D(str(loan["principal"])) == D(application["amount"])
+    again = api(officer).post(f"/api/v1/loans/{young_loan.pk}/refinance/", body | {"also_loans": []}, format="json")
+    assert again.status_code == 400 and "already been refinanced" in str(again.json())

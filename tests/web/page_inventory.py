@@ -162,6 +162,7 @@ PAGES: dict[str, Page] = {
     "lifecycle:collections": Page((OFFICER,)),
     "lifecycle:loan-collection": Page((OFFICER,), _one("loans.overdue")),
     "lifecycle:write-off-new": Page((OFFICER,), _one("loans.overdue")),
+    "lifecycle:refinance-new": Page((OFFICER,), _one("loans.overdue")),
     "lifecycle:write-offs": Page((APPROVER,)),
     "installments:payment": Page(
         (OFFICER,),
