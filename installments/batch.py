@@ -385,7 +385,7 @@ def refinance_floors(*, as_of: dt.date, low: int, high: int) -> dict[int, risk.R
     return {
         pk: risk.refinance_floor(
             category=risk.Category(category),
-            refinanced_on=refinanced_on,
+            refinanced_on=refinanced_on or as_of,  # always set on a refinanced loan (a check constraint)
             installments=lines[pk],
             as_of=as_of,
             months=settings.REFINANCE_PUNCTUAL_MONTHS,

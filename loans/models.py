@@ -263,7 +263,7 @@ class LoanApplication(TimestampedModel):
     # Refinanciación (DOMAIN.md §7): new terms for the balance of these active loans of the miner, which
     # the "disbursement" closes (no cash moves); the amount is what they owe on the refinancing date.
     is_refinancing = models.BooleanField(_("refinancing"), default=False)
-    refinanced_loans = models.ManyToManyField(
+    refinanced_loans: models.ManyToManyField[Loan, Any] = models.ManyToManyField(
         "Loan", verbose_name=_("loans refinanced"), blank=True, related_name="refinancing_applications"
     )
 

@@ -365,7 +365,7 @@ def refinanced_portfolio(
         .annotate(total=Sum("capitalized"))
         .values("total")
     )
-    money_field = DecimalField(max_digits=20, decimal_places=2)
+    money_field: DecimalField[Decimal, Decimal] = DecimalField(max_digits=20, decimal_places=2)
     rows = (
         loans.filter(is_refinanced=True, refinanced_on__lte=as_of, disbursed_on__lte=as_of)
         .exclude(status=Loan.Status.WRITTEN_OFF)

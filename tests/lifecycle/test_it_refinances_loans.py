@@ -18,7 +18,6 @@ from installments.services import loan_disburse, payment_record, payoff_quote, r
 from lifecycle.models import WriteOff
 from loans.models import Loan, LoanApplication
 from loans.services import application_approve
-from tests.factories import MinerFactory
 from tests.installments.conftest import disburse
 
 pytestmark = pytest.mark.django_db
@@ -99,6 +98,7 @@ def test_a_consolidated_refinancing_closes_the_old_loans_at_zero_and_opens_one_r
     assert disbursement.amount == owed
     assert disbursement.note.startswith("Refinancing (no cash)")
     event = AuditEvent.objects.get(action="loan.refinance")
+    assert event.after is not None
     assert event.after["refinanced_loans"] == [late_loan.code, young_loan.code]
 
 
@@ -157,17 +157,6 @@ def test_money_received_after_the_proposal_lowers_the_refinanced_principal(offic
     assert late_loan.status == Loan.Status.REFINANCED and late_loan.outstanding_principal == 0
 
 
-def test_a_refinanced_loan_is_not_withheld_from(officer, approver, young_loan, orex) -> None:  # type: ignore[no-untyped-def]
-    application = refinance_propose(
-        loan=young_loan, prepared_by=officer, term=6, first_due_on=TODAY + dt.timedelta(days=30)
-    )
-    _refinance(application, officer, approver)
-    assert list(Loan.objects.filter(miner=young_loan.miner, status=Loan.Status.ACTIVE)) == [
-        Loan.objects.get(is_refinanced=True)
-    ]
-    assert MinerFactory  # the factory module stays importable for the other scenarios
-
-
 def test_the_api_proposes_and_the_application_path_approves_and_carries_it_out(
     officer, approver, analyst, late_loan, young_loan, product, rosa
 ) -> None:  # type: ignore[no-untyped-def]
@@ -210,3 +199,34 @@ def test_the_api_proposes_and_the_application_path_approves_and_carries_it_out(
     assert D(str(loan["principal"])) == D(application["amount"])
     again = api(officer).post(f"/api/v1/loans/{young_loan.pk}/refinance/", body | {"also_loans": []}, format="json")
     assert again.status_code == 400 and "already been refinanced" in str(again.json())
+
+
+def test_withholdings_after_the_refinancing_go_to_the_new_loan_only(
+    officer, approver, orex, late_loan, young_loan
+) -> None:  # type: ignore[no-untyped-def]
+    from installments.services import settlement_post
+    from tests.installments.conftest import DOMAIN_LOT
+
+    application = refinance_propose(
+        loan=late_loan,
+        also_loans=[young_loan],
+        prepared_by=officer,
+        term=12,
+        first_due_on=TODAY + dt.timedelta(days=1),
+    )
+    new = _refinance(application, officer, approver)
+    outcome = settlement_post(
+        buyer=orex,
+        miner=new.miner,
+        actor=officer,
+        lot_code="AFTER-REFI",
+        settled_on=TODAY,
+        currency="PEN",
+        exchange_rate=D("3.75"),
+        **DOMAIN_LOT,
+    )
+    assert outcome.withholding_amount > 0
+    assert {w.loan_id for w in outcome.withholdings} == {new.pk}
+    for old in (late_loan, young_loan):
+        old.refresh_from_db()
+        assert (old.status, old.outstanding_principal, old.overpayment_credit) == (Loan.Status.REFINANCED, 0, 0)
