@@ -447,6 +447,8 @@ def seed(*, today: dt.date, stdout: Any = None) -> SeedResult:
         (eligible[9], "capital-trabajo", "9000", 6, 4, None, "disbursed"),
         # Stops selling a month after the loan and never pays again: Pérdida, written off (below).
         (eligible[10], "capital-trabajo", "7000", 6, 8, None, "disbursed"),
+        # A second loan of the first pallaquera's: both are refinanced into one today (below).
+        (women[0], "emprende-mujer", "2500", 6, 2, None, "disbursed"),
     ]
     # The overdue miner stops selling to Orex three months ago: side-selling, the early warning.
     stopped = {
@@ -550,9 +552,11 @@ def _loan_life(*, loans: dict[int, Any], users: dict[str, Any], today: dt.date) 
     - loan 5: a branch payment reversed by two people (asked by an officer, approved by the approver);
     - loan 3: a branch payment whose reversal waits for the approver;
     - loan 4 (the side-selling miner's): a call with a promise to pay that was broken, then a visit;
-    - loan 13: rated Pérdida, three collection visits, written off by two people, then a recovery.
+    - loan 13: rated Pérdida, three collection visits, written off by two people, then a recovery;
+    - loans 6 and 14 (one pallaquera's two loans): refinanced today into one loan of 12 installments,
+      proposed by an officer and approved by the approver (refinanciado, CPP at best).
     """
-    from installments.services import payment_record, portfolio_rate
+    from installments.services import loan_disburse, payment_record, portfolio_rate, refinance_propose
     from lifecycle.services import (
         contact_record,
         reversal_approve,
@@ -560,6 +564,7 @@ def _loan_life(*, loans: dict[int, Any], users: dict[str, Any], today: dt.date) 
         write_off_approve,
         write_off_prepare,
     )
+    from loans.services import application_approve
 
     officer, officer2, approver = users["oficial"], users["oficial2"], users["aprobador"]
     typed_twice = payment_record(
@@ -616,6 +621,26 @@ def _loan_life(*, loans: dict[int, Any], users: dict[str, Any], today: dt.date) 
     payment_record(
         loan=lost, amount=Decimal("500.00"), paid_on=today, actor=officer, reference="Recuperación, op. 9111"
     )
+
+    refinancing = refinance_propose(
+        loan=loans[5],
+        also_loans=[loans[13]],
+        prepared_by=officer,
+        term=12,
+        first_due_on=today + dt.timedelta(days=31),
+        refinanced_on=today,
+        purpose_note="Perdió ventas en la temporada de lluvias: consolida sus dos créditos en cuotas menores.",
+    )
+    application_approve(
+        application=refinancing,
+        approver=approver,
+        comment="Refinanciación aprobada en comité: capacidad de pago revisada con el comprador.",
+    )
+    # Replayed from its history: decided on the day it was carried out.
+    LoanApplication.objects.filter(pk=refinancing.pk).update(
+        decided_at=timezone.make_aware(dt.datetime.combine(today, dt.time(9)))
+    )
+    loan_disburse(application=refinancing, actor=officer, disbursed_on=today, reference="REFI-DEMO")
 
 
 def _money_at_the_edges(
