@@ -230,3 +230,16 @@ def test_withholdings_after_the_refinancing_go_to_the_new_loan_only(
     for old in (late_loan, young_loan):
         old.refresh_from_db()
         assert (old.status, old.outstanding_principal, old.overpayment_credit) == (Loan.Status.REFINANCED, 0, 0)
+
+
+def test_a_payment_on_a_refinanced_loan_can_no_longer_be_reversed(officer, approver, late_loan) -> None:  # type: ignore[no-untyped-def]
+    from installments.services import reversal_refusal
+
+    paid = payment_record(loan=late_loan, amount=D("300.00"), paid_on=TODAY - dt.timedelta(days=1), actor=officer)
+    assert reversal_refusal(paid) is None
+    application = refinance_propose(
+        loan=late_loan, prepared_by=officer, term=12, first_due_on=TODAY + dt.timedelta(days=30)
+    )
+    _refinance(application, officer, approver)
+    paid.refresh_from_db()
+    assert reversal_refusal(paid) == "The loan was refinanced: its payments can no longer be reversed."
