@@ -13,7 +13,14 @@ from installments.api.loans import (
     PortfolioView,
     RatingViewSet,
 )
-from lifecycle.api import GuaranteeClaimViewSet, LoanWriteOffView, PaymentReverseView, ReversalViewSet, WriteOffViewSet
+from lifecycle.api import (
+    GuaranteeClaimViewSet,
+    LoanRefinanceView,
+    LoanWriteOffView,
+    PaymentReverseView,
+    ReversalViewSet,
+    WriteOffViewSet,
+)
 from loans.api import (
     CollateralViewSet,
     LoanApplicationViewSet,
@@ -57,6 +64,7 @@ urlpatterns = [
     ),
     path("loans/<str:loan_pk>/write-off/", LoanWriteOffView.as_view(), name="loan-write-off"),
     path("loans/<str:loan_pk>/collateral/", LoanCollateralView.as_view(), name="loan-collateral"),
+    path("loans/<str:loan_pk>/refinance/", LoanRefinanceView.as_view(), name="loan-refinance"),
     path("loans/<str:loan_pk>/credit/refund/", LoanCreditRefundView.as_view(), name="loan-credit-refund"),
     path("loans/<str:loan_pk>/credit/apply/", LoanCreditApplyView.as_view(), name="loan-credit-apply"),
     *router.urls,

@@ -533,6 +533,8 @@ def seed(*, today: dt.date, stdout: Any = None) -> SeedResult:
         (eligible[9], "capital-trabajo", "9000", 6, 4, None, "disbursed"),
         # Stops selling a month after the loan and never pays again: Pérdida, written off (below).
         (eligible[10], "capital-trabajo", "7000", 6, 8, None, "disbursed"),
+        # A second loan of the first pallaquera's: both are refinanced into one today (below).
+        (women[0], "emprende-mujer", "2500", 6, 2, None, "disbursed"),
     ]
     # The overdue miner stops selling to Orex three months ago: side-selling, the early warning.
     stopped = {
@@ -677,8 +679,10 @@ def _loan_life(*, loans: dict[int, Any], users: dict[str, Any], today: dt.date) 
     - loan 13: rated Pérdida, three collection visits, written off by two people, then a recovery;
       before that, its claim on CRECER filed, approved and paid: the fund gets its share of the recovery;
     - loan 4 also has a claim on the regional guarantee fund awaiting the approver.
+    - loans 6 and 14 (one pallaquera's two loans): refinanced today into one loan of 12 installments,
+      proposed by an officer and approved by the approver (refinanciado, CPP at best).
     """
-    from installments.services import payment_record, portfolio_rate
+    from installments.services import loan_disburse, payment_record, portfolio_rate, refinance_propose
     from lifecycle.services import (
         contact_record,
         reversal_approve,
@@ -686,6 +690,7 @@ def _loan_life(*, loans: dict[int, Any], users: dict[str, Any], today: dt.date) 
         write_off_approve,
         write_off_prepare,
     )
+    from loans.services import application_approve
 
     officer, officer2, approver = users["oficial"], users["oficial2"], users["aprobador"]
     typed_twice = payment_record(
@@ -757,6 +762,26 @@ def _loan_life(*, loans: dict[int, Any], users: dict[str, Any], today: dt.date) 
             remitted_on=max(today, claim.paid_on or today),
             reference="Transferencia CRECER 0412",
         )
+
+    refinancing = refinance_propose(
+        loan=loans[5],
+        also_loans=[loans[13]],
+        prepared_by=officer,
+        term=12,
+        first_due_on=today + dt.timedelta(days=31),
+        refinanced_on=today,
+        purpose_note="Perdió ventas en la temporada de lluvias: consolida sus dos créditos en cuotas menores.",
+    )
+    application_approve(
+        application=refinancing,
+        approver=approver,
+        comment="Refinanciación aprobada en comité: capacidad de pago revisada con el comprador.",
+    )
+    # Replayed from its history: decided on the day it was carried out.
+    LoanApplication.objects.filter(pk=refinancing.pk).update(
+        decided_at=timezone.make_aware(dt.datetime.combine(today, dt.time(9)))
+    )
+    loan_disburse(application=refinancing, actor=officer, disbursed_on=today, reference="REFI-DEMO")
 
 
 def _guarantee_claims(*, lost: Any, late: Any, users: dict[str, Any], today: dt.date) -> None:

@@ -432,3 +432,10 @@ if not 0 <= COLLATERAL_EXPIRY_WARNING_DAYS <= 366:
 # preferred-guarantee provision rates. Off by default: the registered pledge is what makes the guarantee
 # preferred; the expired policy is flagged on the rating (warning ``collateral_policy_expired``).
 COLLATERAL_INSURANCE_REQUIRED = env_bool("COLLATERAL_INSURANCE_REQUIRED", default=False)
+# Refinanciación (DOMAIN.md §7; SBS Res. 11356-2008): a refinanced debtor's category improves one step only
+# after this many months of punctual payment (two quarters), an installment counting as punctual when paid
+# in full within this many days of its due date.
+REFINANCE_PUNCTUAL_MONTHS = env_int("REFINANCE_PUNCTUAL_MONTHS", 6)
+REFINANCE_PUNCTUAL_GRACE_DAYS = env_int("REFINANCE_PUNCTUAL_GRACE_DAYS", 0)
+if REFINANCE_PUNCTUAL_MONTHS < 1 or REFINANCE_PUNCTUAL_GRACE_DAYS < 0:
+    raise ImproperlyConfigured("REFINANCE_PUNCTUAL_MONTHS must be at least 1 and the grace days not negative")

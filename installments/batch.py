@@ -29,6 +29,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from asmcredit.jobs import job_run
@@ -36,7 +37,8 @@ from asmcredit.models import JobRun
 from asmcredit.money import round_half_up
 from asmcredit.sql import days_between, is_postgres
 from installments import risk
-from installments.models import PortfolioRating
+from installments.models import PortfolioRating, ScheduleLine
+from loans.models import Loan
 from loans.sbs import DPD_BANDS
 from rates.fx import FxRate, fx_rates, soles_case_sql, stale_rates
 
@@ -145,6 +147,21 @@ def _current_category_sql(dpd: str) -> str:
     return f"CASE {whens} ELSE '{DPD_BANDS[-1].category.value}' END"
 
 
+def _floor_severity_sql(floor: str) -> str:
+    """SQL for the severity of a refinanced loan's category floor (-1 when it has none)."""
+    names = " ".join(f"WHEN '{category.value}' THEN {category.severity}" for category in risk.Category)
+    return f"CASE {floor} {names} ELSE -1 END"
+
+
+def _floored_category_sql(dpd: str, floor: str) -> str:
+    """The current category of ``dpd`` days past due, never better than the loan's refinancing ``floor``
+    (DOMAIN.md §7; ``installments.services.writeback`` does the same in Python)."""
+    return (
+        f"CASE WHEN {_floor_severity_sql(floor)} > {_severity_case(dpd)} THEN {floor} "
+        f"ELSE {_current_category_sql(dpd)} END"
+    )
+
+
 def accrue_batch(*, as_of: dt.date, low: int, high: int) -> int:
     """Extend late charges and overdue status to ``as_of`` for active loans with ids in [low, high],
     then refresh their cached state (days past due, current category). Loans already recomputed to a
@@ -195,7 +212,8 @@ def accrue_batch(*, as_of: dt.date, low: int, high: int) -> int:
     oldest_late_days = days_between(day, f"MIN(CASE WHEN {unpaid} > 0 AND sl.due_on < {day} THEN sl.due_on END)")
     touched += _execute(
         f"""
-        UPDATE loans_loan SET days_past_due = a.dpd, category = {_current_category_sql("a.dpd")},
+        UPDATE loans_loan SET days_past_due = a.dpd,
+               category = {_floored_category_sql("a.dpd", "loans_loan.refinance_floor")},
                overdue_amount = a.overdue, moratory_accrued = a.moratory, late_interest_accrued = a.late,
                next_due_on = a.next_due, state_as_of = {day}
         FROM (
@@ -354,7 +372,70 @@ def _signals_sql() -> str:
     )"""  # noqa: S608
 
 
-def rating_select_sql(rates: Mapping[str, FxRate] | None = None) -> str:
+def _floors_sql(floors: Mapping[int, risk.RefinanceFloor] | None) -> str:
+    """The refinancing floors of the batch's refinanced loans as rows ``(loan_id, severity)``."""
+    rows = [
+        f"SELECT {int(loan_id)} AS loan_id, {floor.category.severity:d} AS severity"
+        for loan_id, floor in (floors or {}).items()
+    ]
+    return " UNION ALL ".join(rows) if rows else "SELECT 0 AS loan_id, 0 AS severity WHERE 1 = 0"
+
+
+def refinance_floors(*, as_of: dt.date, low: int, high: int) -> dict[int, risk.RefinanceFloor]:
+    """The category floor on ``as_of`` of each active refinanced loan of the miners with ids in [low, high]
+    (``risk.refinance_floor`` over its current installments' due and payment dates): few loans, so read
+    and worked out per loan, and the same whatever day or how often the job runs."""
+    loans = list(
+        Loan.objects.filter(
+            is_refinanced=True,
+            status=Loan.Status.ACTIVE,
+            disbursed_on__lte=as_of,
+            miner_id__gte=low,
+            miner_id__lte=high,
+        ).values_list("pk", "refinance_category", "refinanced_on")
+    )
+    if not loans:
+        return {}
+    lines: dict[int, list[tuple[dt.date, dt.date | None]]] = {pk: [] for pk, _category, _on in loans}
+    for loan_id, due_on, paid_on in ScheduleLine.objects.filter(loan_id__in=list(lines), is_current=True).values_list(
+        "loan_id", "due_on", "paid_on"
+    ):
+        lines[loan_id].append((due_on, paid_on))
+    return {
+        pk: risk.refinance_floor(
+            category=risk.Category(category),
+            refinanced_on=refinanced_on or as_of,  # always set on a refinanced loan (a check constraint)
+            installments=lines[pk],
+            as_of=as_of,
+            months=settings.REFINANCE_PUNCTUAL_MONTHS,
+            grace_days=settings.REFINANCE_PUNCTUAL_GRACE_DAYS,
+        )
+        for pk, category, refinanced_on in loans
+    }
+
+
+def _floors_write(*, as_of: dt.date, floors: Mapping[int, risk.RefinanceFloor]) -> int:
+    """Keep each refinanced loan's cached floor, window and current category in step with the rating,
+    unless the loan's state is already as of a later day (the state never goes backwards)."""
+    touched = 0
+    for loan in Loan.objects.filter(pk__in=list(floors)).filter(
+        Q(state_as_of__isnull=True) | Q(state_as_of__lte=as_of)
+    ):
+        floor = floors[loan.pk]
+        category = risk.worst([risk.category_for_dpd(loan.days_past_due), floor.category]).value
+        values = {
+            "refinance_floor": floor.category.value,
+            "refinance_punctual_since": floor.punctual_since,
+            "category": category,
+        }
+        if any(getattr(loan, name) != value for name, value in values.items()):
+            touched += Loan.objects.filter(pk=loan.pk).update(**values, updated=timezone.now())
+    return touched
+
+
+def rating_select_sql(
+    rates: Mapping[str, FxRate] | None = None, floors: Mapping[int, risk.RefinanceFloor] | None = None
+) -> str:
     """The rating of the active loans of miners with ids in [low, high], as one SELECT.
 
     Per loan: days past due (oldest unpaid current installment), outstanding principal, SBS category;
@@ -365,7 +446,9 @@ def rating_select_sql(rates: Mapping[str, FxRate] | None = None) -> str:
     provisions on the aligned category, the share covered by registered collateral
     (``risk.collateral_covered_share``) at the preferred-guarantee rate, the rest at the normal one;
     and the early warnings of ``risk.early_warnings`` for loans repaid through a buyer, from one pass
-    over the window's settlements (delivery days, their gaps, volumes).
+    over the window's settlements (delivery days, their gaps, volumes). A refinanced loan's category is
+    never better than its floor on the day (``floors``, from ``refinance_floors``; DOMAIN.md §7), and
+    the alignment sees it so.
     """
     day = _day("day")
     unpaid = _unpaid_scheduled("sl")
@@ -382,8 +465,10 @@ def rating_select_sql(rates: Mapping[str, FxRate] | None = None) -> str:
     ), pledged AS ({_pledged_sql(day, rates or {})}
     ), rated AS (
         SELECT loan_rows.*, COALESCE({days_between(day, "oldest_unpaid")}, 0) AS dpd FROM loan_rows
+    ), floors AS ({_floors_sql(floors)}
     ), graded AS (
-        SELECT rated.*, {_severity_case("dpd")} AS severity FROM rated
+        SELECT rated.*, {_greatest(_severity_case("dpd"), "COALESCE(f.severity, 0)")} AS severity
+        FROM rated LEFT JOIN floors f ON f.loan_id = rated.loan_id
     ), by_severity AS (
         SELECT miner_id, severity, SUM({in_soles}) AS balance FROM graded GROUP BY miner_id, severity
     ), cumulative AS (
@@ -482,6 +567,7 @@ def rate_batch(*, as_of: dt.date, low: int, high: int, rates: Mapping[str, FxRat
     changed = " OR ".join(f"installments_loanrating.{c} <> excluded.{c}" for c in columns)
     changed += " OR " + _distinct("installments_loanrating.warnings", "excluded.warnings")
     params = _rating_params(as_of, low, high)
+    floors = refinance_floors(as_of=as_of, low=low, high=high)
     if is_postgres():
         # Sorting a batch's half-year of deliveries fits in memory with this, instead of spilling.
         _execute(f"SET LOCAL work_mem = '{RATING_WORK_MEM}'", {})
@@ -496,7 +582,7 @@ def rate_batch(*, as_of: dt.date, low: int, high: int, rates: Mapping[str, FxRat
                ROUND(r.outstanding * (1 - r.covered_share) * {no_guarantee}
                      + r.outstanding * r.covered_share * {preferred}, 2),
                {_json("r.warnings")}
-        FROM ({rating_select_sql(rates)}) r
+        FROM ({rating_select_sql(rates, floors)}) r
         WHERE 1 = 1
         ON CONFLICT (loan_id, as_of) DO UPDATE SET
             {", ".join(f"{c} = excluded.{c}" for c in [*columns, "warnings"])}
@@ -504,6 +590,7 @@ def rate_batch(*, as_of: dt.date, low: int, high: int, rates: Mapping[str, FxRat
         """,  # noqa: S608
         params,
     )
+    touched += _floors_write(as_of=as_of, floors=floors)
     # The loan carries its latest rating's category (underwriting reads it there); an older date never
     # overwrites a newer one.
     _execute(

@@ -75,6 +75,9 @@ REVERSAL = "reversal"
 MORATORY_ACCRUAL = "moratory_accrual"
 CREDIT_REFUND = "credit_refund"
 CREDIT_TRANSFER = "credit_transfer"
+# The payoff of a refinanced loan, paid by the new loan's principal (no cash moves): always a pago
+# anticipado for the payoff of its day, last among that day's entries, so it closes the loan at zero.
+REFINANCE = "refinance"
 
 REDUCE_TERM = "reduce_term"
 REDUCE_INSTALLMENT = "reduce_installment"
@@ -88,8 +91,16 @@ TREATMENTS = (AUTO, PAGO_ANTICIPADO, ADELANTO)
 # Money beyond everything owed: a credit in the miner's favour (version 0, number 0: no installment).
 OVERPAYMENT = "overpayment"
 
-_KIND_RANK = {DISBURSEMENT: 0, PAYMENT: 1, WITHHOLDING: 1, PREPAYMENT: 2, CREDIT_REFUND: 3, CREDIT_TRANSFER: 3}
-_PAYING = (PAYMENT, WITHHOLDING, PREPAYMENT)
+_KIND_RANK = {
+    DISBURSEMENT: 0,
+    PAYMENT: 1,
+    WITHHOLDING: 1,
+    PREPAYMENT: 2,
+    CREDIT_REFUND: 3,
+    CREDIT_TRANSFER: 3,
+    REFINANCE: 4,
+}
+_PAYING = (PAYMENT, WITHHOLDING, PREPAYMENT, REFINANCE)
 
 # The components of an installment's scheduled total (late charges come on top).
 SCHEDULED = ("interest", "insurance", "fees", "principal")
@@ -597,7 +608,7 @@ class _Replay:
         the installments not yet due (what a credit-back could return), so an amount below that bound is
         decided without working out the payoff — the common case, in one pass over the lines."""
         day = entry.value_date
-        requested = PAGO_ANTICIPADO if entry.kind == PREPAYMENT else entry.treatment
+        requested = PAGO_ANTICIPADO if entry.kind in (PREPAYMENT, REFINANCE) else entry.treatment
         bound = ZERO
         unpaid: list[Decimal] = []
         exigible = 0

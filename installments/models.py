@@ -119,6 +119,8 @@ class LoanTransaction(models.Model):
         # Uses of an overpayment credit: refunded to the miner, or applied to another of its loans.
         CREDIT_REFUND = "credit_refund", _("overpayment credit refunded")
         CREDIT_TRANSFER = "credit_transfer", _("overpayment credit applied to another loan")
+        # Refinanciación: the loan's payoff on the day, paid by the principal of the new refinanced loan.
+        REFINANCE = "refinance", _("refinancing")
 
     class Treatment(models.TextChoices):
         AUTO = "auto", _("by the rule")

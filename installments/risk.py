@@ -7,7 +7,8 @@ fractions; provisions are amounts rounded to the céntimo.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, timedelta
 from decimal import Decimal
 from itertools import pairwise
 
@@ -25,6 +26,7 @@ from loans.sbs import (
     worst,
     worst_band,
 )
+from loans.schedule import due_dates
 
 # The SBS rule itself (categories, dpd bands, provision rates) lives in ``loans.sbs``, below servicing,
 # so underwriting reads the same numbers; it is re-exported here with the rest of the rating.
@@ -57,6 +59,9 @@ __all__ = [
     "par",
     "provision",
     "provision_rate",
+    "refinance_category",
+    "refinance_floor",
+    "RefinanceFloor",
     "worst",
     "worst_band",
 ]
@@ -198,3 +203,80 @@ def early_warnings(
     if recent and installment_amount > 0 and sum(recent, ZERO) / len(recent) < installment_amount:
         warnings.append(WITHHOLDING_SHORT)
     return warnings
+
+
+# --- Refinanciación (DOMAIN.md §7; SBS Res. 11356-2008, refinanced credits) ------------------------------
+
+
+def refinance_category(categories: Iterable[Category]) -> Category:
+    """The debtor's category at the moment of refinancing: the worst of ``categories`` (the refinanced
+    loans' current and rated categories, and any floor they already carried), and never better than CPP:
+    a debtor rated Normal is reclassified CPP, a worse category is kept."""
+    return worst([Category.CPP, *categories])
+
+
+@dataclass(frozen=True)
+class RefinanceFloor:
+    """The category a refinanced loan cannot be rated better than on a day, and since when its current
+    punctuality window runs."""
+
+    category: Category
+    punctual_since: date
+
+
+def _late(due_on: date, paid_on: date | None, on: date, grace_days: int) -> date | None:
+    """When an installment due on ``due_on`` stopped being punctual as seen on ``on``: the day it was paid
+    in full if that was more than ``grace_days`` after its due date, ``on`` if it is still unpaid that
+    long after it; None when it is punctual (or not yet late)."""
+    limit = due_on + timedelta(days=grace_days)
+    if paid_on is not None:
+        return paid_on if paid_on > limit else None
+    return on if on > limit else None
+
+
+def refinance_floor(
+    *,
+    category: Category,
+    refinanced_on: date,
+    installments: Iterable[tuple[date, date | None]],
+    as_of: date,
+    months: int,
+    grace_days: int = 0,
+) -> RefinanceFloor:
+    """The floor of a loan refinanced on ``refinanced_on`` at ``category``, as of ``as_of``.
+
+    ``installments`` are the loan's current installments as ``(due date, day paid in full or None)``.
+    The window of punctual payment opens on the refinancing day. It is *met* when ``months`` months have
+    passed since it opened and no installment due up to its end was late inside it: paid in full more than
+    ``grace_days`` after its due date (on a day after the window opened), or still unpaid that long after
+    it. Met,
+    the floor improves one category and a new window opens on the day the old one ended (the next step
+    needs two more quarters). A late installment restarts the window on the day it was paid in full
+    (or, while unpaid, keeps it from opening). The floor never goes below Normal. The result depends
+    only on the dates, so a rating for a past day or run twice gives the same floor."""
+    lines = sorted((due_on, paid_on) for due_on, paid_on in installments)
+    floor = category
+    start = refinanced_on
+    while floor is not Category.NORMAL:
+        end = due_dates(start, months + 1)[-1]
+        late_until = None
+        for due_on, paid_on in lines:
+            if due_on > min(end, as_of):
+                break
+            late = _late(due_on, paid_on, as_of, grace_days)
+            # Lateness already behind the window's opening was counted when it restarted the window.
+            if late is not None and late > start:
+                late_until = late
+                break
+        if late_until is not None:
+            if late_until >= as_of:
+                # Still unpaid (or paid late today): the window reopens once it is paid.
+                start = as_of
+                break
+            start = late_until
+            continue
+        if end > as_of:
+            break
+        floor = Category(list(Category)[floor.severity - 1])
+        start = end
+    return RefinanceFloor(floor, start)

@@ -4,6 +4,13 @@
 the lender admin who did not ask ``approve``s (the payment is reversed and the loan replays) or
 ``reject``s it under ``reversals/{id}/``; the one who asked may ``withdraw`` it while it waits.
 
+``POST loans/{id}/refinance/`` proposes a refinanciación of the loan (``also_loans``: other active loans of the
+same miner, consolidated into one) for what they owe on the day, with the new term, TEA and first due date:
+a loan application marked ``is_refinancing``, already submitted (201). A credit approver who did not prepare
+it decides it on the origination path — ``loan-applications/{id}/approve|reject/`` — and an officer carries
+it out with ``loan-applications/{id}/disburse/``: no cash moves; the refinanced loans close at zero with a
+``refinance`` entry and the new loan is marked refinanciado.
+
 ``POST loans/{id}/write-off/`` prepares a castigo (refused with every reason when the loan is not
 eligible); ``write-offs/{id}/approve|reject/`` decides it, by someone other than the preparer.
 
@@ -29,9 +36,11 @@ from rest_framework.views import APIView
 from asmcredit.api import ApiDateField, ApiViewMixin, staff_actor
 from asmcredit.idempotency import idempotent
 from installments.models import LoanTransaction
+from installments.services import refinance_propose
 from lifecycle import guarantees, services
 from lifecycle.models import GuaranteeClaim, GuaranteeRemittance, ReversalRequest, WriteOff
-from loans.models import Loan
+from loans.api import ApplicationSerializer
+from loans.models import Loan, LoanApplication
 
 MONEY: dict[str, Any] = {"max_digits": 16, "decimal_places": 2}
 
@@ -487,3 +496,59 @@ class GuaranteeClaimViewSet(_DecisionViewSet):
         claim = self.get_object()
         guarantees.recovery_remit(claim=claim, actor=staff_actor(request), **serializer.validated_data)
         return Response(self.present(claim.pk), status=status.HTTP_201_CREATED)
+
+
+# --- Refinanciación --------------------------------------------------------------------------------
+
+
+class RefinanceInputSerializer(serializers.Serializer):
+    term = serializers.IntegerField(min_value=1, max_value=360, help_text="Installments of the new cronograma.")
+    first_due_on = ApiDateField(help_text="The new cronograma's first due date (after the refinancing day).")
+    tea_pct = serializers.DecimalField(
+        max_digits=7,
+        decimal_places=4,
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="Default: the loan's TEA.",
+    )
+    grace_periods = serializers.IntegerField(min_value=0, max_value=60, required=False, default=0)
+    refinanced_on = ApiDateField(
+        required=False, allow_null=True, default=None, help_text="The day of the payoff; default today, never later."
+    )
+    also_loans = serializers.ListField(
+        child=serializers.IntegerField(min_value=1),
+        required=False,
+        default=list,
+        max_length=20,
+        help_text="Ids of other active loans of the same miner to consolidate into the new loan.",
+    )
+    purpose_note = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+
+
+class LoanRefinanceView(ApiViewMixin, APIView):
+    write_roles = services.WRITE_OFF_PREPARERS  # loan officers and the lender administrator
+
+    @extend_schema(
+        summary="Propose the refinancing of a loan (optionally consolidating others of the same miner); "
+        "approved and carried out through the loan application",
+        tags=["staff: loans"],
+        request=RefinanceInputSerializer,
+        responses={201: ApplicationSerializer},
+    )
+    @idempotent
+    def post(self, request: Request, loan_pk: str) -> Response:
+        loan = Loan.objects.filter(pk=_digits(loan_pk)).first()
+        if loan is None:
+            raise exceptions.NotFound()
+        serializer = RefinanceInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        wanted = data.pop("also_loans")
+        also = list(Loan.objects.filter(pk__in=wanted))
+        missing = sorted(set(wanted) - {other.pk for other in also})
+        if missing:
+            raise serializers.ValidationError({"also_loans": [f"No loan with id {pk}." for pk in missing]})
+        application = refinance_propose(loan=loan, also_loans=also, prepared_by=staff_actor(request), **data)
+        application = LoanApplication.objects.prefetch_related("refinanced_loans").get(pk=application.pk)
+        return Response(ApplicationSerializer(application).data, status=status.HTTP_201_CREATED)

@@ -66,3 +66,32 @@ class GuaranteeRemittanceForm(forms.Form):
     remitted_on = forms.DateField(label=_("Remitted on"), widget=forms.DateInput(attrs={"type": "date"}))
     amount = forms.DecimalField(label=_("Amount remitted"), max_digits=14, decimal_places=2, min_value=Decimal("0.01"))
     reference = forms.CharField(label=_("Bank reference"), max_length=60)
+
+
+class RefinanceForm(forms.Form):
+    """Refinanciación of a loan: the new terms, and the miner's other active loans to consolidate."""
+
+    term = forms.IntegerField(label=_("New term (installments)"), min_value=1, max_value=360)
+    first_due_on = forms.DateField(label=_("First due date"), widget=forms.DateInput(attrs={"type": "date"}))
+    tea_pct = forms.DecimalField(
+        label=_("TEA (%)"),
+        max_digits=7,
+        decimal_places=4,
+        min_value=Decimal("0"),
+        required=False,
+        help_text=_("Empty: the loan's TEA."),
+    )
+    also_loans = forms.TypedMultipleChoiceField(
+        label=_("Consolidate with"), coerce=int, required=False, widget=forms.CheckboxSelectMultiple
+    )
+    purpose_note = forms.CharField(
+        label=_("Why the borrower cannot pay"),
+        max_length=2000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("The credit approver reads this before approving."),
+    )
+
+    def __init__(self, *args, other_loans=(), **kwargs):  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        self.fields["also_loans"].choices = [(loan.pk, loan.code) for loan in other_loans]  # type: ignore[attr-defined]

@@ -11,6 +11,7 @@ urlpatterns = [
     path("reversals/<int:pk>/withdraw/", views.reversal_withdraw, name="reversal-withdraw"),
     path("collections/", views.collections_queue, name="collections"),
     path("loans/<int:pk>/write-off/", views.write_off_new, name="write-off-new"),
+    path("loans/<int:pk>/refinance/", views.refinance_new, name="refinance-new"),
     path("write-offs/", views.write_off_queue, name="write-offs"),
     path("write-offs/<int:pk>/decide/", views.write_off_decide, name="write-off-decide"),
     path("loans/<int:pk>/collection/", views.loan_collection, name="loan-collection"),

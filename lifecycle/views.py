@@ -20,13 +20,14 @@ from asmcredit import roles
 from asmcredit.exports import Column, export_format, export_response
 from asmcredit.web import STAFF, paginate, require_role, role_required
 from installments.models import LoanTransaction
-from installments.services import reversal_refusal
+from installments.services import refinance_preview, refinance_propose, refinance_refusal, reversal_refusal
 from lifecycle import guarantees, selectors, services
 from lifecycle.forms import (
     ContactForm,
     GuaranteeClaimForm,
     GuaranteePaymentForm,
     GuaranteeRemittanceForm,
+    RefinanceForm,
     ReversalDecisionForm,
     ReversalRequestForm,
     WriteOffForm,
@@ -91,7 +92,9 @@ WRITE_OFF_COLUMNS = [
 ]
 
 
-def _service_errors(form: ReversalRequestForm | ContactForm | WriteOffForm, exc: ValidationError) -> None:
+def _service_errors(
+    form: ReversalRequestForm | ContactForm | WriteOffForm | RefinanceForm, exc: ValidationError
+) -> None:
     for field, errors in exc.message_dict.items():
         form.add_error(field if field in form.fields else None, errors)
 
@@ -333,6 +336,64 @@ def write_off_decide(request: HttpRequest, pk: int) -> HttpResponse:
         rejected=_("Write-off rejected."),
     )
     return redirect("lifecycle:write-offs")
+
+
+# --- Refinanciación ---------------------------------------------------------------------------------
+
+
+@role_required(*STAFF)
+def refinance_new(request: HttpRequest, pk: int) -> HttpResponse:
+    """ "Refinanciar…": the new terms and the loans to consolidate, a preview of the new cronograma, then the
+    proposal (submitted to a credit approver on the application path)."""
+    loan = get_object_or_404(Loan.objects.select_related("miner", "product"), pk=pk)
+    refusal = refinance_refusal(loan)
+    others = list(
+        Loan.objects.filter(miner_id=loan.miner_id, status=Loan.Status.ACTIVE, currency=loan.currency)
+        .exclude(pk=loan.pk)
+        .order_by("id")
+    )
+    form = RefinanceForm(request.POST or None, other_loans=others)
+    can_propose = roles.has_role(request.user, *services.WRITE_OFF_PREPARERS)
+    preview = None
+    if request.method == "POST":
+        if not can_propose:
+            raise PermissionDenied
+        if form.is_valid() and not refusal:
+            data = form.cleaned_data
+            terms = {
+                "loan": loan,
+                "term": data["term"],
+                "first_due_on": data["first_due_on"],
+                "tea_pct": data["tea_pct"],
+                "also_loans": [other for other in others if other.pk in set(data["also_loans"])],
+            }
+            try:
+                if "propose" in request.POST:
+                    application = refinance_propose(
+                        prepared_by=request.user, purpose_note=data["purpose_note"], **terms
+                    )
+                else:
+                    preview = refinance_preview(**terms)
+            except ValidationError as exc:
+                _service_errors(form, exc)
+            else:
+                if preview is None:
+                    messages.success(request, _("Refinancing proposed: a credit approver must approve it."))
+                    return redirect("loans:application-detail", pk=application.pk)
+    application_preview, schedule = preview if preview is not None else (None, None)
+    context = {
+        "nav": "loans",
+        "loan": loan,
+        "form": form,
+        "others": others,
+        "refusal": refusal,
+        "can_propose": can_propose,
+        "application": application_preview,
+        "schedule": schedule,
+        "currency": loan.currency,
+    }
+    status = 400 if request.method == "POST" and (form.errors or refusal) else 200
+    return render(request, "lifecycle/refinance_new.html", context, status=status)
 
 
 # --- Guarantee funds --------------------------------------------------------------------------------

@@ -322,6 +322,11 @@ class LoanSerializer(ApiModelSerializer):
             "withholding_treatment",
             "next_due_on",
             "state_as_of",
+            "is_refinanced",
+            "refinanced_on",
+            "refinance_category",
+            "refinance_floor",
+            "refinance_punctual_since",
             "created",
             "updated",
         ]
@@ -369,6 +374,8 @@ class ApplicationSerializer(ApiModelSerializer):
             "approved_as_exception",
             "exception_justification",
             "underwriting",
+            "is_refinancing",
+            "refinanced_loans",
             "loan",
             "created",
             "updated",
@@ -479,7 +486,11 @@ class LoanApplicationViewSet(
     mixins.UpdateModelMixin,
     viewsets.GenericViewSet,
 ):
-    queryset = LoanApplication.objects.select_related("prepared_by", "decided_by", "loan").order_by("id")
+    queryset = (
+        LoanApplication.objects.select_related("prepared_by", "decided_by", "loan")
+        .prefetch_related("refinanced_loans")
+        .order_by("id")
+    )
     serializer_class = ApplicationSerializer
     filterset_class = ApplicationFilter
     http_method_names = ["get", "post", "patch", "head", "options"]

@@ -260,6 +260,12 @@ class LoanApplication(TimestampedModel):
     # Approved although the frozen panel failed an eligibility rule, with the approver's written reason.
     approved_as_exception = models.BooleanField(_("approved as an exception"), default=False)
     exception_justification = models.TextField(_("exception justification"), blank=True)
+    # Refinanciación (DOMAIN.md §7): new terms for the balance of these active loans of the miner, which
+    # the "disbursement" closes (no cash moves); the amount is what they owe on the refinancing date.
+    is_refinancing = models.BooleanField(_("refinancing"), default=False)
+    refinanced_loans: models.ManyToManyField[Loan, Any] = models.ManyToManyField(
+        "Loan", verbose_name=_("loans refinanced"), blank=True, related_name="refinancing_applications"
+    )
 
     objects = LoanApplicationQuerySet.as_manager()
 
@@ -302,6 +308,9 @@ class LoanApplication(TimestampedModel):
         product = self.product if self.product_id else None
         if product is None:
             return
+        if self.is_refinancing:
+            self._clean_refinancing(product, errors)
+            return
         if self.amount is not None and not (product.min_amount <= self.amount <= product.max_amount):
             errors["amount"] = _("The amount must be between %(min)s and %(max)s for this product.") % {
                 "min": product.min_amount,
@@ -326,6 +335,33 @@ class LoanApplication(TimestampedModel):
             errors["equipment"] = _("This product does not finance equipment.")
         if product.requires_reinfo and self.miner_id and not self.miner.reinfo_active:
             errors["miner"] = _("This product requires a REINFO registration with status VIGENTE.")
+        if self.first_due_on and self.disbursement_date and self.first_due_on <= self.disbursement_date:
+            errors["first_due_on"] = _("The first due date must come after the disbursement date.")
+        if self.tea_pct is not None and "tea_pct" not in errors:
+            for name, message in self.rate_cap_breaches().items():
+                errors.setdefault(name, message)
+        if errors:
+            raise ValidationError(errors)
+
+    def _clean_refinancing(self, product: LoanProduct, errors: dict[str, Any]) -> None:
+        """A refinancing restructures a debt the miner already has: its amount is that debt (whatever the
+        product's range), it finances no equipment and needs no REINFO; term, TEA, grace, dates and caps
+        are checked as for any offer."""
+        if self.term is not None and not (product.min_term <= self.term <= product.max_term):
+            errors["term"] = _("The term must be between %(min)s and %(max)s installments for this product.") % {
+                "min": product.min_term,
+                "max": product.max_term,
+            }
+        if self.tea_pct is not None and self.tea_pct > product.max_tea_pct:
+            errors["tea_pct"] = _("The TEA cannot exceed the product's limit of %(max)s%%.") % {
+                "max": product.max_tea_pct
+            }
+        if self.grace_periods and self.grace_periods > product.max_grace_periods:
+            errors["grace_periods"] = _("This product allows at most %(n)s grace periods.") % {
+                "n": product.max_grace_periods
+            }
+        if self.equipment_id:
+            errors["equipment"] = _("A refinancing finances no equipment.")
         if self.first_due_on and self.disbursement_date and self.first_due_on <= self.disbursement_date:
             errors["first_due_on"] = _("The first due date must come after the disbursement date.")
         if self.tea_pct is not None and "tea_pct" not in errors:
@@ -367,6 +403,8 @@ class Loan(TimestampedModel):
         ACTIVE = "active", _("active")
         PAID_OFF = "paid_off", _("paid off")
         WRITTEN_OFF = "written_off", _("written off")
+        # Closed by a refinancing: its balance became the principal of a new, refinanced loan.
+        REFINANCED = "refinanced", _("refinanced")
 
     class Payee(models.TextChoices):
         SUPPLIER = "supplier", _("equipment supplier")
@@ -444,6 +482,16 @@ class Loan(TimestampedModel):
     # The lender's own number of a loan migrated from its previous system (an opening loan, imported by
     # ``lifecycle.book_import``): what makes the import idempotent. Blank for loans disbursed here.
     lender_number = models.CharField(_("lender's loan number"), max_length=40, blank=True, default="")
+    # Refinanciado (DOMAIN.md §7; SBS Res. 11356-2008): the loan born of a refinancing (its application's
+    # ``refinanced_loans`` are the loans it replaced). ``refinance_category`` is the debtor's category
+    # fixed at the refinancing (CPP at best); ``refinance_floor`` the floor in force as of ``state_as_of``
+    # or the latest rating, and ``refinance_punctual_since`` the day its punctuality window opened
+    # (``installments.risk.refinance_floor`` derives both from the installments; never edited by hand).
+    is_refinanced = models.BooleanField(_("refinanced"), default=False)
+    refinanced_on = models.DateField(_("refinanced on"), null=True, blank=True)
+    refinance_category = models.CharField(_("category at refinancing"), max_length=12, blank=True)
+    refinance_floor = models.CharField(_("refinancing category floor"), max_length=12, blank=True)
+    refinance_punctual_since = models.DateField(_("punctual payment counted since"), null=True, blank=True)
 
     class Meta:
         ordering = ["disbursed_on", "id"]
@@ -474,6 +522,10 @@ class Loan(TimestampedModel):
             models.UniqueConstraint(
                 fields=["lender_number"], condition=~Q(lender_number=""), name="loan_unique_lender_number"
             ),
+            models.CheckConstraint(
+                condition=Q(is_refinanced=False) | Q(refinanced_on__isnull=False, refinance_category__gt=""),
+                name="loan_refinanced_has_category",
+            ),
         ]
         indexes = [
             # The loans list, worst days past due first, paged by keyset on (days_past_due, id)
@@ -498,6 +550,8 @@ class Loan(TimestampedModel):
                 fields=["-overpayment_credit"], condition=Q(overpayment_credit__gt=0), name="loan_with_credit"
             ),
             models.Index(fields=["miner", "status"]),
+            # The few refinanced loans: the rating job's floors and the portfolio's refinanced figures.
+            models.Index(fields=["miner"], condition=Q(is_refinanced=True), name="loan_refinanced"),
         ]
 
     def __str__(self) -> str:

@@ -96,7 +96,8 @@ def application_schedule_terms(application: LoanApplication, *, disbursed_on: dt
         grace_kind=grace_kind,
         insurance_monthly_rate=pct_to_rate(product.insurance_monthly_rate_pct),
         fee_per_installment=product.fee_per_installment,
-        upfront_fees=product.upfront_fee,
+        # A refinancing moves no cash, so no upfront fee is charged on it.
+        upfront_fees=Decimal(0) if application.is_refinancing else product.upfront_fee,
     )
 
 

@@ -642,8 +642,27 @@ def loan_detail(request: HttpRequest, pk: int) -> HttpResponse:
     }
     context.update(_loan_notices_context(request, loan))
     context.update(_collateral_context(request, loan, today))
-    context.update(history=history, today=today)
+    context.update(history=history, today=today, **_refinancing_context(request, loan))
     return render(request, "loans/detail.html", context)
+
+
+def _refinancing_context(request: HttpRequest, loan: Loan) -> dict[str, Any]:
+    """Refinanciación on the loan page: the loans a refinanced loan replaced, the loan that replaced a
+    refinanced one, and whether the "Refinance…" action is offered."""
+    refinanced_into = None
+    if loan.status == Loan.Status.REFINANCED:
+        refinanced_into = (
+            Loan.objects.filter(application__is_refinancing=True, application__refinanced_loans=loan)
+            .only("pk", "code")
+            .first()
+        )
+    return {
+        "refinanced_from": list(loan.application.refinanced_loans.only("pk", "code").order_by("id"))
+        if loan.is_refinanced
+        else [],
+        "refinanced_into": refinanced_into,
+        "can_refinance": roles.has_role(request.user, *OFFICERS) and loan.status == Loan.Status.ACTIVE,
+    }
 
 
 def _loan_history(request: HttpRequest, loan: Loan) -> Any:

@@ -72,6 +72,9 @@ ACTION_LABELS: dict[str, Promise] = {
     "write_off.prepare": _("Write-off prepared"),
     "write_off.approve": _("Loan written off (castigo)"),
     "write_off.reject": _("Write-off rejected"),
+    "refinance.propose": _("Refinancing proposed"),
+    "refinance.close": _("Closed by a refinancing (its payoff became the new loan's principal)"),
+    "loan.refinance": _("Refinanced loan opened for the balance of the loans it replaces"),
     "statement_link.create": _("Statement link sent to the miner"),
     "guarantee.enrol": _("Enrolled in a guarantee fund"),
     "guarantee.not_covered": _("Not covered: no rule of the product's guarantee fund covers the loan"),
@@ -233,7 +236,14 @@ def _actor(event: AuditEvent) -> str:
 def _summary(action: str, after: dict[str, Any], currency: str = "PEN") -> dict[str, Any]:
     """The figures an event without a before → after states: how much, on which day, with what note."""
     summary: dict[str, Any] = {}
-    if action in {"payment.record", "payment.prepayment", "credit.refund", "credit.apply", "withholding.record"}:
+    if action in {
+        "payment.record",
+        "payment.prepayment",
+        "credit.refund",
+        "credit.apply",
+        "withholding.record",
+        "refinance.close",
+    }:
         summary["amount"] = _decimal(after.get("amount"))
         summary["currency"] = str(after.get("currency") or currency)
         summary["on"] = _date(after.get("value_date") or after.get("withheld_on"))
@@ -270,6 +280,11 @@ def _summary(action: str, after: dict[str, Any], currency: str = "PEN") -> dict[
         summary["currency"] = str(after.get("currency") or currency)
         summary["on"] = _date(after.get(day))
         summary["note"] = f"{after.get(note)}%" if action == "guarantee.enrol" else str(after.get(note) or "")
+    elif action == "loan.refinance":
+        summary["amount"] = _decimal(after.get("principal"))
+        summary["currency"] = str(after.get("currency") or currency)
+        summary["on"] = _date(after.get("refinanced_on"))
+        summary["note"] = ", ".join(str(code) for code in after.get("refinanced_loans") or [])
     elif action in {"loan.disburse", "loan.migrate"}:
         summary["amount"] = _decimal(after.get("principal"))
         summary["currency"] = str(after.get("currency") or currency)

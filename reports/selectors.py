@@ -56,8 +56,10 @@ from django.db.models import (
     F,
     Func,
     IntegerField,
+    OuterRef,
     Q,
     QuerySet,
+    Subquery,
     Sum,
     Value,
 )
@@ -265,6 +267,9 @@ class PortfolioSummary(_ParRatios):
     training_hours: Decimal
     months: tuple[MonthRow, ...]
     sector_normal_baseline: Decimal = field(default=SECTOR_NORMAL_BASELINE)
+    # Refinanced loans (refinanciados, DOMAIN.md §7) on the book on as_of, within ``active_loans``.
+    refinanced_loans: int = 0
+    refinanced_outstanding: Decimal = ZERO
     # The exchange rates foreign-currency amounts were stated in soles at (empty: nothing converted).
     fx_rates: tuple[FxRate, ...] = ()
     # Loans beyond the happy path: written off, recovered, … (reports.loan_life).
@@ -333,6 +338,54 @@ class _Conversion:
     def factor_sql(self, currency_column: str) -> str:
         """The same factor in raw SQL (constants only: no parameters)."""
         return "1" if self.rates is None else soles_case_sql(currency_column, self.rates)
+
+
+@dataclass(frozen=True)
+class RefinancedFigures:
+    loans: int
+    outstanding: Decimal
+
+
+def refinanced_portfolio(
+    *, as_of: dt.date, loans: QuerySet[Loan] | None = None, rates: Mapping[str, FxRate] | None = None
+) -> RefinancedFigures:
+    """Refinanced loans (``Loan.is_refinanced``) with principal outstanding at the end of ``as_of``: how
+    many, and that principal (principal + interest capitalized on lines due by then − principal repaid by
+    entries valued by then), within ``loans`` (default every loan), in one currency or in soles at
+    ``rates``. Written-off loans are out of the book. One query; refinanced loans are few."""
+    loans = Loan.objects.all() if loans is None else loans
+    repaid = (
+        Allocation.objects.filter(
+            transaction__loan=OuterRef("pk"),
+            component=Allocation.Component.PRINCIPAL,
+            transaction__value_date__lte=as_of,
+        )
+        .order_by()
+        .values("transaction__loan")
+        .annotate(total=Sum("amount"))
+        .values("total")
+    )
+    capitalized = (
+        ScheduleLine.objects.filter(loan=OuterRef("pk"), is_current=True, due_on__lte=as_of)
+        .order_by()
+        .values("loan")
+        .annotate(total=Sum("capitalized"))
+        .values("total")
+    )
+    money_field: DecimalField[Decimal, Decimal] = DecimalField(max_digits=20, decimal_places=2)
+    rows = (
+        loans.filter(is_refinanced=True, refinanced_on__lte=as_of, disbursed_on__lte=as_of)
+        .exclude(status=Loan.Status.WRITTEN_OFF)
+        .annotate(
+            left=F("principal")
+            + Coalesce(Subquery(capitalized, output_field=money_field), Value(ZERO), output_field=money_field)
+            - Coalesce(Subquery(repaid, output_field=money_field), Value(ZERO), output_field=money_field)
+        )
+        .filter(left__gt=0)
+    )
+    amount = F("left") if rates is None else F("left") * soles_factor("currency", rates)
+    totals = rows.aggregate(n=Count("pk"), outstanding=_sum(amount))
+    return RefinancedFigures(loans=totals["n"], outstanding=money(totals["outstanding"] or ZERO))
 
 
 def _filtered_loans(
@@ -764,6 +817,7 @@ def _portfolio_summary(
 
     n_disbursed = disbursed["n"]
     amount_disbursed = money(disbursed["amount"])
+    refinanced = refinanced_portfolio(as_of=as_of, loans=loans, rates=conversion.rates)
     return PortfolioSummary(
         as_of=as_of,
         date_from=date_from,
@@ -816,6 +870,8 @@ def _portfolio_summary(
         guarantees=None
         if (buyer_obj or region or product_obj)
         else _guarantee_figures(as_of=as_of, currency=currency, rates=rates),
+        refinanced_loans=refinanced.loans,
+        refinanced_outstanding=refinanced.outstanding,
     )
 
 

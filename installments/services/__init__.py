@@ -45,6 +45,7 @@ after the other. On the demo's SQLite none of these locks exists (it locks the w
 - ``payments``: counter payments, adelantos and pagos anticipados, the payoff quote
 - ``credits``: overpayment credits refunded or applied to another loan of the miner
 - ``remittances``: the buyer's remittances and reconciliation exceptions
+- ``refinancing``: refinanciación — the proposal, and the "disbursement" that closes the refinanced loans
 - ``reversals``: one payment or withholding reversed (the two-person rule is ``lifecycle``'s)
 - ``jobs``: reconciliation, moratory accrual, rating and the nightly run
 """
@@ -53,6 +54,11 @@ from installments.services.credits import overpayment_apply, overpayment_refund
 from installments.services.disbursement import LOAN_CODE_PREFIX, loan_code_for, loan_disburse
 from installments.services.jobs import moratory_accrue, nightly_servicing, portfolio_rate, reconcile_remittances
 from installments.services.payments import payment_record, payoff_quote, prepayment_options
+from installments.services.refinancing import (
+    refinance_preview,
+    refinance_propose,
+    refinance_refusal,
+)
 from installments.services.remittances import RemittanceOutcome, exception_resolve, remittance_record
 from installments.services.reversals import reversal_refusal, transaction_reverse
 from installments.services.settlements import (
@@ -89,6 +95,9 @@ __all__ = [
     "portfolio_rate",
     "prepayment_options",
     "reconcile_remittances",
+    "refinance_preview",
+    "refinance_propose",
+    "refinance_refusal",
     "remittance_record",
     "reversal_refusal",
     "settlement_post",

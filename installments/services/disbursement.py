@@ -64,7 +64,9 @@ def loan_disburse(
     date must be on or after the approval, not in the future, and the rates within the BCRP caps in
     force on it. Product terms (moratory rate, insurance, fees, withholding share, guarantee coverage)
     are copied onto the loan so a later product change never alters a running loan. An equipment loan
-    is paid to the equipment supplier, never to the miner.
+    is paid to the equipment supplier, never to the miner. A refinancing (``application.is_refinancing``)
+    moves no cash: ``installments.services.refinancing`` sets its principal to the payoff of the loans it
+    refinances on ``disbursed_on`` and closes them with it.
     """
     if not roles.has_role(actor, roles.LOAN_OFFICER, roles.LENDER_ADMIN):
         raise PermissionDenied(_("Only loan officers disburse loans."))
@@ -87,6 +89,12 @@ def loan_disburse(
                 % {"day": timezone.localdate(application.decided_at).strftime("%d/%m/%Y")}
             }
         )
+    refinancing = None
+    if application.is_refinancing:
+        # No cash moves: the new loan's principal is what the refinanced loans owe that day.
+        from installments.services.refinancing import refinance_prepare_disbursement
+
+        refinancing = refinance_prepare_disbursement(application=application, disbursed_on=disbursed_on)
     product = application.product
     # The rates the loan will carry against the BCRP caps in force on the day the money leaves.
     rate_caps_check(
@@ -114,7 +122,7 @@ def loan_disburse(
         moratory_tea_pct=product.moratory_tea_pct,
         tcea_pct=schedule.tcea,
         insurance_monthly_rate_pct=product.insurance_monthly_rate_pct,
-        upfront_fees=product.upfront_fee,
+        upfront_fees=terms.upfront_fees,
         fee_per_installment=product.fee_per_installment,
         max_withholding_share_pct=product.max_withholding_share_pct,
         guarantee_coverage_pct=product.guarantee_fund_coverage_pct,
@@ -154,6 +162,9 @@ def loan_disburse(
         for line in schedule.lines
     )
     payee = supplier.name if supplier is not None else application.miner.full_name
+    note = f"Paid to {payee}; upfront fees {terms.upfront_fees}"
+    if refinancing is not None:
+        note = "Refinancing (no cash): " + ", ".join(row.code for row in refinancing["loans"])
     LoanTransaction.objects.create(
         loan=loan,
         kind=LoanTransaction.Kind.DISBURSEMENT,
@@ -161,7 +172,7 @@ def loan_disburse(
         amount=application.amount,
         currency=loan.currency,
         reference=reference,
-        note=(f"Paid to {payee}; upfront fees {product.upfront_fee}")[:255],
+        note=note[:255],
         recorded_by=actor,
     )
     before = snapshot(application, APPLICATION_FIELDS)
@@ -193,4 +204,8 @@ def loan_disburse(
         },
     )
     loan_disbursed.send(sender=Loan, loan=loan, actor=actor)
+    if refinancing is not None:
+        from installments.services.refinancing import refinance_close
+
+        refinance_close(application=application, loan=loan, actor=actor, prepared=refinancing)
     return loan_recompute(loan=loan, as_of=disbursed_on)

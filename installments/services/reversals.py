@@ -39,6 +39,10 @@ def reversal_refusal(original: LoanTransaction) -> str | None:
         return _("Only a counter payment or a withholding can be reversed.")
     if LoanTransaction.objects.filter(reverses=original).exists():
         return _("This payment has already been reversed.")
+    if original.loan.status == Loan.Status.REFINANCED:
+        # Its payoff on the refinancing day became the new loan's principal: undoing a payment now
+        # would leave a balance on a closed loan.
+        return _("The loan was refinanced: its payments can no longer be reversed.")
     if LoanTransaction.objects.filter(transfer_payment=original).exists():
         return _("This payment applied a credit from another loan; refund or re-apply that credit instead.")
     if original.kind == LoanTransaction.Kind.WITHHOLDING:

@@ -11,13 +11,14 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.db import models, transaction
 from django.utils import timezone
 
 from asmcredit.audit import audit_record, snapshot
 from asmcredit.sql import insert_rows, placeholders, row_lock, update_rows
 from buyers.models import Buyer
-from installments import ledger
+from installments import ledger, risk
 from installments.models import (
     Allocation,
     LoanTransaction,
@@ -32,7 +33,7 @@ from installments.selectors import (
 )
 from installments.services.common import COLLECTING_STATUSES, servicing_today
 from loans.models import Loan
-from loans.sbs import category_for_dpd
+from loans.sbs import Category, category_for_dpd, worst
 
 # Ids for entries replayed before their transaction is saved: above any real id, in creation order, so
 # they sort among themselves and after the loan's saved entries exactly as the ids the rows will get.
@@ -70,6 +71,8 @@ LOAN_DERIVED = [
     "installment_amount",
     "status",
     "state_as_of",
+    "refinance_floor",
+    "refinance_punctual_since",
 ]
 
 
@@ -189,11 +192,18 @@ def book_derive(book: LoanBook, state: ledger.LedgerState, as_of: dt.date) -> di
     loan.late_interest_accrued = state.late_interest_outstanding
     loan.overpayment_credit = state.overpayment_credit
     loan.days_past_due = state.days_past_due
-    loan.category = category_for_dpd(state.days_past_due).value
+    category = category_for_dpd(state.days_past_due)
+    if loan.is_refinanced and loan.refinanced_on is not None:
+        # A refinanced loan is never shown better than its floor (DOMAIN.md §7).
+        floor = loan_refinance_floor(loan, state, as_of)
+        loan.refinance_floor = floor.category.value
+        loan.refinance_punctual_since = floor.punctual_since
+        category = worst([category, floor.category])
+    loan.category = category.value
     loan.next_due_on = state.next_due_on
     loan.schedule_version = state.current_version
     loan.installment_amount = state.installment
-    if loan.status != Loan.Status.WRITTEN_OFF:
+    if loan.status not in (Loan.Status.WRITTEN_OFF, Loan.Status.REFINANCED):
         loan.status = Loan.Status.PAID_OFF if state.paid_off else Loan.Status.ACTIVE
     loan.state_as_of = as_of
     after = snapshot(loan, LOAN_DERIVED)
@@ -203,6 +213,19 @@ def book_derive(book: LoanBook, state: ledger.LedgerState, as_of: dt.date) -> di
     if not set(changed) - {"state_as_of"}:
         return None
     return {"before": {k: before[k] for k in changed}, "after": {k: after[k] for k in changed}}
+
+
+def loan_refinance_floor(loan: Loan, state: ledger.LedgerState, as_of: dt.date) -> risk.RefinanceFloor:
+    """``risk.refinance_floor`` of a refinanced loan from its replayed current installments."""
+    assert loan.refinanced_on is not None
+    return risk.refinance_floor(
+        category=Category(loan.refinance_category),
+        refinanced_on=loan.refinanced_on,
+        installments=[(line.due_on, line.paid_on) for line in state.current_lines],
+        as_of=as_of,
+        months=settings.REFINANCE_PUNCTUAL_MONTHS,
+        grace_days=settings.REFINANCE_PUNCTUAL_GRACE_DAYS,
+    )
 
 
 def books_write(books: list[LoanBook], entry_ids: dict[int, int] | None = None) -> None:

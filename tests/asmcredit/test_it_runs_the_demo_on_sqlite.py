@@ -19,8 +19,11 @@ from loans.models import Loan
 ratings = LoanRating.objects.filter(as_of='2026-11-20')
 late = Loan.objects.filter(days_past_due__gt=30, status='active')  # the written-off loan is out of the book
 assert late.count() == 1, list(Loan.objects.values_list('code', 'days_past_due'))
-assert set(ratings.exclude(loan__in=late).values_list('category', flat=True)) == {'normal'}, list(
-    ratings.values_list('loan__code', 'days_past_due', 'category'))
+# The refinanced loan is CPP at best (DOMAIN.md §7); the others are Normal.
+refinanced = Loan.objects.get(is_refinanced=True)
+assert ratings.get(loan=refinanced).category == 'cpp'
+assert set(ratings.exclude(loan__in=late).exclude(loan=refinanced).values_list('category', flat=True)) == {
+    'normal'}, list(ratings.values_list('loan__code', 'days_past_due', 'category'))
 print('demo-ok', ratings.count())
 """
 

@@ -61,8 +61,14 @@ def test_it_seeds_a_plausible_book_once() -> None:
     assert Withholding.objects.exists()
     ratings = LoanRating.objects.filter(as_of=TODAY)
     assert ratings.count() == Loan.objects.filter(status="active").count()
-    # Only the side-selling miner's loan is past due; the others are rated Normal.
-    assert set(ratings.exclude(loan__in=overdue).values_list("category", flat=True)) == {"normal"}
+    # Only the side-selling miner's loan is past due; the others are rated Normal, but for the refinanced
+    # one (CPP at best, DOMAIN.md §7), which consolidates two loans of one miner.
+    refinanced = Loan.objects.get(is_refinanced=True)
+    assert refinanced.application.refinanced_loans.count() == 2
+    assert set(ratings.exclude(loan__in=overdue).exclude(loan=refinanced).values_list("category", flat=True)) == {
+        "normal"
+    }
+    assert ratings.get(loan=refinanced).category == "cpp"
     assert "no_deliveries" in ratings.get(loan__in=overdue).warnings
     # The equipment pledged: three registered (one policy expired: a warning), one awaiting registration.
     pledged = Collateral.objects.filter(loan__status="active")

@@ -172,6 +172,7 @@ PAGES: dict[str, Page] = {
     "lifecycle:collections": Page((OFFICER,)),
     "lifecycle:loan-collection": Page((OFFICER,), _one("loans.overdue")),
     "lifecycle:write-off-new": Page((OFFICER,), _one("loans.overdue")),
+    "lifecycle:refinance-new": Page((OFFICER,), _one("loans.overdue")),
     "lifecycle:write-offs": Page((APPROVER,)),
     "lifecycle:book-imports": Page((ADMIN,)),
     "lifecycle:book-import": Page((ADMIN,), _each("book_imports", "dry_run", "failed", "running")),
