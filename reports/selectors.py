@@ -866,7 +866,15 @@ def _portfolio_summary(
         training_hours=trained["hours"] or Decimal("0.0"),
         months=months,
         fx_rates=tuple(rates[currency] for currency in sorted(rates)),
-        life=loan_life_rows(loans=loans, as_of=as_of, date_from=date_from, amount=conversion.amount),
+        life=(
+            LifeRow(
+                "refinanced",
+                _("Refinanced (refinanciados): principal outstanding"),
+                refinanced.loans,
+                refinanced.outstanding,
+            ),
+            *loan_life_rows(loans=loans, as_of=as_of, date_from=date_from, amount=conversion.amount),
+        ),
         guarantees=None
         if (buyer_obj or region or product_obj)
         else _guarantee_figures(as_of=as_of, currency=currency, rates=rates),
