@@ -4,52 +4,109 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('installments', '0006_portfolio_tallies'),
-        ('loans', '0008_collections_queue_index'),
+        ("installments", "0006_portfolio_tallies"),
+        ("loans", "0008_collections_queue_index"),
     ]
 
     operations = [
         migrations.RemoveConstraint(
-            model_name='scheduleline',
-            name='scheduleline_amounts_non_negative',
+            model_name="scheduleline",
+            name="scheduleline_amounts_non_negative",
         ),
         migrations.RemoveConstraint(
-            model_name='scheduleline',
-            name='scheduleline_paid_within_due',
+            model_name="scheduleline",
+            name="scheduleline_paid_within_due",
         ),
         migrations.AddField(
-            model_name='loantransaction',
-            name='parameters',
-            field=models.JSONField(blank=True, default=dict, verbose_name='parameters'),
+            model_name="loantransaction",
+            name="parameters",
+            field=models.JSONField(blank=True, default=dict, verbose_name="parameters"),
         ),
         migrations.AddField(
-            model_name='scheduleline',
-            name='deferred_interest',
-            field=models.DecimalField(decimal_places=2, default=0, max_digits=14, verbose_name='deferred interest'),
+            model_name="scheduleline",
+            name="deferred_interest",
+            field=models.DecimalField(decimal_places=2, default=0, max_digits=14, verbose_name="deferred interest"),
         ),
         migrations.AddField(
-            model_name='scheduleline',
-            name='paid_deferred_interest',
-            field=models.DecimalField(decimal_places=2, default=0, max_digits=14, verbose_name='deferred interest paid'),
+            model_name="scheduleline",
+            name="paid_deferred_interest",
+            field=models.DecimalField(
+                decimal_places=2, default=0, max_digits=14, verbose_name="deferred interest paid"
+            ),
         ),
         migrations.AlterField(
-            model_name='allocation',
-            name='component',
-            field=models.CharField(choices=[('moratory', 'moratory interest'), ('late_interest', 'compensatory interest on overdue principal'), ('interest', 'interest'), ('deferred_interest', 'deferred interest'), ('insurance', 'insurance'), ('fees', 'fees'), ('principal', 'principal'), ('overpayment', 'overpayment credit')], max_length=20),
+            model_name="allocation",
+            name="component",
+            field=models.CharField(
+                choices=[
+                    ("moratory", "moratory interest"),
+                    ("late_interest", "compensatory interest on overdue principal"),
+                    ("interest", "interest"),
+                    ("deferred_interest", "deferred interest"),
+                    ("insurance", "insurance"),
+                    ("fees", "fees"),
+                    ("principal", "principal"),
+                    ("overpayment", "overpayment credit"),
+                ],
+                max_length=20,
+            ),
         ),
         migrations.AlterField(
-            model_name='loantransaction',
-            name='kind',
-            field=models.CharField(choices=[('disbursement', 'disbursement'), ('payment', 'direct payment'), ('prepayment', 'prepayment'), ('withholding', 'withholding'), ('reversal', 'reversal'), ('moratory_accrual', 'moratory interest accrual'), ('credit_refund', 'overpayment credit refunded'), ('credit_transfer', 'overpayment credit applied to another loan'), ('reschedule', 'reprogramación')], max_length=20, verbose_name='kind'),
+            model_name="loantransaction",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("disbursement", "disbursement"),
+                    ("payment", "direct payment"),
+                    ("prepayment", "prepayment"),
+                    ("withholding", "withholding"),
+                    ("reversal", "reversal"),
+                    ("moratory_accrual", "moratory interest accrual"),
+                    ("credit_refund", "overpayment credit refunded"),
+                    ("credit_transfer", "overpayment credit applied to another loan"),
+                    ("reschedule", "reprogramación"),
+                ],
+                max_length=20,
+                verbose_name="kind",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='scheduleline',
-            constraint=models.CheckConstraint(condition=models.Q(('closing_balance__gte', 0), ('deferred_interest__gte', 0), ('fees__gte', 0), ('insurance__gte', 0), ('interest__gte', 0), ('opening_balance__gte', 0), ('principal__gte', 0), ('total__gte', 0)), name='scheduleline_amounts_non_negative'),
+            model_name="scheduleline",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("closing_balance__gte", 0),
+                    ("deferred_interest__gte", 0),
+                    ("fees__gte", 0),
+                    ("insurance__gte", 0),
+                    ("interest__gte", 0),
+                    ("opening_balance__gte", 0),
+                    ("principal__gte", 0),
+                    ("total__gte", 0),
+                ),
+                name="scheduleline_amounts_non_negative",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='scheduleline',
-            constraint=models.CheckConstraint(condition=models.Q(('paid_deferred_interest__gte', 0), ('paid_deferred_interest__lte', models.F('deferred_interest')), ('paid_fees__gte', 0), ('paid_fees__lte', models.F('fees')), ('paid_insurance__gte', 0), ('paid_insurance__lte', models.F('insurance')), ('paid_interest__gte', 0), ('paid_interest__lte', models.F('interest')), ('paid_late_interest__gte', 0), ('paid_late_interest__lte', models.F('late_interest_accrued')), ('paid_moratory__gte', 0), ('paid_moratory__lte', models.F('moratory_accrued')), ('paid_principal__gte', 0), ('paid_principal__lte', models.F('principal'))), name='scheduleline_paid_within_due'),
+            model_name="scheduleline",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("paid_deferred_interest__gte", 0),
+                    ("paid_deferred_interest__lte", models.F("deferred_interest")),
+                    ("paid_fees__gte", 0),
+                    ("paid_fees__lte", models.F("fees")),
+                    ("paid_insurance__gte", 0),
+                    ("paid_insurance__lte", models.F("insurance")),
+                    ("paid_interest__gte", 0),
+                    ("paid_interest__lte", models.F("interest")),
+                    ("paid_late_interest__gte", 0),
+                    ("paid_late_interest__lte", models.F("late_interest_accrued")),
+                    ("paid_moratory__gte", 0),
+                    ("paid_moratory__lte", models.F("moratory_accrued")),
+                    ("paid_principal__gte", 0),
+                    ("paid_principal__lte", models.F("principal")),
+                ),
+                name="scheduleline_paid_within_due",
+            ),
         ),
     ]
