@@ -13,7 +13,14 @@ from installments.api.loans import (
     PortfolioView,
     RatingViewSet,
 )
-from lifecycle.api import LoanWriteOffView, PaymentReverseView, ReversalViewSet, WriteOffViewSet
+from lifecycle.api import (
+    LoanRescheduleView,
+    LoanWriteOffView,
+    PaymentReverseView,
+    RescheduleViewSet,
+    ReversalViewSet,
+    WriteOffViewSet,
+)
 from loans.api import LoanApplicationViewSet, LoanProductViewSet, LoanViewSet, SimulationView
 from miners.api import MinerViewSet
 from rates.api.caps import RateCapViewSet
@@ -33,6 +40,7 @@ router.register(r"loans/(?P<loan_pk>[^/.]+)/payments", PaymentViewSet, basename=
 router.register("ratings", RatingViewSet, basename="rating")
 router.register("reversals", ReversalViewSet, basename="reversal")
 router.register("write-offs", WriteOffViewSet, basename="write-off")
+router.register("reschedules", RescheduleViewSet, basename="reschedule")
 router.register("fx-rates", ExchangeRateViewSet, basename="fx-rate")
 router.register("rate-caps", RateCapViewSet, basename="rate-cap")
 
@@ -47,6 +55,7 @@ urlpatterns = [
         name="loan-payment-reverse",
     ),
     path("loans/<str:loan_pk>/write-off/", LoanWriteOffView.as_view(), name="loan-write-off"),
+    path("loans/<str:loan_pk>/reschedule/", LoanRescheduleView.as_view(), name="loan-reschedule"),
     path("loans/<str:loan_pk>/credit/refund/", LoanCreditRefundView.as_view(), name="loan-credit-refund"),
     path("loans/<str:loan_pk>/credit/apply/", LoanCreditApplyView.as_view(), name="loan-credit-apply"),
     *router.urls,

@@ -1,9 +1,10 @@
 """Imputación de pagos: how a payment is split over what a loan owes (DOMAIN.md §3).
 
 Oldest installment first; within an installment, moratory interest, compensatory interest (first the
-interest accrued on its overdue principal after the due date, then the cronograma's interest, then the
-interest a reprogramación deferred), insurance, fees, then principal. The same rule serves withholdings and direct payments, so a loan's state can be
-recomputed from its payment history in any order of arrival.
+interest accrued on its overdue principal after the due date, then the cronograma's interest, then
+the interest a reprogramación deferred), insurance, fees, then principal. The same rule serves
+withholdings and direct payments, so a loan's state can be recomputed from its payment history in any
+order of arrival.
 """
 
 from __future__ import annotations

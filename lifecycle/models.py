@@ -253,7 +253,8 @@ class RescheduleProposal(models.Model):
                 name="reschedule_region_scope_names_region",
             ),
             models.CheckConstraint(
-                condition=Q(due_day__isnull=True) | Q(due_day__gte=1, due_day__lte=31), name="reschedule_due_day_in_month"
+                condition=Q(due_day__isnull=True) | Q(due_day__gte=1, due_day__lte=31),
+                name="reschedule_due_day_in_month",
             ),
         ]
         indexes = [models.Index(fields=["status", "requested_at"], name="reschedule_by_status")]
@@ -293,7 +294,9 @@ class RescheduleItem(models.Model):
         verbose_name_plural = _("loans of a reprogramación")
         constraints = [
             models.UniqueConstraint(fields=["proposal", "loan"], name="reschedule_item_once_per_proposal"),
-            models.UniqueConstraint(fields=["loan"], condition=Q(status="pending"), name="reschedule_one_pending_per_loan"),
+            models.UniqueConstraint(
+                fields=["loan"], condition=Q(status="pending"), name="reschedule_one_pending_per_loan"
+            ),
             models.CheckConstraint(
                 condition=~Q(status="applied") | Q(transaction__isnull=False), name="reschedule_applied_has_entry"
             ),

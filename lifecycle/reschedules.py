@@ -225,7 +225,9 @@ def reschedule_preview(
         rows.append(
             ReschedulePreviewRow(
                 loan=loan,
-                installment_before=_installment_of([line for line in before.current_lines if line.due_on > effective_on]),
+                installment_before=_installment_of(
+                    [line for line in before.current_lines if line.due_on > effective_on]
+                ),
                 installment_after=_installment_of(new_lines),
                 deferred_interest=sum((line.plan.deferred_interest for line in after.current_lines), Decimal(0)),
                 last_due_before=max((line.due_on for line in before.current_lines), default=None),
@@ -246,9 +248,7 @@ def reschedule_options_input(options: Any, chosen: Any) -> tuple[list[Reschedule
     """The options offered (more than one, each changing something, none repeated) and the index of
     the one chosen; a ValidationError naming the field otherwise."""
     if not isinstance(options, list | tuple) or len(options) < 2:
-        raise ValidationError(
-            {"options": _("Offer the borrower more than one option (Res. SBS 1870-2020).")}
-        )
+        raise ValidationError({"options": _("Offer the borrower more than one option (Res. SBS 1870-2020).")})
     parsed: list[RescheduleOptions] = []
     for index, raw in enumerate(options):
         try:
@@ -267,7 +267,12 @@ def reschedule_options_input(options: Any, chosen: Any) -> tuple[list[Reschedule
             raise ValidationError({"options": _("The new due day is between 1 and 31.")})
         if not option.changes_anything:
             raise ValidationError(
-                {"options": _("Option %(n)s changes nothing: give extra installments, a payment holiday or a new due day.") % {"n": index + 1}}
+                {
+                    "options": _(
+                        "Option %(n)s changes nothing: give extra installments, a payment holiday or a new due day."
+                    )
+                    % {"n": index + 1}
+                }
             )
         parsed.append(option)
     if len(set(parsed)) != len(parsed):
@@ -322,7 +327,9 @@ def reschedule_bulk_preview(
     return reschedule_preview(loans=loans, options=options, effective_on=_effective_on_input(effective_on, loans))
 
 
-def _loan_audits(*, actor: Any, action: str, proposal: RescheduleProposal, loan_ids: Iterable[int], **extra: Any) -> None:
+def _loan_audits(
+    *, actor: Any, action: str, proposal: RescheduleProposal, loan_ids: Iterable[int], **extra: Any
+) -> None:
     """One audit row per loan (so the step shows in each loan's history), inserted together."""
     after = {"proposal_id": proposal.pk, **snapshot(proposal, ["status", *OPTION_FIELDS]), **extra}
     AuditEvent.objects.bulk_create(
@@ -436,7 +443,9 @@ def reschedule_approve(*, proposal: RescheduleProposal, actor: Any, note: str = 
     for start in range(0, len(loan_ids), APPLY_BATCH):
         # Lock order step 2 (installments.services): loans by id.
         loans = list(
-            Loan.objects.select_for_update(no_key=True).filter(pk__in=loan_ids[start : start + APPLY_BATCH]).order_by("id")
+            Loan.objects.select_for_update(no_key=True)
+            .filter(pk__in=loan_ids[start : start + APPLY_BATCH])
+            .order_by("id")
         )
         ready: list[Loan] = []
         for loan in loans:

@@ -418,7 +418,8 @@ Questions? Call us on {{ lender_phone }}.
 Su crédito {{ loan_code }} fue reprogramado y tiene un nuevo cronograma.
 Le quedan {{ installments_left }} cuotas de {{ installment_amount }}, hasta el {{ last_due_date }}.
 {% if next_due_date %}Próxima cuota: {{ next_due_amount }} el {{ next_due_date }}.
-{% endif %}{% if deferred_interest %}El interés del periodo de gracia ({{ deferred_interest }}) se reparte entre las nuevas cuotas; no se suma al capital.
+{% endif %}{% if deferred_interest %}El interés del periodo de gracia ({{ deferred_interest }})
+se reparte entre las nuevas cuotas; no se suma al capital.
 {% endif %}Le falta pagar de capital: {{ outstanding_principal }}
 Vea el cronograma: {{ statement_url }}
 {{ lender_name }}""",
@@ -429,7 +430,8 @@ Vea el cronograma: {{ statement_url }}
 Your loan {{ loan_code }} was rescheduled and has a new schedule.
 {{ installments_left }} installments of {{ installment_amount }} are left, until {{ last_due_date }}.
 {% if next_due_date %}Next installment: {{ next_due_amount }} on {{ next_due_date }}.
-{% endif %}{% if deferred_interest %}The interest of the payment holiday ({{ deferred_interest }}) is spread over the new installments; it is not added to principal.
+{% endif %}{% if deferred_interest %}The interest of the payment holiday ({{ deferred_interest }})
+is spread over the new installments; it is not added to principal.
 {% endif %}Principal still to pay: {{ outstanding_principal }}
 See the schedule: {{ statement_url }}
 {{ lender_name }}""",
@@ -441,7 +443,8 @@ See the schedule: {{ statement_url }}
 Su crédito {{ loan_code }} fue reprogramado y tiene un nuevo cronograma.
 Le quedan {{ installments_left }} cuotas de {{ installment_amount }}, hasta el {{ last_due_date }}.
 {% if next_due_date %}Próxima cuota: {{ next_due_amount }} el {{ next_due_date }}.
-{% endif %}{% if deferred_interest %}El interés del periodo de gracia ({{ deferred_interest }}) se reparte entre las nuevas cuotas en su propia columna; no se suma al capital.
+{% endif %}{% if deferred_interest %}El interés del periodo de gracia ({{ deferred_interest }})
+se reparte entre las nuevas cuotas en su propia columna; no se suma al capital.
 {% endif %}Le falta pagar de capital: {{ outstanding_principal }}
 
 Vea el cronograma completo aquí: {{ statement_url }}
@@ -456,7 +459,8 @@ Vea el cronograma completo aquí: {{ statement_url }}
 Your loan {{ loan_code }} was rescheduled and has a new schedule.
 {{ installments_left }} installments of {{ installment_amount }} are left, until {{ last_due_date }}.
 {% if next_due_date %}Next installment: {{ next_due_amount }} on {{ next_due_date }}.
-{% endif %}{% if deferred_interest %}The interest of the payment holiday ({{ deferred_interest }}) is spread over the new installments in its own column; it is not added to principal.
+{% endif %}{% if deferred_interest %}The interest of the payment holiday ({{ deferred_interest }})
+is spread over the new installments in its own column; it is not added to principal.
 {% endif %}Principal still to pay: {{ outstanding_principal }}
 
 The full schedule: {{ statement_url }}

@@ -5,8 +5,8 @@ the template context every figure the miner is owed (DOMAIN.md §10), already fo
 ``CONTEXT_KEYS`` declares each event's variables: the admin checks a template against them and the
 tests check that every builder gives exactly them. ``event_key`` names the event once and for all
 (``withholding:<id>``, ``payment:<id>``, ``reminder:<loan>:<due date>``, ``arrears:<loan>:<milestone>``,
-``schedule:<loan>:<version>``, ``reschedule:<loan>:<version>``, ``paid_off:<loan>``, ``link:<statement link>``), so a replay never makes a
-second message.
+``schedule:<loan>:<version>``, ``reschedule:<loan>:<version>``, ``paid_off:<loan>``,
+``link:<statement link>``), so a replay never makes a second message.
 """
 
 from __future__ import annotations

@@ -97,7 +97,7 @@ def on_reschedules(loan_versions: list[list[int]]) -> int:
     from loans.models import Loan
     from notices.events import schedule_event
 
-    wanted = {loan_id: version for loan_id, version in loan_versions}
+    wanted: dict[int, int] = {int(pair[0]): int(pair[1]) for pair in loan_versions}
     sent = 0
     for loan in Loan.objects.filter(pk__in=list(wanted)).select_related("miner").order_by("id"):
         if loan.schedule_version == wanted[loan.pk]:
