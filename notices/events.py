@@ -149,7 +149,8 @@ def _numbers(numbers: list[int]) -> Phrase:
 def _paid(transaction: LoanTransaction) -> dict[str, Any]:
     """What ``transaction`` paid, by component, from its allocations (installment numbers in order)."""
     sums = dict.fromkeys(
-        ["moratory", "late_interest", "interest", "insurance", "fees", "principal", "overpayment"], ZERO
+        ["moratory", "late_interest", "interest", "deferred_interest", "insurance", "fees", "principal", "overpayment"],
+        ZERO,
     )
     numbers: list[int] = []
     for allocation in (
@@ -164,7 +165,7 @@ def _paid(transaction: LoanTransaction) -> dict[str, Any]:
     cur = transaction.loan.currency
     return {
         "paid_installments": _numbers(numbers),
-        "paid_interest": money_es(sums["interest"], cur),
+        "paid_interest": money_es(sums["interest"] + sums["deferred_interest"], cur),
         "paid_principal": money_es(sums["principal"], cur),
         "paid_late_charges": money_es(sums["moratory"] + sums["late_interest"], cur)
         if sums["moratory"] + sums["late_interest"] > 0
