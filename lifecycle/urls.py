@@ -13,4 +13,8 @@ urlpatterns = [
     path("write-offs/", views.write_off_queue, name="write-offs"),
     path("write-offs/<int:pk>/decide/", views.write_off_decide, name="write-off-decide"),
     path("loans/<int:pk>/collection/", views.loan_collection, name="loan-collection"),
+    path("loans/<int:pk>/reschedule/", views.reschedule_new, name="reschedule-new"),
+    path("reschedules/", views.reschedule_queue, name="reschedules"),
+    path("reschedules/new/", views.reschedule_bulk, name="reschedule-bulk"),
+    path("reschedules/<int:pk>/decide/", views.reschedule_decide, name="reschedule-decide"),
 ]

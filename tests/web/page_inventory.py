@@ -163,6 +163,9 @@ PAGES: dict[str, Page] = {
     "lifecycle:loan-collection": Page((OFFICER,), _one("loans.overdue")),
     "lifecycle:write-off-new": Page((OFFICER,), _one("loans.overdue")),
     "lifecycle:write-offs": Page((APPROVER,)),
+    "lifecycle:reschedule-new": Page((OFFICER,), _one("loans.active")),
+    "lifecycle:reschedules": Page((APPROVER, OFFICER)),
+    "lifecycle:reschedule-bulk": Page((OFFICER,)),
     "installments:payment": Page(
         (OFFICER,),
         lambda world: {
@@ -256,6 +259,7 @@ NOT_PAGES: dict[str, str] = {
     "lifecycle:reversal-decide": "POST of the decision form on the reversals page",
     "lifecycle:reversal-withdraw": "POST behind a button on the reversals page",
     "lifecycle:write-off-decide": "POST of the decision form on the write-offs page",
+    "lifecycle:reschedule-decide": "POST of the decision form on the reprogramaciones page",
     "miners:document-file": "the uploaded document itself (PDF or image), shown to staff",
     "loans:verification-photo": "the verification photo itself, shown to staff",
     "loans:verification-photo-thumbnail": "the photo's thumbnail, shown on the loan page",
