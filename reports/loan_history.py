@@ -58,6 +58,10 @@ ACTION_LABELS: dict[str, Promise] = {
     "settlement.void": _("Ore settlement voided"),
     "credit.refund": _("Overpayment credit refunded"),
     "credit.apply": _("Overpayment credit applied to another loan"),
+    "reschedule.request": _("Reprogramación requested"),
+    "reschedule.approve": _("Reprogramación approved: new cronograma"),
+    "reschedule.reject": _("Reprogramación rejected"),
+    "reschedule.skip": _("Reprogramación not applied (the loan fell behind)"),
     "statement_link.create": _("Statement link sent to the miner"),
     "statement_link.revoke": _("Statement link revoked"),
     "admin.add": _("Added in the administration"),
@@ -204,6 +208,9 @@ def _summary(action: str, after: dict[str, Any]) -> dict[str, Any]:
         summary["note"] = str(after.get("target_loan") or after.get("reference") or "")
     elif action == "loan.verify_equipment" and isinstance(after.get("visit"), dict):
         summary["on"] = _date(after["visit"].get("visited_on"))
+    elif action.startswith("reschedule."):
+        summary["on"] = _date(after.get("effective_on"))
+        summary["note"] = str(after.get("note") or "")
     elif action == "loan.disburse":
         summary["amount"] = _decimal(after.get("principal"))
         summary["currency"] = str(after.get("currency") or "PEN")
