@@ -89,7 +89,9 @@ class RescheduleForm(forms.Form):
 
 
 class BulkRescheduleForm(RescheduleForm):
-    buyer = forms.ModelChoiceField(label=_("Buyer"), queryset=None, required=False)  # type: ignore[arg-type]
+    buyer: forms.ModelChoiceField = forms.ModelChoiceField(  # type: ignore[type-arg]
+        label=_("Buyer"), queryset=None, required=False
+    )
     region = forms.ChoiceField(label=_("Region"), required=False)
 
     def __init__(self, *args: object, **kwargs: object) -> None:

@@ -427,7 +427,7 @@ def reschedule_approve(*, proposal: RescheduleProposal, actor: Any, note: str = 
     """Approve once for all the proposal's loans: each still eligible gets its ``reschedule`` entry and
     its new cronograma version; one that fell behind since the request is skipped with the reason."""
     proposal = _pending(proposal)
-    _decider(proposal, actor)  # type: ignore[arg-type]
+    _decider(proposal, actor)
     before = snapshot(proposal, REQUEST_FIELDS)
     option = RescheduleOptions(
         extra_installments=proposal.extra_installments,
@@ -515,7 +515,7 @@ def reschedule_approve(*, proposal: RescheduleProposal, actor: Any, note: str = 
 def reschedule_reject(*, proposal: RescheduleProposal, actor: Any, note: str) -> RescheduleProposal:
     """Reject with a note: nothing moves on any loan."""
     proposal = _pending(proposal)
-    _decider(proposal, actor)  # type: ignore[arg-type]
+    _decider(proposal, actor)
     note = _required_text("note", note, _("Say why the reprogramación is rejected."))
     before = snapshot(proposal, REQUEST_FIELDS)
     proposal.status = RescheduleProposal.Status.REJECTED

@@ -101,7 +101,7 @@ def on_reschedules(loan_versions: list[list[int]]) -> int:
     sent = 0
     for loan in Loan.objects.filter(pk__in=list(wanted)).select_related("miner").order_by("id"):
         if loan.schedule_version == wanted[loan.pk]:
-            sent += _notify(lambda loan=loan: schedule_event(loan, wanted[loan.pk], rescheduled=True))
+            sent += _notify(partial(schedule_event, loan, wanted[loan.pk], rescheduled=True))
     return sent
 
 
