@@ -404,12 +404,12 @@ Questions? Call us on {{ lender_phone }}.
     # --- Reprogramación: the new cronograma ---------------------------------------------------------
     ("reschedule", "sms", "es"): (
         "",
-        "Su credito fue reprogramado: {{ installments_left }} cuotas de {{ installment_amount }}."
+        "Credito reprogramado: {{ installments_left }} cuotas de {{ installment_amount }}."
         "{% if next_due_date %} Prox. cuota {{ next_due_date }}.{% endif %} {{ statement_url }}",
     ),
     ("reschedule", "sms", "en"): (
         "",
-        "Your loan was rescheduled: {{ installments_left }} installments of {{ installment_amount }}."
+        "Loan rescheduled: {{ installments_left }} installments of {{ installment_amount }}."
         "{% if next_due_date %} Next {{ next_due_date }}.{% endif %} {{ statement_url }}",
     ),
     ("reschedule", "whatsapp", "es"): (

@@ -162,7 +162,7 @@ def test_the_holiday_interest_goes_to_its_own_column_and_principal_is_unchanged(
     assert entry.parameters == {"extra_installments": 0, "holiday_periods": 2, "due_day": None}
     # The miner is told, with the reprogramación's wording.
     notice = Notice.objects.get(event="reschedule", loan=current_loan)
-    assert "reprogramado" in notice.body
+    assert "reprogramado" in notice.body.lower()
     actions = [item.action for item in loan_history(loan=current_loan).items]
     assert "reschedule.approve" in actions
 
