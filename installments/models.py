@@ -14,7 +14,7 @@ from loans.models import Loan
 
 
 class ScheduleLine(models.Model):
-    """One installment of a cronograma. A regenerated schedule (prepayment) gets a new ``version``;
+    """One installment of a cronograma. A regenerated schedule (prepayment, reprogramación) gets a new ``version``;
     earlier versions stay for history with ``is_current`` false. The ``paid_*`` columns are derived
     from the transaction log by the servicing engine."""
 
