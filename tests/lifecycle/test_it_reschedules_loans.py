@@ -311,3 +311,18 @@ def test_the_single_loan_endpoint_answers_refusals_in_the_error_shape(orex_book,
     )
     assert ok.status_code == 201, ok.content
     assert ok.json()["due_day"] == 5
+
+
+def test_the_new_cronograma_pdf_shows_the_deferred_interest_column(current_loan, officer, approver, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from reports import services
+    from tests.reports.conftest import pdf_text
+
+    proposal, _preview = _request(current_loan, officer)
+    reschedule_approve(proposal=proposal, actor=approver)
+    cronograma = services.loan_cronograma(loan=current_loan)
+    assert cronograma.schedule_version == 2
+    assert cronograma.total_deferred_interest > 0
+    assert cronograma.total_principal == current_loan.principal
+    text = pdf_text(services.cronograma_pdf(cronograma, lang="en"), tmp_path)
+    assert "Deferred interest" in text
+    assert f"{cronograma.total_deferred_interest:,.2f}" in text
