@@ -16,8 +16,10 @@ from installments.api.loans import (
 from lifecycle.api import (
     GuaranteeClaimViewSet,
     LoanRefinanceView,
+    LoanRescheduleView,
     LoanWriteOffView,
     PaymentReverseView,
+    RescheduleViewSet,
     ReversalViewSet,
     WriteOffViewSet,
 )
@@ -47,12 +49,14 @@ router.register(r"loans/(?P<loan_pk>[^/.]+)/payments", PaymentViewSet, basename=
 router.register("ratings", RatingViewSet, basename="rating")
 router.register("reversals", ReversalViewSet, basename="reversal")
 router.register("write-offs", WriteOffViewSet, basename="write-off")
+router.register("reschedules", RescheduleViewSet, basename="reschedule")
 router.register("guarantee-claims", GuaranteeClaimViewSet, basename="guarantee-claim")
 router.register("collateral", CollateralViewSet, basename="collateral")
 router.register("fx-rates", ExchangeRateViewSet, basename="fx-rate")
 router.register("rate-caps", RateCapViewSet, basename="rate-cap")
 
 urlpatterns = [
+    path("loans/<str:loan_pk>/reschedule/", LoanRescheduleView.as_view(), name="loan-reschedule"),
     path("statement/", StatementView.as_view(), name="statement"),
     path("simulations/", SimulationView.as_view(), name="simulation"),
     path("portfolio/", PortfolioView.as_view(), name="portfolio"),

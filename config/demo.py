@@ -628,6 +628,7 @@ def seed(*, today: dt.date, stdout: Any = None) -> SeedResult:
     reconcile_remittances(as_of=today)
     _collection_messages(today)
     _loan_life(loans=loans, users=users, today=today)
+    _reprogramaciones(loans=loans, users=users, today=today)
     _migrated_book(miners=women[:3], product=products["capital-trabajo"], admin=users["admin"], today=today)
     portfolio_rate(as_of=today)
     _regulatory_files(users=users, today=today)
@@ -804,6 +805,40 @@ def _guarantee_claims(*, lost: Any, late: Any, users: dict[str, Any], today: dt.
     late = loan_recompute(loan=late)  # today's days past due
     if not claim_refusals(late):
         claim_file(loan=late, actor=users["oficial"], note="Dejó de vender a Orex; no responde.")
+
+
+def _reprogramaciones(*, loans: dict[int, Any], users: dict[str, Any], today: dt.date) -> None:
+    """Reprogramación (DOMAIN.md §7), each state once, on the first eligible loans the other stories left
+    alone: one rescheduled for the rainy season (two months without installment, asked by an officer,
+    approved by the approver), one whose new due day waits for the approver."""
+    from lifecycle.reschedules import reschedule_approve, reschedule_refusal, reschedule_request
+    from loans.models import Loan
+
+    officer, officer2, approver = users["oficial"], users["oficial2"], users["aprobador"]
+    taken = {2, 3, 4, 12}  # the reversal, collections and write-off stories
+    eligible = [
+        loan
+        for key, loan in sorted(loans.items())
+        if key not in taken and not reschedule_refusal(Loan.objects.get(pk=loan.pk))
+    ]
+    if len(eligible) < 2:
+        return
+    rainy, payday = eligible[0], eligible[1]
+    proposal, _preview = reschedule_request(
+        actor=officer,
+        loan=rainy,
+        options=[{"holiday_periods": 2}, {"extra_installments": 3}],
+        chosen=0,
+        reason="Temporada de lluvias: la mina no trabaja dos meses.",
+    )
+    reschedule_approve(proposal=proposal, actor=approver, note="Evento regional confirmado por la ONG.")
+    reschedule_request(
+        actor=officer2,
+        loan=payday,
+        options=[{"due_day": 5}, {"due_day": 5, "extra_installments": 2}],
+        chosen=1,
+        reason="La planta cambió su día de pago al 5 de cada mes.",
+    )
 
 
 def _money_at_the_edges(

@@ -1,9 +1,10 @@
 """Imputación de pagos: how a payment is split over what a loan owes (DOMAIN.md §3).
 
 Oldest installment first; within an installment, moratory interest, compensatory interest (first the
-interest accrued on its overdue principal after the due date, then the cronograma's interest), insurance,
-fees, then principal. The same rule serves withholdings and direct payments, so a loan's state can be
-recomputed from its payment history in any order of arrival.
+interest accrued on its overdue principal after the due date, then the cronograma's interest, then
+the interest a reprogramación deferred), insurance, fees, then principal. The same rule serves
+withholdings and direct payments, so a loan's state can be recomputed from its payment history in any
+order of arrival.
 """
 
 from __future__ import annotations
@@ -18,7 +19,16 @@ from asmcredit.money import PRECISION, ZERO, money, power, round_half_up
 
 DAYS_IN_YEAR = Decimal(360)
 
-COMPONENTS: tuple[str, ...] = ("moratory", "late_interest", "interest", "insurance", "fees", "principal")
+COMPONENTS: tuple[str, ...] = (
+    "moratory",
+    "late_interest",
+    "interest",
+    # Interest of a reprogramación's payment holiday, spread over the new installments (DOMAIN.md §7).
+    "deferred_interest",
+    "insurance",
+    "fees",
+    "principal",
+)
 
 # Late charges (compensatory and moratory interest on overdue principal) are summed at this precision
 # and rounded to the céntimo only where stored or paid (DOMAIN.md §3).
@@ -38,6 +48,7 @@ class InstallmentDue:
     principal: Decimal
     # Compensatory interest accrued on the installment's overdue principal since its due date (Ley 31143).
     late_interest: Decimal = ZERO
+    deferred_interest: Decimal = ZERO
 
     @property
     def total(self) -> Decimal:

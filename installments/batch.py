@@ -124,8 +124,9 @@ def _id_ranges(table: str, where: str, params: dict[str, Any], size: int) -> lis
 def _unpaid_scheduled(alias: str) -> str:
     a = alias
     expression = (
-        f"({a}.principal + {a}.interest + {a}.insurance + {a}.fees"
-        f" - {a}.paid_principal - {a}.paid_interest - {a}.paid_insurance - {a}.paid_fees)"
+        f"({a}.principal + {a}.interest + {a}.deferred_interest + {a}.insurance + {a}.fees"
+        f" - {a}.paid_principal - {a}.paid_interest - {a}.paid_deferred_interest - {a}.paid_insurance"
+        f" - {a}.paid_fees)"
     )
     # SQLite keeps decimals as floats, so a paid installment can leave 1e-13 behind and look unpaid.
     return expression if is_postgres() else f"ROUND({expression}, 2)"

@@ -59,13 +59,20 @@ entry that brought it; a refund or a transfer to another loan uses the credit up
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
 
 from asmcredit.money import ZERO, money
 from installments.allocation import COMPONENTS, InstallmentDue, allocate_in_order, late_accrual
-from loans.schedule import INSURANCE_PERIOD_DAYS, ScheduleLine, period_rate, reschedule_after_prepayment
+from loans.schedule import (
+    INSURANCE_PERIOD_DAYS,
+    RescheduleOptions,
+    ScheduleLine,
+    period_rate,
+    reschedule_after_prepayment,
+    reschedule_for_event,
+)
 
 DISBURSEMENT = "disbursement"
 PAYMENT = "payment"
@@ -75,6 +82,7 @@ REVERSAL = "reversal"
 MORATORY_ACCRUAL = "moratory_accrual"
 CREDIT_REFUND = "credit_refund"
 CREDIT_TRANSFER = "credit_transfer"
+RESCHEDULE = "reschedule"
 # The payoff of a refinanced loan, paid by the new loan's principal (no cash moves): always a pago
 # anticipado for the payoff of its day, last among that day's entries, so it closes the loan at zero.
 REFINANCE = "refinance"
@@ -98,12 +106,15 @@ _KIND_RANK = {
     PREPAYMENT: 2,
     CREDIT_REFUND: 3,
     CREDIT_TRANSFER: 3,
-    REFINANCE: 4,
+    # A reprogramación takes effect after the day's money: it reschedules what is left that day.
+    RESCHEDULE: 4,
+    # A refinancing closes the loan last of all on its day: its payoff is what the new loan takes over.
+    REFINANCE: 5,
 }
 _PAYING = (PAYMENT, WITHHOLDING, PREPAYMENT, REFINANCE)
 
 # The components of an installment's scheduled total (late charges come on top).
-SCHEDULED = ("interest", "insurance", "fees", "principal")
+SCHEDULED = ("interest", "deferred_interest", "insurance", "fees", "principal")
 # What a pago anticipado credits back on an installment not yet due.
 CREDITABLE = ("interest", "insurance", "fees")
 
@@ -145,6 +156,8 @@ class Entry:
     reverses: int | None = None
     prepayment_mode: str = ""
     treatment: str = AUTO
+    # A reprogramación's chosen option (kind ``RESCHEDULE`` only).
+    reschedule: RescheduleOptions | None = None
 
     @property
     def sort_key(self) -> tuple[date, int, Decimal, str, str, int]:
@@ -169,7 +182,8 @@ class AllocationResult:
 
 @dataclass(frozen=True)
 class VersionInfo:
-    """A cronograma version: 1 is the original; later ones come from a pago anticipado."""
+    """A cronograma version: 1 is the original; later ones come from a pago anticipado (``mode`` is its
+    prepayment mode) or a reprogramación (``mode`` is ``RESCHEDULE``)."""
 
     version: int
     effective_on: date
@@ -196,6 +210,7 @@ class LineResult:
     paid_late_interest: Decimal = ZERO
     late_interest_accrued: Decimal = ZERO
     late_interest_base: Decimal = ZERO
+    paid_deferred_interest: Decimal = ZERO
 
     @property
     def number(self) -> int:
@@ -214,6 +229,8 @@ class LineResult:
             - self.paid_principal
             + p.interest
             - self.paid_interest
+            + p.deferred_interest
+            - self.paid_deferred_interest
             + p.insurance
             - self.paid_insurance
             + p.fees
@@ -241,6 +258,7 @@ class LineResult:
             "moratory": self.moratory_due,
             "late_interest": self.late_interest_due,
             "interest": p.interest - self.paid_interest,
+            "deferred_interest": p.deferred_interest - self.paid_deferred_interest,
             "insurance": p.insurance - self.paid_insurance,
             "fees": p.fees - self.paid_fees,
             "principal": p.principal - self.paid_principal,
@@ -251,7 +269,9 @@ class LineResult:
 class PayoffQuote:
     """Cancelación total on ``on`` (DOMAIN.md §3): what is exigible (late charges included), the
     principal not yet due, the current period's interest and insurance accrued to the day, less what
-    was already paid for days after it (credited back). ``total`` closes the loan at zero that day."""
+    was already paid for days after it (credited back), and the interest a reprogramación deferred that is
+    still unpaid on the installments not yet due (it accrued during the holiday, so it is owed in full).
+    ``total`` closes the loan at zero that day."""
 
     on: date
     exigible: Decimal
@@ -260,10 +280,12 @@ class PayoffQuote:
     interest: Decimal
     insurance: Decimal
     credit_back: Decimal
+    deferred_interest: Decimal = ZERO
 
     @property
     def total(self) -> Decimal:
-        return max(self.exigible + self.principal + self.interest + self.insurance - self.credit_back, ZERO)
+        owed = self.exigible + self.principal + self.interest + self.deferred_interest + self.insurance
+        return max(owed - self.credit_back, ZERO)
 
 
 def current_period_charges(terms: LedgerTerms, line: PlannedLine, on: date) -> dict[str, Decimal]:
@@ -315,6 +337,7 @@ def payoff_quote(terms: LedgerTerms, lines: Sequence[LineResult], on: date) -> P
         interest=interest,
         insurance=insurance,
         credit_back=sum((amount for _index, _component, amount in future_credit(terms, future, on)), ZERO),
+        deferred_interest=sum((line.plan.deferred_interest - line.paid_deferred_interest for line in future), ZERO),
     )
 
 
@@ -468,6 +491,7 @@ class _Line:
             moratory=money(self.moratory) - self.paid["moratory"],
             late_interest=money(self.late) - self.paid["late_interest"],
             interest=p.interest - self.paid["interest"],
+            deferred_interest=p.deferred_interest - self.paid["deferred_interest"],
             insurance=p.insurance - self.paid["insurance"],
             fees=p.fees - self.paid["fees"],
             principal=p.principal - self.paid["principal"],
@@ -487,12 +511,29 @@ class _Line:
             - paid["late_interest"]
             + p.interest
             - paid["interest"]
+            + p.deferred_interest
+            - paid["deferred_interest"]
             + p.insurance
             - paid["insurance"]
             + p.fees
             - paid["fees"]
             + p.principal
             - paid["principal"]
+        )
+
+    def carried(self, version: int) -> _Line:
+        """This line in a new cronograma ``version`` (a reprogramación), as it stands: what is left of
+        each figure, its late charges accrued so far (less what was paid of them) still accruing from
+        the same base, so the arrears and their days past due carry on unchanged."""
+        p, paid = self.plan, self.paid
+        left = {c: getattr(p, c) - paid[c] for c in SCHEDULED}
+        plan = replace(p, **left, total=sum(left.values(), ZERO))
+        return _Line(
+            version,
+            plan,
+            late=self.late - paid["late_interest"],
+            moratory=self.moratory - paid["moratory"],
+            accrued_on=self.accrued_on,
         )
 
     def base_on(self) -> date:
@@ -536,6 +577,7 @@ class _Line:
             paid_late_interest=paid["late_interest"],
             late_interest_accrued=late_money,
             late_interest_base=self.late,
+            paid_deferred_interest=paid["deferred_interest"],
         )
 
 
@@ -651,6 +693,36 @@ class _Replay:
                 self.overpay(entry.id, self.pay(entry, entry.amount, self.current()))
         elif entry.kind in (CREDIT_REFUND, CREDIT_TRANSFER):
             self.credit_used += entry.amount
+        elif entry.kind == RESCHEDULE and entry.reschedule is not None:
+            self.reschedule(entry, entry.reschedule)
+
+    def reschedule(self, entry: Entry, options: RescheduleOptions) -> None:
+        """A reprogramación on the entry's day (DOMAIN.md §7; see ``reschedule_split``): a new version
+        carries what is exigible or already paid in part, as it stands, and rebuilds the rest with
+        ``loans.schedule.reschedule_for_event``."""
+        day = entry.value_date
+        self.accrue(day)
+        kept, rest = reschedule_split(self.current(), day)
+        if not rest or not options.changes_anything:
+            return
+        balance = sum((line.plan.principal for line in rest), ZERO)
+        first = rest[0].plan
+        installment, new_plan = reschedule_for_event(
+            balance=balance,
+            tea=Decimal(self.terms.tea),
+            period_start=date.fromordinal(first.due_on.toordinal() - first.days),
+            first_due_on=first.due_on,
+            installments=len(rest),
+            options=options,
+            insurance_monthly_rate=Decimal(self.terms.insurance_monthly_rate),
+            fee_per_installment=Decimal(self.terms.fee_per_installment),
+            first_number=first.number,
+        )
+        self.version += 1
+        self._current = None
+        self.versions.append(VersionInfo(self.version, day, installment, entry.id, RESCHEDULE))
+        carried = [line.carried(self.version) for line in kept if not line.settled()]
+        self.lines.extend([*carried, *(_Line(self.version, plan) for plan in new_plan)])
 
     def credit_back(self, future: list[_Line], day: date) -> list[tuple[int, Decimal]]:
         """Step 2 of a pago anticipado: take back what was paid on ``future`` lines for days after
@@ -697,6 +769,10 @@ class _Replay:
         targets: list[tuple[_Line, str, Decimal]] = [
             (first, component, max(accrued[component] - first.paid[component], ZERO))
             for component in ("interest", "insurance")
+        ]
+        # Interest a reprogramación deferred accrued during its holiday: owed in full before principal.
+        targets += [
+            (line, "deferred_interest", line.plan.deferred_interest - line.paid["deferred_interest"]) for line in future
         ]
         targets += [(line, "principal", line.unpaid_principal()) for line in future]
         to_principal = ZERO
@@ -750,6 +826,21 @@ class _Replay:
             credit_used=self.credit_used,
             treatments=tuple(self.treatments),
         )
+
+
+def reschedule_split(lines: Sequence[_Line], day: date) -> tuple[list[_Line], list[_Line]]:
+    """The current lines a reprogramación on ``day`` keeps and those it rebuilds.
+
+    It keeps, as they stand, every installment due on or before ``day`` (what is exigible stays
+    exigible: the arrears of a CPP loan and their days past due carry on) and every installment already
+    paid in part or in full (an adelanto de cuotas stays where it was put); it rebuilds the installments
+    after the last of those. Money is imputed oldest first, so the kept ones come first."""
+    ordered = sorted(lines, key=_line_order)
+    last_kept = -1
+    for index, line in enumerate(ordered):
+        if line.plan.due_on <= day or any(line.paid[c] > 0 for c in COMPONENTS):
+            last_kept = index
+    return ordered[: last_kept + 1], ordered[last_kept + 1 :]
 
 
 def _status(line: _Line, late_charges: Decimal, as_of: date, is_current: bool) -> str:

@@ -14,7 +14,7 @@ from loans.models import Loan
 
 
 class ScheduleLine(models.Model):
-    """One installment of a cronograma. A regenerated schedule (prepayment) gets a new ``version``;
+    """One installment of a cronograma. A regenerated schedule (prepayment, reprogramación) gets a new ``version``;
     earlier versions stay for history with ``is_current`` false. The ``paid_*`` columns are derived
     from the transaction log by the servicing engine."""
 
@@ -39,6 +39,9 @@ class ScheduleLine(models.Model):
     closing_balance = MoneyField(_("balance"))
     # Interest added to the balance instead of paid (total grace only).
     capitalized = MoneyField(_("capitalized interest"), default=0)
+    # Interest of a reprogramación's payment holiday spread over the new installments (never principal).
+    deferred_interest = MoneyField(_("deferred interest"), default=0)
+    paid_deferred_interest = MoneyField(_("deferred interest paid"), default=0)
     paid_principal = MoneyField(_("principal paid"), default=0)
     paid_interest = MoneyField(_("interest paid"), default=0)
     paid_insurance = MoneyField(_("insurance paid"), default=0)
@@ -73,6 +76,7 @@ class ScheduleLine(models.Model):
                     interest__gte=0,
                     insurance__gte=0,
                     fees__gte=0,
+                    deferred_interest__gte=0,
                     total__gte=0,
                     closing_balance__gte=0,
                 ),
@@ -92,6 +96,8 @@ class ScheduleLine(models.Model):
                     paid_moratory__lte=F("moratory_accrued"),
                     paid_late_interest__gte=0,
                     paid_late_interest__lte=F("late_interest_accrued"),
+                    paid_deferred_interest__gte=0,
+                    paid_deferred_interest__lte=F("deferred_interest"),
                 ),
                 name="scheduleline_paid_within_due",
             ),
@@ -119,6 +125,8 @@ class LoanTransaction(models.Model):
         # Uses of an overpayment credit: refunded to the miner, or applied to another of its loans.
         CREDIT_REFUND = "credit_refund", _("overpayment credit refunded")
         CREDIT_TRANSFER = "credit_transfer", _("overpayment credit applied to another loan")
+        # A reprogramación taking effect (amount 0): its chosen option is in ``parameters``.
+        RESCHEDULE = "reschedule", _("reprogramación")
         # Refinanciación: the loan's payoff on the day, paid by the principal of the new refinanced loan.
         REFINANCE = "refinance", _("refinancing")
 
@@ -150,6 +158,8 @@ class LoanTransaction(models.Model):
     )
     reference = models.CharField(_("reference"), max_length=80, blank=True)
     note = models.CharField(_("note"), max_length=255, blank=True)
+    # What the replay needs besides the amount, per kind (a reprogramación: ``RescheduleOptions``).
+    parameters = models.JSONField(_("parameters"), default=dict, blank=True)
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
@@ -189,6 +199,7 @@ class Allocation(models.Model):
         MORATORY = "moratory", _("moratory interest")
         LATE_INTEREST = "late_interest", _("compensatory interest on overdue principal")
         INTEREST = "interest", _("interest")
+        DEFERRED_INTEREST = "deferred_interest", _("deferred interest")
         INSURANCE = "insurance", _("insurance")
         FEES = "fees", _("fees")
         PRINCIPAL = "principal", _("principal")
@@ -199,7 +210,7 @@ class Allocation(models.Model):
     schedule_line = models.ForeignKey(
         ScheduleLine, null=True, blank=True, on_delete=models.CASCADE, related_name="allocations"
     )
-    component = models.CharField(max_length=16, choices=Component.choices)
+    component = models.CharField(max_length=20, choices=Component.choices)
     amount = MoneyField(_("amount"))
 
     class Meta:

@@ -16,6 +16,7 @@ from buyers.models import Buyer
 from installments import ledger
 from installments.models import LoanTransaction, ReconciliationException, Remittance, ScheduleLine, Withholding
 from loans.models import Loan
+from loans.schedule import RescheduleOptions
 
 
 def loan_ledger_terms(loan: Loan, *, planned: Sequence[ledger.PlannedLine] | None = None) -> ledger.LedgerTerms:
@@ -63,6 +64,7 @@ PLAN_COLUMNS = (
     "total",
     "closing_balance",
     "capitalized",
+    "deferred_interest",
 )
 
 
@@ -78,12 +80,22 @@ def loan_planned_lines(loan: Loan) -> list[ledger.PlannedLine]:
 
 
 # The columns of a transaction the replay reads, loan first (``ledger_entry`` takes the rest).
-ENTRY_COLUMNS = ("loan_id", "id", "kind", "value_date", "amount", "reverses_id", "prepayment_mode", "treatment")
+ENTRY_COLUMNS = (
+    "loan_id",
+    "id",
+    "kind",
+    "value_date",
+    "amount",
+    "reverses_id",
+    "prepayment_mode",
+    "treatment",
+    "parameters",
+)
 
 
 def ledger_entry(values: Sequence[Any]) -> ledger.Entry:
     """A ``values_list(*ENTRY_COLUMNS)`` row as the replay sees it."""
-    _loan_id, pk, kind, value_date, amount, reverses, mode, treatment = values
+    _loan_id, pk, kind, value_date, amount, reverses, mode, treatment, parameters = values
     return ledger.Entry(
         id=pk,
         kind=kind,
@@ -92,6 +104,7 @@ def ledger_entry(values: Sequence[Any]) -> ledger.Entry:
         reverses=reverses,
         prepayment_mode=mode,
         treatment=treatment or ledger.AUTO,
+        reschedule=RescheduleOptions.from_dict(parameters or {}) if kind == ledger.RESCHEDULE else None,
     )
 
 

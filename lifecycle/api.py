@@ -6,6 +6,11 @@ the lender admin who did not ask ``approve``s (the payment is reversed and the l
 
 ``POST loans/{id}/refinance/`` proposes a refinanciación of the loan (``also_loans``: other active loans of the
 same miner, consolidated into one) for what they owe on the day, with the new term, TEA and first due date:
+
+``POST loans/{id}/reschedule/`` asks for a reprogramación of one loan, ``POST reschedules/`` for every
+eligible loan of a buyer or a region (``"preview": true`` answers the eligible loans with their
+installment before and after and the others with the reason, changing nothing);
+``reschedules/{id}/approve|reject/`` decides it once for all its loans, by someone other than the asker.
 a loan application marked ``is_refinancing``, already submitted (201). A credit approver who did not prepare
 it decides it on the origination path — ``loan-applications/{id}/approve|reject/`` — and an officer carries
 it out with ``loan-applications/{id}/disburse/``: no cash moves; the refinanced loans close at zero with a
@@ -25,7 +30,9 @@ from decimal import Decimal
 from typing import Any
 
 import django_filters
-from django.db.models import QuerySet
+from django.core.exceptions import ValidationError
+from django.db.models import Prefetch, QuerySet
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import exceptions, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -35,10 +42,18 @@ from rest_framework.views import APIView
 
 from asmcredit.api import ApiDateField, ApiViewMixin, staff_actor
 from asmcredit.idempotency import idempotent
+from buyers.models import Buyer
 from installments.models import LoanTransaction
 from installments.services import refinance_propose
-from lifecycle import guarantees, services
-from lifecycle.models import GuaranteeClaim, GuaranteeRemittance, ReversalRequest, WriteOff
+from lifecycle import guarantees, reschedules, services
+from lifecycle.models import (
+    GuaranteeClaim,
+    GuaranteeRemittance,
+    RescheduleItem,
+    RescheduleProposal,
+    ReversalRequest,
+    WriteOff,
+)
 from loans.api import ApplicationSerializer
 from loans.models import Loan, LoanApplication
 
@@ -552,3 +567,206 @@ class LoanRefinanceView(ApiViewMixin, APIView):
         application = refinance_propose(loan=loan, also_loans=also, prepared_by=staff_actor(request), **data)
         application = LoanApplication.objects.prefetch_related("refinanced_loans").get(pk=application.pk)
         return Response(ApplicationSerializer(application).data, status=status.HTTP_201_CREATED)
+
+
+# --- Reprogramación -----------------------------------------------------------------------------------
+
+
+class RescheduleOptionSerializer(serializers.Serializer):
+    extra_installments = serializers.IntegerField(min_value=0, default=0, help_text="Installments added to the term.")
+    holiday_periods = serializers.IntegerField(
+        min_value=0, default=0, help_text="Payment holiday: periods with no installment; their interest is deferred."
+    )
+    due_day = serializers.IntegerField(
+        min_value=1, max_value=31, required=False, allow_null=True, default=None, help_text="New day of the month."
+    )
+
+
+class RescheduleInputSerializer(serializers.Serializer):
+    options = RescheduleOptionSerializer(many=True, help_text="The options offered to the borrower (more than one).")
+    chosen = serializers.IntegerField(min_value=0, help_text="The index in ``options`` of the one the borrower chose.")
+    reason = serializers.CharField(max_length=2000, help_text="The event (e.g. rainy season, plant shut down).")
+    effective_on = serializers.DateField(required=False, allow_null=True, default=None)
+    preview = serializers.BooleanField(default=False, help_text="Answer what would happen, change nothing.")
+
+
+class BulkRescheduleInputSerializer(RescheduleInputSerializer):
+    buyer = serializers.IntegerField(required=False, allow_null=True, default=None, help_text="A buyer's id.")
+    region = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=2,
+        help_text="A department code (ubigeo's first two digits).",
+    )
+
+
+class RescheduleItemSerializer(serializers.ModelSerializer):
+    loan_code = serializers.CharField(source="loan.code")
+    currency = serializers.CharField(source="loan.currency")
+
+    class Meta:
+        model = RescheduleItem
+        fields = [
+            "loan",
+            "loan_code",
+            "currency",
+            "status",
+            "installment_before",
+            "installment_after",
+            "deferred_interest",
+            "last_due_before",
+            "last_due_after",
+            "skip_reason",
+            "schedule_version",
+        ]
+
+
+class RescheduleSerializer(serializers.ModelSerializer):
+    requested_by = serializers.CharField(source="requested_by.username")
+    decided_by = serializers.CharField(source="decided_by.username", allow_null=True, default=None)
+    items = RescheduleItemSerializer(many=True)
+
+    class Meta:
+        model = RescheduleProposal
+        fields = [
+            "id",
+            "scope",
+            "buyer",
+            "region",
+            "reason",
+            "options",
+            "chosen",
+            "extra_installments",
+            "holiday_periods",
+            "due_day",
+            "effective_on",
+            "answer_by",
+            "status",
+            "requested_by",
+            "requested_at",
+            "decided_by",
+            "decided_at",
+            "decision_note",
+            "items",
+        ]
+
+
+def _reschedule(proposal_id: int) -> RescheduleProposal:
+    return (
+        RescheduleProposal.objects.select_related("requested_by", "decided_by")
+        .prefetch_related(Prefetch("items", queryset=RescheduleItem.objects.select_related("loan").order_by("id")))
+        .get(pk=proposal_id)
+    )
+
+
+def _reschedule_answer(request: Request, *, loan: Loan | None = None) -> Response:
+    serializer = (RescheduleInputSerializer if loan is not None else BulkRescheduleInputSerializer)(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    data = serializer.validated_data
+    scope: dict[str, Any] = {"loan": loan}
+    if loan is None:
+        buyer = None
+        if data.get("buyer") is not None:
+            buyer = Buyer.objects.filter(pk=data["buyer"]).first()
+            if buyer is None:
+                raise ValidationError({"buyer": _("No such buyer.")})
+        scope = {"buyer": buyer, "region": data.get("region") or None}
+    if data["preview"]:
+        offered, chosen = reschedules.reschedule_options_input(data["options"], data["chosen"])
+        preview = reschedules.reschedule_bulk_preview(
+            options=offered[chosen], effective_on=data["effective_on"], **scope
+        )
+        return Response(preview.as_dict())
+    proposal, preview = reschedules.reschedule_request(
+        actor=staff_actor(request),
+        options=data["options"],
+        chosen=data["chosen"],
+        reason=data["reason"],
+        effective_on=data["effective_on"],
+        **scope,
+    )
+    answer = dict(RescheduleSerializer(_reschedule(proposal.pk)).data)
+    answer["ineligible"] = preview.as_dict()["ineligible"]
+    return Response(answer, status=status.HTTP_201_CREATED)
+
+
+class LoanRescheduleView(ApiViewMixin, APIView):
+    write_roles = reschedules.RESCHEDULE_REQUESTERS
+
+    @extend_schema(
+        summary="Ask for the reprogramación of a loan (options offered, the one chosen); a second person approves",
+        tags=["staff: loans"],
+        request=RescheduleInputSerializer,
+        responses={201: RescheduleSerializer},
+    )
+    @idempotent
+    def post(self, request: Request, loan_pk: str) -> Response:
+        loan = Loan.objects.filter(pk=_digits(loan_pk)).first()
+        if loan is None:
+            raise exceptions.NotFound()
+        return _reschedule_answer(request, loan=loan)
+
+
+class RescheduleFilter(django_filters.FilterSet):
+    class Meta:
+        model = RescheduleProposal
+        fields = ["status", "scope", "buyer", "region"]
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Reprogramaciones (filter by status, scope, buyer, region)", tags=["staff: loans"]),
+    retrieve=extend_schema(summary="One reprogramación with its loans", tags=["staff: loans"]),
+)
+class RescheduleViewSet(_DecisionViewSet):
+    serializer_class = RescheduleSerializer
+    filterset_class = RescheduleFilter
+    write_roles = reschedules.RESCHEDULE_REQUESTERS
+    action_roles = {"approve": reschedules.RESCHEDULE_APPROVERS, "reject": reschedules.RESCHEDULE_APPROVERS}
+
+    def get_queryset(self) -> QuerySet[RescheduleProposal]:
+        return (
+            RescheduleProposal.objects.select_related("requested_by", "decided_by")
+            .prefetch_related(Prefetch("items", queryset=RescheduleItem.objects.select_related("loan").order_by("id")))
+            .order_by("-requested_at", "-id")
+        )
+
+    def present(self, pk: int) -> Any:
+        return RescheduleSerializer(_reschedule(pk)).data
+
+    @extend_schema(
+        summary="Reprogramación of every eligible loan of a buyer or a region; with preview true, only the preview",
+        tags=["staff: loans"],
+        request=BulkRescheduleInputSerializer,
+        responses={201: RescheduleSerializer},
+    )
+    @idempotent
+    def create(self, request: Request) -> Response:
+        return _reschedule_answer(request)
+
+    @extend_schema(
+        summary="Approve once for all its loans: each gets its new cronograma",
+        tags=["staff: loans"],
+        request=DecisionInputSerializer,
+        responses={200: RescheduleSerializer},
+    )
+    @action(detail=True, methods=["post"])
+    @idempotent
+    def approve(self, request: Request, pk: str | None = None) -> Response:
+        serializer = DecisionInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        outcome = reschedules.reschedule_approve(
+            proposal=self.get_object(), actor=staff_actor(request), **serializer.validated_data
+        )
+        return Response(self.present(outcome.proposal.pk))
+
+    @extend_schema(
+        summary="Reject with a note: nothing moves",
+        tags=["staff: loans"],
+        request=DecisionInputSerializer,
+        responses={200: RescheduleSerializer},
+    )
+    @action(detail=True, methods=["post"])
+    @idempotent
+    def reject(self, request: Request, pk: str | None = None) -> Response:
+        return self._decide(request, reschedules.reschedule_reject)

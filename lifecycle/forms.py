@@ -46,6 +46,65 @@ class WriteOffForm(forms.Form):
     )
 
 
+class RescheduleForm(forms.Form):
+    """A reprogramación: two options offered to the borrower (Res. SBS 1870-2020), the one chosen, the
+    event. Each option combines extra installments, a payment holiday and a new due day."""
+
+    OPTIONS = ("a", "b")
+
+    option_a_holiday = forms.IntegerField(label=_("Payment holiday (periods)"), min_value=0, max_value=6, initial=2)
+    option_a_extra = forms.IntegerField(label=_("Extra installments"), min_value=0, max_value=24, initial=0)
+    option_a_due_day = forms.IntegerField(label=_("New due day"), min_value=1, max_value=31, required=False)
+    option_b_holiday = forms.IntegerField(label=_("Payment holiday (periods)"), min_value=0, max_value=6, initial=0)
+    option_b_extra = forms.IntegerField(label=_("Extra installments"), min_value=0, max_value=24, initial=3)
+    option_b_due_day = forms.IntegerField(label=_("New due day"), min_value=1, max_value=31, required=False)
+    chosen = forms.ChoiceField(
+        label=_("Option the borrower chose"),
+        choices=[("a", _("Option A")), ("b", _("Option B"))],
+        initial="a",
+        widget=forms.RadioSelect,
+    )
+    reason = forms.CharField(
+        label=_("Event"),
+        max_length=2000,
+        help_text=_("Why the loan is reprogrammed: rainy season, a plant shut down, a disaster."),
+    )
+    effective_on = forms.DateField(
+        label=_("Effective on"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def options(self) -> list[dict[str, int | None]]:
+        data = self.cleaned_data
+        return [
+            {
+                "holiday_periods": data.get(f"option_{key}_holiday") or 0,
+                "extra_installments": data.get(f"option_{key}_extra") or 0,
+                "due_day": data.get(f"option_{key}_due_day"),
+            }
+            for key in self.OPTIONS
+        ]
+
+    def chosen_index(self) -> int:
+        return self.OPTIONS.index(self.cleaned_data["chosen"])
+
+
+class BulkRescheduleForm(RescheduleForm):
+    buyer: forms.ModelChoiceField = forms.ModelChoiceField(  # type: ignore[type-arg]
+        label=_("Buyer"), queryset=None, required=False
+    )
+    region = forms.ChoiceField(label=_("Region"), required=False)
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        from buyers.models import Buyer
+        from miners.identity import DEPARTMENTS
+
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.fields["buyer"].queryset = Buyer.objects.order_by("name")  # type: ignore[attr-defined]
+        regions = sorted(DEPARTMENTS.items(), key=lambda item: item[1])
+        self.fields["region"].choices = [("", "—"), *regions]  # type: ignore[attr-defined]
+        self.order_fields(["buyer", "region"])
+
+
 class GuaranteeClaimForm(forms.Form):
     note = forms.CharField(
         label=_("Note for the approver and the fund"),

@@ -191,6 +191,121 @@ class WriteOff(models.Model):
         return f"{self.loan} ({self.status})"
 
 
+class RescheduleProposal(models.Model):
+    """Reprogramación (DOMAIN.md §7): new due dates, term or a payment holiday for one loan, or for every
+    eligible loan of a buyer or a region at once ("all Orex suppliers, two months, rainy season"), for an
+    event — not because the borrower cannot pay. The borrower is offered more than one option and
+    answered within ``RESCHEDULE_ANSWER_DAYS`` days (Res. SBS 1870-2020): ``options`` records what was
+    offered and ``chosen`` the one taken, whose terms are copied into the three columns below. A second
+    person approves once for all its loans; each then gets a new cronograma version."""
+
+    class Scope(models.TextChoices):
+        LOAN = "loan", _("one loan")
+        BUYER = "buyer", _("the loans of a buyer")
+        REGION = "region", _("the loans of a region")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("awaiting approval")
+        APPROVED = "approved", _("approved and applied")
+        REJECTED = "rejected", _("rejected")
+
+    scope = models.CharField(_("scope"), max_length=8, choices=Scope.choices)
+    buyer = models.ForeignKey(
+        "buyers.Buyer", null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("buyer")
+    )
+    # A department code (the first two digits of the miners' ubigeo).
+    region = models.CharField(_("region"), max_length=2, blank=True)
+    reason = models.TextField(_("event"))
+    options = models.JSONField(_("options offered"), default=list)
+    chosen = models.PositiveSmallIntegerField(_("option chosen"), default=0)
+    extra_installments = models.PositiveSmallIntegerField(_("extra installments"), default=0)
+    holiday_periods = models.PositiveSmallIntegerField(_("payment holiday (periods)"), default=0)
+    due_day = models.PositiveSmallIntegerField(_("new due day"), null=True, blank=True)
+    effective_on = models.DateField(_("effective on"))
+    answer_by = models.DateField(_("answer the borrower by"))
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    requested_at = models.DateTimeField(_("requested at"), auto_now_add=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    decision_note = models.TextField(_("decision note"), blank=True)
+
+    class Meta:
+        ordering = ["-requested_at", "-id"]
+        verbose_name = _("reprogramación")
+        verbose_name_plural = _("reprogramaciones")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(decided_by__isnull=True) | ~Q(decided_by=F("requested_by")),
+                name="reschedule_decider_is_not_requester",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="approved") | Q(decided_by__isnull=False), name="reschedule_approved_is_decided"
+            ),
+            models.CheckConstraint(
+                condition=(Q(scope="buyer") & Q(buyer__isnull=False)) | ~Q(scope="buyer"),
+                name="reschedule_buyer_scope_names_buyer",
+            ),
+            models.CheckConstraint(
+                condition=(Q(scope="region") & ~Q(region="")) | ~Q(scope="region"),
+                name="reschedule_region_scope_names_region",
+            ),
+            models.CheckConstraint(
+                condition=Q(due_day__isnull=True) | Q(due_day__gte=1, due_day__lte=31),
+                name="reschedule_due_day_in_month",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "requested_at"], name="reschedule_by_status")]
+
+    def __str__(self) -> str:
+        return f"{self.get_scope_display()} {self.effective_on} ({self.status})"
+
+
+class RescheduleItem(models.Model):
+    """One loan of a reprogramación: its installment before and after (as previewed when asked), and,
+    once applied, the ledger entry that made its new cronograma version."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("awaiting approval")
+        APPLIED = "applied", _("applied")
+        SKIPPED = "skipped", _("not applied")
+        REJECTED = "rejected", _("rejected")
+
+    proposal = models.ForeignKey(RescheduleProposal, on_delete=models.CASCADE, related_name="items")
+    loan = models.ForeignKey(Loan, on_delete=models.PROTECT, related_name="reschedule_items")
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
+    installment_before = MoneyField(_("installment before"))
+    installment_after = MoneyField(_("installment after"))
+    deferred_interest = MoneyField(_("deferred interest"), default=0)
+    last_due_before = models.DateField(_("last due date before"), null=True, blank=True)
+    last_due_after = models.DateField(_("last due date after"), null=True, blank=True)
+    # Why a loan eligible when asked was not rescheduled at approval (it fell behind meanwhile).
+    skip_reason = models.CharField(_("reason not applied"), max_length=255, blank=True)
+    transaction = models.OneToOneField(
+        LoanTransaction, null=True, blank=True, on_delete=models.PROTECT, related_name="reschedule_item"
+    )
+    schedule_version = models.PositiveSmallIntegerField(_("cronograma version"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["proposal", "id"]
+        verbose_name = _("loan of a reprogramación")
+        verbose_name_plural = _("loans of a reprogramación")
+        constraints = [
+            models.UniqueConstraint(fields=["proposal", "loan"], name="reschedule_item_once_per_proposal"),
+            models.UniqueConstraint(
+                fields=["loan"], condition=Q(status="pending"), name="reschedule_one_pending_per_loan"
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="applied") | Q(transaction__isnull=False), name="reschedule_applied_has_entry"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.loan} ({self.status})"
+
+
 class BookImport(models.Model):
     """One run of the migration of a lender's existing book (migración de cartera): its files, the cut-off
     date the lender declared its balances on, and what came of each loan (``BookImportLine``).

@@ -30,13 +30,13 @@ from asmcredit.errors import TransitionError
 from asmcredit.money import money
 from installments.models import LoanTransaction
 from installments.services import reversal_refusal, transaction_reverse
-from lifecycle.models import CollectionContact, PromiseToPay, ReversalRequest, WriteOff
+from lifecycle.models import CollectionContact, PromiseToPay, RescheduleProposal, ReversalRequest, WriteOff
 from loans.models import Loan
 
 # Who may ask for a reversal: whoever records payments (officers) or remittances (treasury).
 REVERSAL_REQUESTERS = (roles.LOAN_OFFICER, roles.TREASURY, roles.LENDER_ADMIN)
 APPROVERS = REVERSAL_APPROVERS = WRITE_OFF_APPROVERS = (roles.CREDIT_APPROVER, roles.LENDER_ADMIN)
-_Request = TypeVar("_Request", ReversalRequest, WriteOff)
+_Request = TypeVar("_Request", ReversalRequest, WriteOff, RescheduleProposal)
 REQUEST_FIELDS = ["status", "decided_by_id", "decided_at", "decision_note"]
 
 
@@ -78,7 +78,7 @@ def _pending(request: _Request) -> _Request:
     return request
 
 
-def _decider(request: ReversalRequest | WriteOff, actor: Any) -> None:
+def _decider(request: ReversalRequest | WriteOff | RescheduleProposal, actor: Any) -> None:
     """The two-person rule: an approver, and not the person who asked."""
     if not roles.has_role(actor, *APPROVERS):
         raise PermissionDenied(_("Only a credit approver or the lender administrator decides this."))

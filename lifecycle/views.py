@@ -9,6 +9,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -21,13 +22,15 @@ from asmcredit.exports import Column, export_format, export_response
 from asmcredit.web import STAFF, paginate, require_role, role_required
 from installments.models import LoanTransaction
 from installments.services import refinance_preview, refinance_propose, refinance_refusal, reversal_refusal
-from lifecycle import guarantees, selectors, services
+from lifecycle import guarantees, reschedules, selectors, services
 from lifecycle.forms import (
+    BulkRescheduleForm,
     ContactForm,
     GuaranteeClaimForm,
     GuaranteePaymentForm,
     GuaranteeRemittanceForm,
     RefinanceForm,
+    RescheduleForm,
     ReversalDecisionForm,
     ReversalRequestForm,
     WriteOffForm,
@@ -37,6 +40,8 @@ from lifecycle.models import (
     GuaranteeClaim,
     GuaranteeEnrolment,
     PromiseToPay,
+    RescheduleItem,
+    RescheduleProposal,
     ReversalRequest,
     WriteOff,
 )
@@ -76,6 +81,25 @@ REVERSAL_COLUMNS = [
     Column(_lazy("Decided at"), "decided_at", Column.DATETIME),
     Column(_lazy("Note"), "decision_note"),
 ]
+RESCHEDULE_COLUMNS = [
+    Column(_lazy("Scope"), lambda p: p.get_scope_display()),
+    Column(_lazy("Buyer"), lambda p: p.buyer.name if p.buyer else ""),
+    Column(_lazy("Region"), "region"),
+    Column(_lazy("Event"), "reason"),
+    Column(_lazy("Payment holiday (periods)"), "holiday_periods", Column.INTEGER),
+    Column(_lazy("Extra installments"), "extra_installments", Column.INTEGER),
+    Column(_lazy("New due day"), lambda p: p.due_day or ""),
+    Column(_lazy("Effective on"), "effective_on", Column.DATE),
+    Column(_lazy("Answer the borrower by"), "answer_by", Column.DATE),
+    Column(_lazy("Status"), lambda p: p.get_status_display()),
+    Column(_lazy("Asked by"), "requested_by.username"),
+    Column(_lazy("Asked at"), "requested_at", Column.DATETIME),
+    Column(_lazy("Decided by"), lambda p: p.decided_by.username if p.decided_by else ""),
+    Column(_lazy("Decided at"), "decided_at", Column.DATETIME),
+    Column(_lazy("Note"), "decision_note"),
+]
+
+
 WRITE_OFF_COLUMNS = [
     Column(_lazy("Loan"), "loan.code"),
     Column(_lazy("Borrower"), "loan.miner.full_name"),
@@ -122,7 +146,7 @@ def reversal_new(request: HttpRequest, pk: int, transaction_pk: int) -> HttpResp
 
 def _decision_queue(
     request: HttpRequest,
-    model: type[ReversalRequest] | type[WriteOff],
+    model: type[ReversalRequest] | type[WriteOff] | type[RescheduleProposal],
     *,
     related: tuple[str, ...],
     columns: list[Column],
@@ -130,15 +154,17 @@ def _decision_queue(
     nav: str,
     template: str,
     name: str,
+    prefetch: tuple[Any, ...] = (),
 ) -> HttpResponseBase:
-    """A two-person queue (reversals, write-offs): the requests of one status, oldest pending first or
+    """A two-person queue (reversals, write-offs, reprogramaciones): the requests of one status, oldest pending first or
     latest decided first, as a page or a file."""
     status = request.GET.get("status") or model.Status.PENDING
     if status not in model.Status.values:
         status = model.Status.PENDING
     rows = (
         model.objects.filter(status=status)
-        .select_related("loan__miner", "requested_by", "decided_by", *related)
+        .select_related("requested_by", "decided_by", *related)
+        .prefetch_related(*prefetch)
         .order_by("requested_at" if status == model.Status.PENDING else "-decided_at", "id")
     )
     if export_format(request):
@@ -178,7 +204,7 @@ def reversal_queue(request: HttpRequest) -> HttpResponseBase:
     return _decision_queue(
         request,
         ReversalRequest,
-        related=("original",),
+        related=("loan__miner", "original"),
         columns=REVERSAL_COLUMNS,
         filename="extornos",
         nav="reversals",
@@ -315,7 +341,7 @@ def write_off_queue(request: HttpRequest) -> HttpResponseBase:
     return _decision_queue(
         request,
         WriteOff,
-        related=(),
+        related=("loan__miner",),
         columns=WRITE_OFF_COLUMNS,
         filename="castigos",
         nav="write-offs",
@@ -336,6 +362,113 @@ def write_off_decide(request: HttpRequest, pk: int) -> HttpResponse:
         rejected=_("Write-off rejected."),
     )
     return redirect("lifecycle:write-offs")
+
+
+# --- Reprogramación ---------------------------------------------------------------------------------
+
+
+def _reschedule_submit(
+    request: HttpRequest, form: RescheduleForm, scope: dict[str, Any]
+) -> tuple[Any, HttpResponse | None]:
+    """Preview (the "preview" button) or ask for the reprogramación; the preview to show, or the redirect."""
+    try:
+        offered, chosen = reschedules.reschedule_options_input(form.options(), form.chosen_index())
+        if "preview" in request.POST:
+            preview = reschedules.reschedule_bulk_preview(
+                options=offered[chosen], effective_on=form.cleaned_data["effective_on"], **scope
+            )
+            return preview, None
+        reschedules.reschedule_request(
+            actor=request.user,
+            options=form.options(),
+            chosen=form.chosen_index(),
+            reason=form.cleaned_data["reason"],
+            effective_on=form.cleaned_data["effective_on"],
+            **scope,
+        )
+    except ValidationError as exc:
+        if hasattr(exc, "error_dict"):
+            for field, errors in exc.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+        else:
+            form.add_error(None, exc.messages)
+        return None, None
+    messages.success(request, _("Reprogramación requested: a credit approver must approve it."))
+    return None, redirect("lifecycle:reschedules")
+
+
+@role_required(*STAFF)
+def reschedule_new(request: HttpRequest, pk: int) -> HttpResponse:
+    """A loan's "Reprogramar…": its eligibility, two options, the chosen one's new cronograma (preview)."""
+    loan = get_object_or_404(Loan.objects.select_related("miner"), pk=pk)
+    refusal = reschedules.reschedule_refusal(loan)
+    form = RescheduleForm(request.POST or None, initial={"effective_on": timezone.localdate()})
+    preview = None
+    if request.method == "POST":
+        if not roles.has_role(request.user, *reschedules.RESCHEDULE_REQUESTERS):
+            raise PermissionDenied
+        if form.is_valid() and not refusal:
+            preview, done = _reschedule_submit(request, form, {"loan": loan})
+            if done is not None:
+                return done
+    context = {
+        "nav": "loans",
+        "loan": loan,
+        "form": form,
+        "refusal": refusal,
+        "preview": preview,
+        "row": preview.eligible[0] if preview and preview.eligible else None,
+        "pending": loan.reschedule_items.filter(status="pending").select_related("proposal").first(),
+    }
+    failed = request.method == "POST" and bool(form.errors)
+    return render(request, "lifecycle/reschedule_new.html", context, status=400 if failed else 200)
+
+
+@role_required(*STAFF)
+def reschedule_bulk(request: HttpRequest) -> HttpResponse:
+    """Reprogramación in bulk: every eligible loan of a buyer or a region, one approval."""
+    form = BulkRescheduleForm(request.POST or None, initial={"effective_on": timezone.localdate()})
+    preview = None
+    if request.method == "POST":
+        if not roles.has_role(request.user, *reschedules.RESCHEDULE_REQUESTERS):
+            raise PermissionDenied
+        if form.is_valid():
+            scope = {"buyer": form.cleaned_data["buyer"], "region": form.cleaned_data["region"] or None}
+            preview, done = _reschedule_submit(request, form, scope)
+            if done is not None:
+                return done
+    failed = request.method == "POST" and bool(form.errors)
+    context = {"nav": "reschedules", "form": form, "preview": preview}
+    return render(request, "lifecycle/reschedule_bulk.html", context, status=400 if failed else 200)
+
+
+@role_required(*STAFF)
+def reschedule_queue(request: HttpRequest) -> HttpResponseBase:
+    return _decision_queue(
+        request,
+        RescheduleProposal,
+        related=("buyer",),
+        columns=RESCHEDULE_COLUMNS,
+        filename="reprogramaciones",
+        nav="reschedules",
+        template="lifecycle/reschedule_queue.html",
+        name="proposals",
+        prefetch=(Prefetch("items", queryset=RescheduleItem.objects.select_related("loan").order_by("id")),),
+    )
+
+
+@require_POST
+@role_required(*reschedules.RESCHEDULE_APPROVERS)
+def reschedule_decide(request: HttpRequest, pk: int) -> HttpResponse:
+    _decide(
+        request,
+        get_object_or_404(RescheduleProposal, pk=pk),
+        approve=lambda request, actor, note: reschedules.reschedule_approve(proposal=request, actor=actor, note=note),
+        reject=lambda request, actor, note: reschedules.reschedule_reject(proposal=request, actor=actor, note=note),
+        approved=_("Reprogramación approved: each loan has its new cronograma and the miners are told."),
+        rejected=_("Reprogramación rejected."),
+    )
+    return redirect("lifecycle:reschedules")
 
 
 # --- Refinanciación ---------------------------------------------------------------------------------

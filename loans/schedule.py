@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import calendar
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal, localcontext
 from enum import StrEnum
@@ -104,6 +104,9 @@ class ScheduleLine:
     total: Decimal
     closing_balance: Decimal
     capitalized: Decimal = ZERO
+    # Interest of a payment holiday (reprogramación), spread over the new installments in its own
+    # column and never added to principal (DOMAIN.md §7).
+    deferred_interest: Decimal = ZERO
 
 
 @dataclass(frozen=True)
@@ -130,6 +133,10 @@ class Schedule:
     @property
     def total_fees(self) -> Decimal:
         return sum((line.fees for line in self.lines), ZERO)
+
+    @property
+    def total_deferred_interest(self) -> Decimal:
+        return sum((line.deferred_interest for line in self.lines), ZERO)
 
     @property
     def total_capitalized(self) -> Decimal:
@@ -402,6 +409,131 @@ def reschedule_after_prepayment(
             clears_early=clears_early,
         )
     )
+
+
+@dataclass(frozen=True)
+class RescheduleOptions:
+    """One option of a reprogramación (DOMAIN.md §7); they combine.
+
+    ``extra_installments`` adds installments to the term (a lower cuota), ``holiday_periods`` is a payment
+    holiday of that many monthly periods (no installment falls due in them; their interest is deferred),
+    ``due_day`` moves the due dates to that day of the month (``None`` keeps the current day)."""
+
+    extra_installments: int = 0
+    holiday_periods: int = 0
+    due_day: int | None = None
+
+    def as_dict(self) -> dict[str, int | None]:
+        return {
+            "extra_installments": self.extra_installments,
+            "holiday_periods": self.holiday_periods,
+            "due_day": self.due_day,
+        }
+
+    @classmethod
+    def from_dict(cls, values: dict[str, object]) -> RescheduleOptions:
+        due_day = values.get("due_day")
+        return cls(
+            extra_installments=int(values.get("extra_installments") or 0),  # type: ignore[call-overload]
+            holiday_periods=int(values.get("holiday_periods") or 0),  # type: ignore[call-overload]
+            due_day=int(due_day) if due_day not in (None, "", 0) else None,  # type: ignore[call-overload]
+        )
+
+    @property
+    def changes_anything(self) -> bool:
+        return bool(self.extra_installments or self.holiday_periods or self.due_day)
+
+
+def _on_day(year: int, month: int, day: int) -> date:
+    """``day`` of the month (the month's last day when it is shorter), months counted past December."""
+    years, month_index = divmod(month - 1, 12)
+    year, month = year + years, month_index + 1
+    return date(year, month, min(day, calendar.monthrange(year, month)[1]))
+
+
+def reschedule_dates(*, first_due_on: date, count: int, options: RescheduleOptions) -> tuple[date | None, list[date]]:
+    """The due dates of a reprogramación's new installments and the day the holiday ends.
+
+    The first new installment falls ``holiday_periods`` months after ``first_due_on`` (the first
+    installment being rescheduled), on ``due_day`` when given, never earlier than that; the rest follow
+    monthly on the same day. Returns ``(holiday_end, dates)``: the holiday ends one month before the first
+    new due date (``None`` without a holiday)."""
+    day = options.due_day or first_due_on.day
+    shifted = _on_day(first_due_on.year, first_due_on.month + options.holiday_periods, first_due_on.day)
+    month = first_due_on.month + options.holiday_periods
+    first = _on_day(first_due_on.year, month, day)
+    if first < shifted:
+        month += 1
+        first = _on_day(first_due_on.year, month, day)
+    dates = [_on_day(first_due_on.year, month + k, day) for k in range(count)]
+    holiday_end = _on_day(first_due_on.year, month - 1, day) if options.holiday_periods else None
+    return holiday_end, dates
+
+
+def reschedule_for_event(
+    *,
+    balance: Decimal,
+    tea: Decimal,
+    period_start: date,
+    first_due_on: date,
+    installments: int,
+    options: RescheduleOptions,
+    insurance_monthly_rate: Decimal = Decimal(0),
+    fee_per_installment: Decimal = Decimal(0),
+    first_number: int = 1,
+) -> tuple[Decimal, tuple[ScheduleLine, ...]]:
+    """The new cronograma of a reprogramación (DOMAIN.md §7): ``balance`` of principal that was to be
+    repaid in ``installments`` installments from ``first_due_on``, its current period running from
+    ``period_start``. Returns the new cuota fija (principal + interest) and the lines.
+
+    - the new term is ``installments + extra_installments`` installments on the dates of
+      ``reschedule_dates``;
+    - the interest of the payment holiday (``period_start`` to the end of the holiday, on ``balance``) is
+      *deferred*: spread evenly over the new installments in the ``deferred_interest`` column (the last
+      takes the remainder), never added to principal; the holiday's insurance goes on the first one;
+    - after the holiday a cuota fija is computed on ``balance`` over the new dates, so the principal
+      column still adds up to ``balance`` exactly.
+    """
+    if balance <= 0 or money(balance) != balance:
+        raise ScheduleError("balance", "The balance must be a positive amount in céntimos.")
+    if installments < 1:
+        raise ScheduleError("installments", "At least one installment must be left to reschedule.")
+    if options.extra_installments < 0 or options.holiday_periods < 0:
+        raise ScheduleError("options", "Extra installments and holiday periods must not be negative.")
+    if options.due_day is not None and not 1 <= options.due_day <= 31:
+        raise ScheduleError("due_day", "The due day must be between 1 and 31.")
+    count = installments + options.extra_installments
+    holiday_end, dates = reschedule_dates(first_due_on=first_due_on, count=count, options=options)
+    start = max(holiday_end, period_start) if holiday_end is not None else period_start
+    tea = Decimal(tea)
+    held = (start - period_start).days
+    deferred = money(balance * period_rate(tea, held)) if held > 0 else ZERO
+    holiday_insurance = _insurance(insurance_monthly_rate, balance, held) if held > 0 else ZERO
+    installment = fixed_installment(balance, tea, start, dates)
+    lines = _amortize(
+        balance=balance,
+        tea=tea,
+        start=start,
+        dates=dates,
+        installment=installment,
+        first_number=first_number,
+        insurance_monthly_rate=insurance_monthly_rate,
+        fee_per_installment=fee_per_installment,
+    )
+    share = money(deferred / len(lines))
+    spread: list[ScheduleLine] = []
+    for index, line in enumerate(lines):
+        part = deferred - share * (len(lines) - 1) if index == len(lines) - 1 else share
+        extra_insurance = holiday_insurance if index == 0 else ZERO
+        spread.append(
+            replace(
+                line,
+                insurance=line.insurance + extra_insurance,
+                deferred_interest=part,
+                total=line.total + part + extra_insurance,
+            )
+        )
+    return installment, tuple(spread)
 
 
 def classify_prepayment(amount: Decimal, next_installments_totals: Sequence[Decimal]) -> PrepaymentKind:

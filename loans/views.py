@@ -604,6 +604,7 @@ def loan_detail(request: HttpRequest, pk: int) -> HttpResponse:
         line.paid_total = (  # type: ignore[attr-defined]
             line.paid_principal
             + line.paid_interest
+            + line.paid_deferred_interest
             + line.paid_insurance
             + line.paid_fees
             + line.paid_moratory
@@ -619,7 +620,7 @@ def loan_detail(request: HttpRequest, pk: int) -> HttpResponse:
     ratings = list(LoanRating.objects.filter(loan=loan).order_by("-as_of")[:24])
     totals = {
         name: sum((getattr(line, name) for line in lines), start=loan.principal * 0)
-        for name in ("principal", "interest", "insurance", "fees", "total")
+        for name in ("principal", "interest", "deferred_interest", "insurance", "fees", "total")
     }
     context = {
         "nav": "loans",

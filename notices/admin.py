@@ -72,6 +72,17 @@ def preview_message(event: str) -> tuple[str, events.EventMessage | None]:
         return (
             (loan.code, events.schedule_event(loan, loan.schedule_version, statement_url=url)) if loan else ("", None)
         )
+    if event == Event.RESCHEDULE:
+        entry = (
+            LoanTransaction.objects.filter(kind=LoanTransaction.Kind.RESCHEDULE, loan__status=Loan.Status.ACTIVE)
+            .select_related("loan__miner")
+            .order_by("-id")
+            .first()
+        )
+        if entry is None:
+            return "", None
+        loan = entry.loan
+        return loan.code, events.schedule_event(loan, loan.schedule_version, statement_url=url, rescheduled=True)
     loan = Loan.objects.filter(status=Loan.Status.PAID_OFF).order_by("-updated", "-id").first()
     return (loan.code, events.paid_off_event(loan, statement_url=url)) if loan else ("", None)
 

@@ -401,6 +401,73 @@ The full schedule: {{ statement_url }}
 Questions? Call us on {{ lender_phone }}.
 {{ lender_name }}""",
     ),
+    # --- Reprogramación: the new cronograma ---------------------------------------------------------
+    ("reschedule", "sms", "es"): (
+        "",
+        "Credito reprogramado: {{ installments_left }} cuotas de {{ installment_amount }}."
+        "{% if next_due_date %} Prox. cuota {{ next_due_date }}.{% endif %} {{ statement_url }}",
+    ),
+    ("reschedule", "sms", "en"): (
+        "",
+        "Loan rescheduled: {{ installments_left }} installments of {{ installment_amount }}."
+        "{% if next_due_date %} Next {{ next_due_date }}.{% endif %} {{ statement_url }}",
+    ),
+    ("reschedule", "whatsapp", "es"): (
+        "",
+        """Hola {{ miner_name }}:
+Su crédito {{ loan_code }} fue reprogramado y tiene un nuevo cronograma.
+Le quedan {{ installments_left }} cuotas de {{ installment_amount }}, hasta el {{ last_due_date }}.
+{% if next_due_date %}Próxima cuota: {{ next_due_amount }} el {{ next_due_date }}.
+{% endif %}{% if deferred_interest %}El interés del periodo de gracia ({{ deferred_interest }})
+se reparte entre las nuevas cuotas; no se suma al capital.
+{% endif %}Le falta pagar de capital: {{ outstanding_principal }}
+Vea el cronograma: {{ statement_url }}
+{{ lender_name }}""",
+    ),
+    ("reschedule", "whatsapp", "en"): (
+        "",
+        """Hello {{ miner_name }}:
+Your loan {{ loan_code }} was rescheduled and has a new schedule.
+{{ installments_left }} installments of {{ installment_amount }} are left, until {{ last_due_date }}.
+{% if next_due_date %}Next installment: {{ next_due_amount }} on {{ next_due_date }}.
+{% endif %}{% if deferred_interest %}The interest of the payment holiday ({{ deferred_interest }})
+is spread over the new installments; it is not added to principal.
+{% endif %}Principal still to pay: {{ outstanding_principal }}
+See the schedule: {{ statement_url }}
+{{ lender_name }}""",
+    ),
+    ("reschedule", "email", "es"): (
+        "Su crédito {{ loan_code }} fue reprogramado",
+        """Hola {{ miner_name }}:
+
+Su crédito {{ loan_code }} fue reprogramado y tiene un nuevo cronograma.
+Le quedan {{ installments_left }} cuotas de {{ installment_amount }}, hasta el {{ last_due_date }}.
+{% if next_due_date %}Próxima cuota: {{ next_due_amount }} el {{ next_due_date }}.
+{% endif %}{% if deferred_interest %}El interés del periodo de gracia ({{ deferred_interest }})
+se reparte entre las nuevas cuotas en su propia columna; no se suma al capital.
+{% endif %}Le falta pagar de capital: {{ outstanding_principal }}
+
+Vea el cronograma completo aquí: {{ statement_url }}
+
+¿Preguntas? Llámenos al {{ lender_phone }}.
+{{ lender_name }}""",
+    ),
+    ("reschedule", "email", "en"): (
+        "Your loan {{ loan_code }} was rescheduled",
+        """Hello {{ miner_name }},
+
+Your loan {{ loan_code }} was rescheduled and has a new schedule.
+{{ installments_left }} installments of {{ installment_amount }} are left, until {{ last_due_date }}.
+{% if next_due_date %}Next installment: {{ next_due_amount }} on {{ next_due_date }}.
+{% endif %}{% if deferred_interest %}The interest of the payment holiday ({{ deferred_interest }})
+is spread over the new installments in its own column; it is not added to principal.
+{% endif %}Principal still to pay: {{ outstanding_principal }}
+
+The full schedule: {{ statement_url }}
+
+Questions? Call us on {{ lender_phone }}.
+{{ lender_name }}""",
+    ),
     # --- Paid off (constancia de no adeudo) ---------------------------------------------------------
     ("paid_off", "sms", "es"): (
         "",

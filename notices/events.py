@@ -5,8 +5,8 @@ the template context every figure the miner is owed (DOMAIN.md §10), already fo
 ``CONTEXT_KEYS`` declares each event's variables: the admin checks a template against them and the
 tests check that every builder gives exactly them. ``event_key`` names the event once and for all
 (``withholding:<id>``, ``payment:<id>``, ``reminder:<loan>:<due date>``, ``arrears:<loan>:<milestone>``,
-``schedule:<loan>:<version>``, ``paid_off:<loan>``, ``link:<statement link>``), so a replay never makes a
-second message.
+``schedule:<loan>:<version>``, ``reschedule:<loan>:<version>``, ``paid_off:<loan>``,
+``link:<statement link>``), so a replay never makes a second message.
 """
 
 from __future__ import annotations
@@ -70,6 +70,8 @@ CONTEXT_KEYS: dict[str, tuple[str, ...]] = {
     Event.REMINDER: COMMON_KEYS + ("installment_number", "due_date", "due_amount"),
     Event.ARREARS: COMMON_KEYS + ("days_past_due", "overdue_amount", "overdue_since"),
     Event.SCHEDULE: COMMON_KEYS + ("installments_left", "installment_amount", "last_due_date", "schedule_version"),
+    Event.RESCHEDULE: COMMON_KEYS
+    + ("installments_left", "installment_amount", "last_due_date", "schedule_version", "deferred_interest"),
     Event.PAID_OFF: COMMON_KEYS + ("paid_off_on", "loan_principal"),
     # A new link an officer sends (no loan figures: the page has them).
     Event.LINK: ("lender_name", "lender_phone", "miner_name", "statement_url", "expires_on"),
@@ -147,7 +149,8 @@ def _numbers(numbers: list[int]) -> Phrase:
 def _paid(transaction: LoanTransaction) -> dict[str, Any]:
     """What ``transaction`` paid, by component, from its allocations (installment numbers in order)."""
     sums = dict.fromkeys(
-        ["moratory", "late_interest", "interest", "insurance", "fees", "principal", "overpayment"], ZERO
+        ["moratory", "late_interest", "interest", "deferred_interest", "insurance", "fees", "principal", "overpayment"],
+        ZERO,
     )
     numbers: list[int] = []
     for allocation in (
@@ -162,7 +165,7 @@ def _paid(transaction: LoanTransaction) -> dict[str, Any]:
     cur = transaction.loan.currency
     return {
         "paid_installments": _numbers(numbers),
-        "paid_interest": money_es(sums["interest"], cur),
+        "paid_interest": money_es(sums["interest"] + sums["deferred_interest"], cur),
         "paid_principal": money_es(sums["principal"], cur),
         "paid_late_charges": money_es(sums["moratory"] + sums["late_interest"], cur)
         if sums["moratory"] + sums["late_interest"] > 0
@@ -286,9 +289,12 @@ def arrears_event(loan: Loan, on: dt.date, *, statement_url: str | None = None) 
     )
 
 
-def schedule_event(loan: Loan, version: int, *, statement_url: str | None = None) -> EventMessage:
-    """A new cronograma (after a pago anticipado or a reprogramación): how many installments are left,
-    of how much, and until when; the full cronograma is on the statement page."""
+def schedule_event(
+    loan: Loan, version: int, *, statement_url: str | None = None, rescheduled: bool = False
+) -> EventMessage:
+    """A new cronograma (after a pago anticipado or, ``rescheduled``, a reprogramación — its own wording,
+    with the interest deferred): how many installments are left, of how much, and until when; the full
+    cronograma is on the statement page."""
     context, state = _common(loan, on=timezone.localdate(), statement_url=statement_url)
     left = [line for line in state.current_lines if line.remaining > 0]
     lines = ScheduleLine.objects.filter(loan=loan, version=version).order_by("number")
@@ -301,6 +307,16 @@ def schedule_event(loan: Loan, version: int, *, statement_url: str | None = None
             "schedule_version": str(version),
         }
     )
+    if rescheduled:
+        deferred = sum((line.deferred_interest for line in lines), ZERO)
+        context["deferred_interest"] = money_es(deferred, loan.currency) if deferred > 0 else ""
+        return EventMessage(
+            event=Event.RESCHEDULE,
+            event_key=f"reschedule:{loan.pk}:{version}",
+            miner=loan.miner,
+            loan=loan,
+            context=context,
+        )
     return EventMessage(
         event=Event.SCHEDULE, event_key=f"schedule:{loan.pk}:{version}", miner=loan.miner, loan=loan, context=context
     )

@@ -20,6 +20,7 @@ class Event(models.TextChoices):
     REMINDER = "reminder", _("installment reminder")
     ARREARS = "arrears", _("arrears notice")
     SCHEDULE = "schedule", _("new cronograma")
+    RESCHEDULE = "reschedule", _("reprogramación (new cronograma)")
     PAID_OFF = "paid_off", _("paid-off certificate")
     LINK = "link", _("statement link")
 

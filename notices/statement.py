@@ -101,12 +101,21 @@ class StatementPage:
     contact_phone: str
 
 
-PAID_FIELDS = ("paid_principal", "paid_interest", "paid_insurance", "paid_fees", "paid_moratory", "paid_late_interest")
+PAID_FIELDS = (
+    "paid_principal",
+    "paid_interest",
+    "paid_deferred_interest",
+    "paid_insurance",
+    "paid_fees",
+    "paid_moratory",
+    "paid_late_interest",
+)
 
 
 def _installment(line: ScheduleLine, on: dt.date) -> InstallmentRow:
     paid = sum((getattr(line, name) for name in PAID_FIELDS), ZERO)
-    pending = max(line.total - line.paid_principal - line.paid_interest - line.paid_insurance - line.paid_fees, ZERO)
+    scheduled_paid = line.paid_principal + line.paid_interest + line.paid_deferred_interest
+    pending = max(line.total - scheduled_paid - line.paid_insurance - line.paid_fees, ZERO)
     if line.status == ScheduleLine.Status.PAID or pending <= 0:
         state = "paid"
     elif line.due_on < on:

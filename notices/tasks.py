@@ -90,6 +90,21 @@ def on_schedule(loan_id: int, version: int) -> int:
     return 0 if loan is None else _notify(lambda: schedule_event(loan, version))
 
 
+@shared_task(acks_late=True, name="notices.tasks.on_reschedules")
+def on_reschedules(loan_versions: list[list[int]]) -> int:
+    """The new cronograma of each loan a reprogramación rescheduled (``[loan id, version]`` pairs), unless
+    the loan's cronograma changed again since."""
+    from loans.models import Loan
+    from notices.events import schedule_event
+
+    wanted: dict[int, int] = {int(pair[0]): int(pair[1]) for pair in loan_versions}
+    sent = 0
+    for loan in Loan.objects.filter(pk__in=list(wanted)).select_related("miner").order_by("id"):
+        if loan.schedule_version == wanted[loan.pk]:
+            sent += _notify(partial(schedule_event, loan, wanted[loan.pk], rescheduled=True))
+    return sent
+
+
 @shared_task(acks_late=True, name="notices.tasks.on_paid_off")
 def on_paid_off(loan_id: int) -> int:
     from loans.models import Loan

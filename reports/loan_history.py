@@ -58,6 +58,10 @@ ACTION_LABELS: dict[str, Promise] = {
     "collateral.update": _("Collateral changed"),
     "loan.recompute": _("Loan status updated"),
     "payment.record": _("Payment recorded"),
+    "reschedule.request": _("Reprogramación requested"),
+    "reschedule.approve": _("Reprogramación approved: new cronograma"),
+    "reschedule.reject": _("Reprogramación rejected"),
+    "reschedule.skip": _("Reprogramación not applied (the loan fell behind)"),
     "payment.prepayment": _("Prepayment recorded (pago anticipado)"),
     "withholding.record": _("Installment withheld from an ore settlement"),
     "settlement.void": _("Ore settlement voided"),
@@ -285,6 +289,9 @@ def _summary(action: str, after: dict[str, Any], currency: str = "PEN") -> dict[
         summary["currency"] = str(after.get("currency") or currency)
         summary["on"] = _date(after.get("refinanced_on"))
         summary["note"] = ", ".join(str(code) for code in after.get("refinanced_loans") or [])
+    elif action.startswith("reschedule."):
+        summary["on"] = _date(after.get("effective_on"))
+        summary["note"] = str(after.get("note") or "")
     elif action in {"loan.disburse", "loan.migrate"}:
         summary["amount"] = _decimal(after.get("principal"))
         summary["currency"] = str(after.get("currency") or currency)

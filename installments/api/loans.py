@@ -38,7 +38,8 @@ class AllocationSerializer(serializers.Serializer):
     installment = serializers.IntegerField(source="schedule_line.number", allow_null=True, default=None)
     due_on = serializers.DateField(source="schedule_line.due_on", allow_null=True, default=None)
     component = serializers.CharField(
-        help_text="moratory, late_interest (compensatory interest on overdue principal), interest, insurance, "
+        help_text="moratory, late_interest (compensatory interest on overdue principal), interest, "
+        "deferred_interest (a reprogramación's payment holiday, spread over the new installments), insurance, "
         "fees, principal, or overpayment (beyond everything owed: a credit in the miner's favour, on no "
         "installment)."
     )
@@ -164,6 +165,9 @@ class PayoffSerializer(serializers.Serializer):
     principal = serializers.DecimalField(**MONEY, help_text="Principal of the installments not yet due.")
     interest = serializers.DecimalField(**MONEY, help_text="The current period's interest accrued to the day.")
     insurance = serializers.DecimalField(**MONEY, help_text="The current period's insurance accrued to the day.")
+    deferred_interest = serializers.DecimalField(
+        **MONEY, help_text="Interest a reprogramación deferred, unpaid on the installments not yet due (owed in full)."
+    )
     credit_back = serializers.DecimalField(
         **MONEY, help_text="Interest, insurance and fees already paid for days after the day, credited back."
     )
@@ -200,6 +204,7 @@ class LoanPayoffView(ApiViewMixin, APIView):
                     "principal": quote.principal,
                     "interest": quote.interest,
                     "insurance": quote.insurance,
+                    "deferred_interest": quote.deferred_interest,
                     "credit_back": quote.credit_back,
                     "overpayment_credit": loan.overpayment_credit,
                 }

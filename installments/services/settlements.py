@@ -170,7 +170,8 @@ def _allocation_breakdown(transaction_id: int) -> list[dict[str, Any]]:
         if line is None:
             continue  # an overpayment credit, on no installment
         row = rows.setdefault(line.pk, _breakdown_row(line.number, line.due_on))
-        row[allocation.component] += allocation.amount
+        # Deferred interest (a reprogramación's) is listed only on the loans that have it.
+        row[allocation.component] = row.get(allocation.component, ZERO) + allocation.amount
     return list(rows.values())
 
 
@@ -185,7 +186,7 @@ def _state_breakdown(state: ledger.LedgerState, entry_id: int) -> list[dict[str,
     for allocation in allocations:
         key = (allocation.version, allocation.number)
         row = rows.setdefault(key, _breakdown_row(allocation.number, due_on[key]))
-        row[allocation.component] += allocation.amount
+        row[allocation.component] = row.get(allocation.component, ZERO) + allocation.amount
     return list(rows.values())
 
 

@@ -6,69 +6,132 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('lifecycle', '0001_initial'),
-        ('loans', '0007_list_order_indexes'),
+        ("lifecycle", "0001_initial"),
+        ("loans", "0007_list_order_indexes"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='CollectionContact',
+            name="CollectionContact",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('channel', models.CharField(choices=[('call', 'phone call'), ('visit', 'visit'), ('message', 'message'), ('buyer', 'through the buyer')], max_length=10, verbose_name='channel')),
-                ('outcome', models.CharField(choices=[('promised', 'promised to pay'), ('reached', 'reached, no promise'), ('no_answer', 'no answer'), ('refused', 'refused to pay'), ('unreachable', 'wrong number or address')], max_length=12, verbose_name='outcome')),
-                ('contacted_on', models.DateField(verbose_name='contacted on')),
-                ('note', models.TextField(blank=True, verbose_name='note')),
-                ('recorded_at', models.DateTimeField(auto_now_add=True, verbose_name='recorded at')),
-                ('loan', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='collection_contacts', to='loans.loan')),
-                ('recorded_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "channel",
+                    models.CharField(
+                        choices=[
+                            ("call", "phone call"),
+                            ("visit", "visit"),
+                            ("message", "message"),
+                            ("buyer", "through the buyer"),
+                        ],
+                        max_length=10,
+                        verbose_name="channel",
+                    ),
+                ),
+                (
+                    "outcome",
+                    models.CharField(
+                        choices=[
+                            ("promised", "promised to pay"),
+                            ("reached", "reached, no promise"),
+                            ("no_answer", "no answer"),
+                            ("refused", "refused to pay"),
+                            ("unreachable", "wrong number or address"),
+                        ],
+                        max_length=12,
+                        verbose_name="outcome",
+                    ),
+                ),
+                ("contacted_on", models.DateField(verbose_name="contacted on")),
+                ("note", models.TextField(blank=True, verbose_name="note")),
+                ("recorded_at", models.DateTimeField(auto_now_add=True, verbose_name="recorded at")),
+                (
+                    "loan",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="collection_contacts", to="loans.loan"
+                    ),
+                ),
+                (
+                    "recorded_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'collection contact',
-                'verbose_name_plural': 'collection contacts',
-                'ordering': ['-contacted_on', '-id'],
+                "verbose_name": "collection contact",
+                "verbose_name_plural": "collection contacts",
+                "ordering": ["-contacted_on", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='PromiseToPay',
+            name="PromiseToPay",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('made_on', models.DateField(verbose_name='made on')),
-                ('promised_on', models.DateField(verbose_name='promised for')),
-                ('amount', models.DecimalField(decimal_places=2, max_digits=14, verbose_name='amount')),
-                ('currency', models.CharField(choices=[('PEN', 'Soles (S/)'), ('USD', 'US dollars (US$)')], default='PEN', max_length=3, verbose_name='currency')),
-                ('recorded_at', models.DateTimeField(auto_now_add=True, verbose_name='recorded at')),
-                ('contact', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='promise', to='lifecycle.collectioncontact')),
-                ('loan', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='promises', to='loans.loan')),
-                ('recorded_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("made_on", models.DateField(verbose_name="made on")),
+                ("promised_on", models.DateField(verbose_name="promised for")),
+                ("amount", models.DecimalField(decimal_places=2, max_digits=14, verbose_name="amount")),
+                (
+                    "currency",
+                    models.CharField(
+                        choices=[("PEN", "Soles (S/)"), ("USD", "US dollars (US$)")],
+                        default="PEN",
+                        max_length=3,
+                        verbose_name="currency",
+                    ),
+                ),
+                ("recorded_at", models.DateTimeField(auto_now_add=True, verbose_name="recorded at")),
+                (
+                    "contact",
+                    models.OneToOneField(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="promise",
+                        to="lifecycle.collectioncontact",
+                    ),
+                ),
+                (
+                    "loan",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="promises", to="loans.loan"
+                    ),
+                ),
+                (
+                    "recorded_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'promise to pay',
-                'verbose_name_plural': 'promises to pay',
-                'ordering': ['-promised_on', '-id'],
+                "verbose_name": "promise to pay",
+                "verbose_name_plural": "promises to pay",
+                "ordering": ["-promised_on", "-id"],
             },
         ),
         migrations.AddIndex(
-            model_name='collectioncontact',
-            index=models.Index(fields=['loan', '-contacted_on', '-id'], name='contact_latest_per_loan'),
+            model_name="collectioncontact",
+            index=models.Index(fields=["loan", "-contacted_on", "-id"], name="contact_latest_per_loan"),
         ),
         migrations.AddIndex(
-            model_name='promisetopay',
-            index=models.Index(fields=['promised_on'], name='promise_by_date'),
+            model_name="promisetopay",
+            index=models.Index(fields=["promised_on"], name="promise_by_date"),
         ),
         migrations.AddIndex(
-            model_name='promisetopay',
-            index=models.Index(fields=['loan', '-promised_on'], name='promise_latest_per_loan'),
+            model_name="promisetopay",
+            index=models.Index(fields=["loan", "-promised_on"], name="promise_latest_per_loan"),
         ),
         migrations.AddConstraint(
-            model_name='promisetopay',
-            constraint=models.CheckConstraint(condition=models.Q(('amount__gt', 0)), name='promise_amount_positive'),
+            model_name="promisetopay",
+            constraint=models.CheckConstraint(condition=models.Q(("amount__gt", 0)), name="promise_amount_positive"),
         ),
         migrations.AddConstraint(
-            model_name='promisetopay',
-            constraint=models.CheckConstraint(condition=models.Q(('promised_on__gte', models.F('made_on'))), name='promise_after_made'),
+            model_name="promisetopay",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("promised_on__gte", models.F("made_on"))), name="promise_after_made"
+            ),
         ),
     ]

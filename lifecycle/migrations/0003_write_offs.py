@@ -6,39 +6,105 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('lifecycle', '0002_collections'),
-        ('loans', '0007_list_order_indexes'),
+        ("lifecycle", "0002_collections"),
+        ("loans", "0007_list_order_indexes"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='WriteOff',
+            name="WriteOff",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('reason', models.TextField(verbose_name='reason')),
-                ('status', models.CharField(choices=[('pending', 'awaiting approval'), ('approved', 'written off'), ('rejected', 'rejected')], default='pending', max_length=10, verbose_name='status')),
-                ('requested_at', models.DateTimeField(auto_now_add=True, verbose_name='prepared at')),
-                ('decided_at', models.DateTimeField(blank=True, null=True, verbose_name='decided at')),
-                ('decision_note', models.TextField(blank=True, verbose_name='decision note')),
-                ('written_off_on', models.DateField(blank=True, null=True, verbose_name='written off on')),
-                ('principal', models.DecimalField(decimal_places=2, default=0, max_digits=14, verbose_name='principal written off')),
-                ('interest_and_charges', models.DecimalField(decimal_places=2, default=0, max_digits=14, verbose_name='interest and charges written off')),
-                ('provision', models.DecimalField(decimal_places=2, default=0, max_digits=14, verbose_name='provision held')),
-                ('rating_as_of', models.DateField(blank=True, null=True, verbose_name='rating date')),
-                ('contacts', models.PositiveIntegerField(default=0, verbose_name='collection contacts on record')),
-                ('decided_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('loan', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='write_offs', to='loans.loan')),
-                ('requested_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("reason", models.TextField(verbose_name="reason")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "awaiting approval"),
+                            ("approved", "written off"),
+                            ("rejected", "rejected"),
+                        ],
+                        default="pending",
+                        max_length=10,
+                        verbose_name="status",
+                    ),
+                ),
+                ("requested_at", models.DateTimeField(auto_now_add=True, verbose_name="prepared at")),
+                ("decided_at", models.DateTimeField(blank=True, null=True, verbose_name="decided at")),
+                ("decision_note", models.TextField(blank=True, verbose_name="decision note")),
+                ("written_off_on", models.DateField(blank=True, null=True, verbose_name="written off on")),
+                (
+                    "principal",
+                    models.DecimalField(
+                        decimal_places=2, default=0, max_digits=14, verbose_name="principal written off"
+                    ),
+                ),
+                (
+                    "interest_and_charges",
+                    models.DecimalField(
+                        decimal_places=2, default=0, max_digits=14, verbose_name="interest and charges written off"
+                    ),
+                ),
+                (
+                    "provision",
+                    models.DecimalField(decimal_places=2, default=0, max_digits=14, verbose_name="provision held"),
+                ),
+                ("rating_as_of", models.DateField(blank=True, null=True, verbose_name="rating date")),
+                ("contacts", models.PositiveIntegerField(default=0, verbose_name="collection contacts on record")),
+                (
+                    "decided_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "loan",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="write_offs", to="loans.loan"
+                    ),
+                ),
+                (
+                    "requested_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'write-off',
-                'verbose_name_plural': 'write-offs',
-                'ordering': ['-requested_at', '-id'],
-                'indexes': [models.Index(fields=['status', 'written_off_on'], name='writeoff_by_status_date')],
-                'constraints': [models.UniqueConstraint(condition=models.Q(('status', 'pending')), fields=('loan',), name='writeoff_one_pending'), models.UniqueConstraint(condition=models.Q(('status', 'approved')), fields=('loan',), name='writeoff_once'), models.CheckConstraint(condition=models.Q(('decided_by__isnull', True), models.Q(('decided_by', models.F('requested_by')), _negated=True), _connector='OR'), name='writeoff_decider_is_not_preparer'), models.CheckConstraint(condition=models.Q(models.Q(('status', 'approved'), _negated=True), models.Q(('decided_by__isnull', False), ('written_off_on__isnull', False)), _connector='OR'), name='writeoff_approved_is_dated')],
+                "verbose_name": "write-off",
+                "verbose_name_plural": "write-offs",
+                "ordering": ["-requested_at", "-id"],
+                "indexes": [models.Index(fields=["status", "written_off_on"], name="writeoff_by_status_date")],
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("status", "pending")), fields=("loan",), name="writeoff_one_pending"
+                    ),
+                    models.UniqueConstraint(
+                        condition=models.Q(("status", "approved")), fields=("loan",), name="writeoff_once"
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("decided_by__isnull", True),
+                            models.Q(("decided_by", models.F("requested_by")), _negated=True),
+                            _connector="OR",
+                        ),
+                        name="writeoff_decider_is_not_preparer",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            models.Q(("status", "approved"), _negated=True),
+                            models.Q(("decided_by__isnull", False), ("written_off_on__isnull", False)),
+                            _connector="OR",
+                        ),
+                        name="writeoff_approved_is_dated",
+                    ),
+                ],
             },
         ),
     ]

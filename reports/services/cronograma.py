@@ -25,6 +25,8 @@ class CronogramaLine:
     fees: Decimal
     total: Decimal
     balance: Decimal
+    # A reprogramación's deferred interest (DOMAIN.md §7): its own column, never principal.
+    deferred_interest: Decimal = ZERO
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,10 @@ class Cronograma:
     @property
     def total_interest(self) -> Decimal:
         return self._total("interest")
+
+    @property
+    def total_deferred_interest(self) -> Decimal:
+        return self._total("deferred_interest")
 
     @property
     def total_insurance(self) -> Decimal:
@@ -119,6 +125,7 @@ def loan_cronograma(*, loan: Loan, mask_documents: bool = False) -> Cronograma:
                 fees=line.fees,
                 total=line.total,
                 balance=line.closing_balance,
+                deferred_interest=line.deferred_interest,
             )
             for line in lines
         ),

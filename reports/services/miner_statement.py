@@ -162,7 +162,7 @@ def miner_statement(
                     reference=_transaction_reference(tx),
                     amount=tx.amount,
                     principal=principal,
-                    interest=parts["interest"],
+                    interest=parts["interest"] + parts.get("deferred_interest", ZERO),
                     other=parts["insurance"] + parts["fees"] + parts["moratory"] + parts["late_interest"],
                     balance=balance,
                     credit=parts["overpayment"],
@@ -196,6 +196,7 @@ def miner_statement(
                         pending=line.total
                         - line.paid_principal
                         - line.paid_interest
+                        - line.paid_deferred_interest
                         - line.paid_insurance
                         - line.paid_fees,
                         overdue=line.due_on <= date_to,

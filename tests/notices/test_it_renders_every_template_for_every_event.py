@@ -50,6 +50,7 @@ def messages(demo_book, officer, default_templates) -> dict[str, EventMessage]: 
     built[Event.PAYMENT] = payment_event(payment)
     loan.refresh_from_db()
     built[Event.SCHEDULE] = schedule_event(loan, loan.schedule_version)
+    built[Event.RESCHEDULE] = schedule_event(loan, loan.schedule_version, rescheduled=True)
     payment_record(loan=loan, amount=payoff_quote(loan=loan, on=today).total, paid_on=today, actor=officer)
     loan.refresh_from_db()
     assert loan.status == loan.Status.PAID_OFF
