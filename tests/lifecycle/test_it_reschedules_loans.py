@@ -26,6 +26,7 @@ from loans.schedule import period_rate
 from notices.models import Notice
 from notices.services import miner_preference_set
 from reports.loan_history import loan_history
+from reports.selectors import portfolio_summary
 from tests.factories import MinerFactory, RelationshipFactory
 from tests.installments.conftest import disburse
 
@@ -165,6 +166,10 @@ def test_the_holiday_interest_goes_to_its_own_column_and_principal_is_unchanged(
     assert "reprogramado" in notice.body.lower()
     actions = [item.action for item in loan_history(loan=current_loan).items]
     assert "reschedule.approve" in actions
+    # The portfolio report counts it among the reprogrammed loans, with its principal outstanding.
+    life = {row.key: row for row in portfolio_summary(as_of=TODAY).life}
+    assert (life["rescheduled"].loans, life["rescheduled"].amount) == (1, principal_before)
+    assert portfolio_summary(as_of=TODAY - dt.timedelta(days=1)).life[0].loans == 0
 
 
 def test_a_payment_after_the_reprogramacion_replays_through_the_new_version(current_loan, officer, approver) -> None:  # type: ignore[no-untyped-def]
