@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "loans",
     "installments",
     "lifecycle",
+    "accounting",
     "notices",
     "reports",
     "config",
@@ -244,6 +245,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "installments.tasks.nightly_servicing",
         "schedule": crontab(hour=1, minute=30),
     },
+    # The loan sub-ledger's close, after the servicing run: postings, accrual, vencido, provisions.
+    "nightly-accounting-close": {
+        "task": "accounting.tasks.nightly_close",
+        "schedule": crontab(hour=2, minute=15),
+    },
     "hourly-reconciliation": {
         "task": "installments.tasks.reconcile_remittances",
         "schedule": crontab(minute=5),
@@ -399,3 +405,7 @@ EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "no-reply@localhost") or "no-reply@localhost"
 # Castigo (DOMAIN.md §7): how many collection contacts must be on record before a loan is written off.
 WRITE_OFF_MIN_CONTACTS = env_int("WRITE_OFF_MIN_CONTACTS", 3)
+# The loan sub-ledger (DOMAIN.md §8): micro and small-business loans move to vencido (1405) after this
+# many days past due; the nightly close posts the journal in batches of this many loans.
+ACCOUNTING_VENCIDO_AFTER_DAYS = env_int("ACCOUNTING_VENCIDO_AFTER_DAYS", 30)
+ACCOUNTING_BATCH_SIZE = env_int("ACCOUNTING_BATCH_SIZE", 5000)
