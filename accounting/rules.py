@@ -16,6 +16,8 @@ LOAN_VIGENTE = "loan_vigente"
 LOAN_RESTRUCTURED = "loan_restructured"
 LOAN_REFINANCED = "loan_refinanced"
 LOAN_VENCIDO = "loan_vencido"
+# A reprogrammed loan stays vigente: the role is mapped to 1401 until the lender maps its own sub-account.
+LOAN_REPROGRAMMED = "loan_reprogrammed"
 LOAN_JUDICIAL = "loan_judicial"
 ACCRUED_INTEREST = "accrued_interest"
 PROVISION = "provision"
@@ -63,7 +65,7 @@ CHART: tuple[tuple[str, str, str, str], ...] = (
 )
 # A release of provisions credits the provisions expense of the year (the role exists so that a lender
 # who books releases as income maps it to its own account).
-EXTRA_ROLES: dict[str, str] = {PROVISION_RELEASE: PROVISION_EXPENSE}
+EXTRA_ROLES: dict[str, str] = {PROVISION_RELEASE: PROVISION_EXPENSE, LOAN_REPROGRAMMED: LOAN_VIGENTE}
 
 CURRENCY_DIGIT = {"PEN": "1", "USD": "2"}
 
@@ -90,38 +92,37 @@ def _payment_rules(event: str, debit: str) -> list[tuple[str, str, str, str]]:
     return [(event, component, debit, credit) for component, credit in PAYMENT_COMPONENTS.items()]
 
 
-RULES: tuple[tuple[str, str, str, str], ...] = tuple(
-    [
-        ("disbursement", "principal", LOAN_VIGENTE, CASH),
-        *_payment_rules("payment", CASH),
-        *_payment_rules("prepayment", CASH),
-        *_payment_rules("withholding", BUYER_RECEIVABLE),
-        ("remittance", "amount", CASH, BUYER_RECEIVABLE),
-        ("credit_refund", "amount", OVERPAYMENT_CREDIT, CASH),
-        # The credit pays another loan of the miner: that loan's payment debits cash, so this one credits it.
-        ("credit_transfer", "amount", OVERPAYMENT_CREDIT, CASH),
-        ("recovery", "amount", CASH, RECOVERY_INCOME),
-        ("accrual", "interest", ACCRUED_INTEREST, INTEREST_INCOME),
-        # A vencido loan: accrued-unpaid interest leaves income (negative amount: reversed), its interest
-        # is kept in memo accounts, and what is collected is income (positive amount).
-        ("suspension", "interest", ACCRUED_INTEREST, INTEREST_INCOME),
-        ("suspension", "memo", SUSPENDED_INTEREST, SUSPENDED_INTEREST_CONTRA),
-        ("classification", "principal", LOAN_VENCIDO, LOAN_VIGENTE),
-        ("provision", "made", PROVISION_EXPENSE, PROVISION),
-        ("provision", "released", PROVISION, PROVISION_RELEASE),
-        ("write_off", "principal_vigente", PROVISION_EXPENSE, LOAN_VIGENTE),
-        ("write_off", "principal_vencido", PROVISION_EXPENSE, LOAN_VENCIDO),
-        ("write_off", "provision", PROVISION, PROVISION_EXPENSE),
-        ("write_off", "accrued_interest", INTEREST_INCOME, ACCRUED_INTEREST),
-        ("write_off", "suspended_interest", SUSPENDED_INTEREST_CONTRA, SUSPENDED_INTEREST),
-        ("write_off", "memo", WRITTEN_OFF, WRITTEN_OFF_CONTRA),
-        # Being built elsewhere: the rows are here so their adapters (accounting.sources) only fill amounts.
-        ("refinancing", "principal_vigente", LOAN_REFINANCED, LOAN_VIGENTE),
-        ("refinancing", "principal_vencido", LOAN_REFINANCED, LOAN_VENCIDO),
-        ("reprogramming", "principal", LOAN_VIGENTE, LOAN_VIGENTE),
-        ("guarantee_claim", "amount", GUARANTEE_RECEIVABLE, LOAN_VENCIDO),
-        ("guarantee_payment", "amount", CASH, GUARANTEE_RECEIVABLE),
-    ]
+RULES: tuple[tuple[str, str, str, str], ...] = (
+    ("disbursement", "principal", LOAN_VIGENTE, CASH),
+    *_payment_rules("payment", CASH),
+    *_payment_rules("prepayment", CASH),
+    *_payment_rules("withholding", BUYER_RECEIVABLE),
+    ("remittance", "amount", CASH, BUYER_RECEIVABLE),
+    ("credit_refund", "amount", OVERPAYMENT_CREDIT, CASH),
+    # The credit pays another loan of the miner: that loan's payment debits cash, so this one credits it.
+    ("credit_transfer", "amount", OVERPAYMENT_CREDIT, CASH),
+    ("recovery", "amount", CASH, RECOVERY_INCOME),
+    ("recovery", "withheld", BUYER_RECEIVABLE, RECOVERY_INCOME),
+    ("accrual", "interest", ACCRUED_INTEREST, INTEREST_INCOME),
+    # A vencido loan: accrued-unpaid interest leaves income (negative amount: reversed), its interest
+    # is kept in memo accounts, and what is collected is income (positive amount).
+    ("suspension", "interest", ACCRUED_INTEREST, INTEREST_INCOME),
+    ("suspension", "memo", SUSPENDED_INTEREST, SUSPENDED_INTEREST_CONTRA),
+    ("classification", "principal", LOAN_VENCIDO, LOAN_VIGENTE),
+    ("provision", "made", PROVISION_EXPENSE, PROVISION),
+    ("provision", "released", PROVISION, PROVISION_RELEASE),
+    ("write_off", "principal_vigente", PROVISION_EXPENSE, LOAN_VIGENTE),
+    ("write_off", "principal_vencido", PROVISION_EXPENSE, LOAN_VENCIDO),
+    ("write_off", "provision", PROVISION, PROVISION_EXPENSE),
+    ("write_off", "accrued_interest", INTEREST_INCOME, ACCRUED_INTEREST),
+    ("write_off", "suspended_interest", SUSPENDED_INTEREST_CONTRA, SUSPENDED_INTEREST),
+    ("write_off", "memo", WRITTEN_OFF, WRITTEN_OFF_CONTRA),
+    # Being built elsewhere: the rows are here so their adapters (accounting.posting) only fill amounts.
+    ("refinancing", "principal_vigente", LOAN_REFINANCED, LOAN_VIGENTE),
+    ("refinancing", "principal_vencido", LOAN_REFINANCED, LOAN_VENCIDO),
+    ("reprogramming", "principal", LOAN_REPROGRAMMED, LOAN_VIGENTE),
+    ("guarantee_claim", "amount", GUARANTEE_RECEIVABLE, LOAN_VENCIDO),
+    ("guarantee_payment", "amount", CASH, GUARANTEE_RECEIVABLE),
 )
 
 

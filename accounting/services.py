@@ -29,6 +29,7 @@ from loans.models import Loan
 ZERO = Decimal("0.00")
 PRINCIPAL_ROLES = (
     rules.LOAN_VIGENTE,
+    rules.LOAN_REPROGRAMMED,
     rules.LOAN_RESTRUCTURED,
     rules.LOAN_REFINANCED,
     rules.LOAN_VENCIDO,
@@ -105,7 +106,11 @@ def _ledger_figures(*, as_of: dt.date, currency: str) -> dict[str, Decimal]:
         return balances.get(codes[chart.account(role, currency, as_of)], ZERO)
 
     return {
-        "principal": sum((bal(role) for role in PRINCIPAL_ROLES), ZERO),
+        # Roles may share an account (reprogrammed loans stay in 1401): each account counted once.
+        "principal": sum(
+            (balances.get(code, ZERO) for code in {codes[chart.account(r, currency, as_of)] for r in PRINCIPAL_ROLES}),
+            ZERO,
+        ),
         "accrued_interest": bal(rules.ACCRUED_INTEREST),
         "suspended_interest": bal(rules.SUSPENDED_INTEREST),
         "provisions": -bal(rules.PROVISION),
