@@ -163,6 +163,13 @@ PAGES: dict[str, Page] = {
     "lifecycle:loan-collection": Page((OFFICER,), _one("loans.overdue")),
     "lifecycle:write-off-new": Page((OFFICER,), _one("loans.overdue")),
     "lifecycle:write-offs": Page((APPROVER,)),
+    "accounting:journal": Page(
+        (ADMIN,), lambda world: {"": Target(), "a loan's lines": Target(query=f"loan={world.loans['active'].code}")}
+    ),
+    "accounting:entry": Page((ADMIN,), _one("journal_entry")),
+    "accounting:trial-balance": Page((ADMIN,)),
+    "accounting:periods": Page((ADMIN,)),
+    "accounting:tie-out-detail": Page((ADMIN,), _one("tie_out")),
     "installments:payment": Page(
         (OFFICER,),
         lambda world: {
@@ -242,6 +249,9 @@ PAGES: dict[str, Page] = {
 }
 
 NOT_PAGES: dict[str, str] = {
+    "accounting:period-close": "POST behind a button on the month-end page",
+    "accounting:period-reopen": "POST of the reopen form on the month-end page",
+    "accounting:tie-out": "POST behind a button on the month-end page",
     "logout": "POST behind the header's sign-out button",
     "set_language": "POST behind the header's language switch",
     "healthz": "JSON for monitoring",
@@ -565,6 +575,15 @@ def build_world(*, officer: Any, approver: Any, analyst: Any, admin: Any) -> Sim
     portfolio_report_generate(job_run_id=report.pk, lang="es", **params)
     report.refresh_from_db()
 
+    # --- the loan sub-ledger: the journal posted to today and the month tied out
+    from accounting.models import JournalEntry
+    from accounting.posting import journal_post
+    from accounting.services import tie_out_run
+
+    journal_post(as_of=today)
+    tie_out = tie_out_run(period=today.replace(day=1), currency="PEN", as_of=today, actor=admin)
+    journal_entry = JournalEntry.objects.filter(event="disbursement").order_by("pk").first()
+
     statement_urls = {name: statement_link_create(miner=miners[name], actor=officer)[1] for name in ("rosa", "pedro")}
     for made in (active, overdue, paid_off, credit):
         made.refresh_from_db()
@@ -588,6 +607,8 @@ def build_world(*, officer: Any, approver: Any, analyst: Any, admin: Any) -> Sim
         remittances={"listed": listed.remittance, "short": short.remittance, "unmatched": unmatched.remittance},
         jobs=jobs,
         portfolio_job=report,
+        journal_entry=journal_entry,
+        tie_out=tie_out,
         statement_tokens={name: url.rstrip("/").rsplit("/", 1)[-1] for name, url in statement_urls.items()},
         users={
             OFFICER: officer,
