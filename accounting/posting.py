@@ -157,11 +157,13 @@ def transaction_postings(run: PostingRun, *, loan_ids: list[int]) -> list[Postin
         .annotate(total=Sum("amount"))
     ):
         components[row["transaction_id"]][row["component"]] = row["total"]
-    written_off = dict(
-        WriteOff.objects.filter(loan_id__in=loan_ids, status=WriteOff.Status.APPROVED).values_list(
+    written_off: dict[int, dt.date] = {
+        loan_id: day
+        for loan_id, day in WriteOff.objects.filter(loan_id__in=loan_ids, status=WriteOff.Status.APPROVED).values_list(
             "loan_id", "written_off_on"
         )
-    )
+        if day is not None
+    }
     held = _held_by_source(ct, [t["id"] for t in txns] + list(reversed_ids))
     postings = []
     for txn in txns:
@@ -257,8 +259,9 @@ def write_off_postings(run: PostingRun, *, loan_ids: list[int]) -> list[Posting]
     balances = _loan_balances([w.loan_id for w in write_offs])
     postings = []
     for write_off in write_offs:
-        loan, on = write_off.loan, write_off.written_off_on
-        assert on is not None
+        loan, written_on = write_off.loan, write_off.written_off_on
+        assert written_on is not None
+        on: dt.date = written_on
         held = balances.get(loan.pk, {})
 
         def bal(role: str, loan: Loan = loan, on: dt.date = on, held: dict[int, Decimal] = held) -> Decimal:

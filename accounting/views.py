@@ -58,14 +58,13 @@ def journal(request: HttpRequest) -> HttpResponseBase:
     event = request.GET.get("event") or ""
     if event not in JournalEntry.Event.values:
         event = ""
-    filters = {
-        "period": period,
-        "currency": request.GET.get("currency") if request.GET.get("currency") in CURRENCIES else None,
-        "event": event or None,
-        "account": (request.GET.get("account") or "").strip()[:20] or None,
-        "loan_code": (request.GET.get("loan") or "").strip()[:20] or None,
-    }
-    lines = selectors.journal_lines(**filters)
+    currency = request.GET.get("currency") if request.GET.get("currency") in CURRENCIES else None
+    account = (request.GET.get("account") or "").strip()[:20] or None
+    loan_code = (request.GET.get("loan") or "").strip()[:20] or None
+    filters = {"currency": currency, "event": event or None, "account": account, "loan_code": loan_code}
+    lines = selectors.journal_lines(
+        period=period, currency=currency, event=event or None, account=account, loan_code=loan_code
+    )
     if export_format(request):
         return export_response(request, rows=lines, columns=JOURNAL_COLUMNS, filename=f"diario-{period:%Y-%m}")
     context = {
@@ -81,7 +80,7 @@ def journal(request: HttpRequest) -> HttpResponseBase:
 
 def source_link(entry: JournalEntry) -> tuple[str, str] | None:
     """What the entry comes from, as (label, URL) for the officer's pages."""
-    if not entry.source_type_id:
+    if entry.source_type is None:
         return None
     model = entry.source_type.model
     try:
