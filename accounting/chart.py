@@ -20,6 +20,9 @@ class Chart:
 
     @classmethod
     def load(cls) -> Chart:
+        from accounting.seed import seed_if_empty
+
+        seed_if_empty()
         rules: dict[tuple[str, str], list[tuple[dt.date, tuple[str, str]]]] = defaultdict(list)
         for rule in PostingRule.objects.order_by("effective_from"):
             rules[(rule.event, rule.component)].append((rule.effective_from, (rule.debit_role, rule.credit_role)))

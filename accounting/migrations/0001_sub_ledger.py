@@ -169,8 +169,6 @@ class Migration(migrations.Migration):
 
 # --- Written by hand: the journal's guarantees in PostgreSQL, the seeded chart and rules, the role. ---
 
-SEED_FROM = "2000-01-01"
-
 CHECKS_SQL = """
 CREATE OR REPLACE FUNCTION accounting_entry_check() RETURNS trigger AS $$
 BEGIN
@@ -235,32 +233,14 @@ def _on_postgres(sql: str):  # type: ignore[no-untyped-def]
 
 
 def seed(apps, schema_editor):  # type: ignore[no-untyped-def]
-    from accounting import rules
+    from accounting.seed import seed_chart
 
-    Account = apps.get_model("accounting", "Account")
-    RoleMapping = apps.get_model("accounting", "RoleMapping")
-    PostingRule = apps.get_model("accounting", "PostingRule")
-    Group = apps.get_model("auth", "Group")
-    Group.objects.get_or_create(name="accountant")
-    by_role = {}
-    for role, sbs_code, kind, name in rules.CHART:
-        for currency in ("PEN", "USD"):
-            suffix = "MN" if currency == "PEN" else "ME"
-            account, _ = Account.objects.get_or_create(
-                code=rules.currency_code(sbs_code, currency),
-                defaults={"name": f"{name} ({suffix})", "kind": kind, "currency": currency, "sbs_code": sbs_code},
-            )
-            by_role[(role, currency)] = account
-    for role, same_as in rules.EXTRA_ROLES.items():
-        for currency in ("PEN", "USD"):
-            by_role[(role, currency)] = by_role[(same_as, currency)]
-    for (role, currency), account in by_role.items():
-        RoleMapping.objects.get_or_create(role=role, currency=currency, effective_from=SEED_FROM, defaults={"account": account})
-    for event, component, debit, credit in rules.RULES:
-        PostingRule.objects.get_or_create(
-            event=event, component=component, effective_from=SEED_FROM,
-            defaults={"debit_role": debit, "credit_role": credit},
-        )
+    apps.get_model("auth", "Group").objects.get_or_create(name="accountant")
+    seed_chart(
+        account_model=apps.get_model("accounting", "Account"),
+        mapping_model=apps.get_model("accounting", "RoleMapping"),
+        rule_model=apps.get_model("accounting", "PostingRule"),
+    )
 
 
 def unseed(apps, schema_editor):  # type: ignore[no-untyped-def]

@@ -59,6 +59,13 @@ def test_it_seeds_a_plausible_book_once() -> None:
     # Only the side-selling miner's loan is past due; the others are rated Normal.
     assert set(ratings.exclude(loan__in=overdue).values_list("category", flat=True)) == {"normal"}
     assert "no_deliveries" in ratings.get(loan__in=overdue).warnings
+    # The sub-ledger: posted, last month closed by the accountant after it tied out, a trial balance.
+    from accounting.models import AccountingPeriod, TieOut
+    from accounting.selectors import trial_balance
+
+    assert AccountingPeriod.objects.get(month=dt.date(2026, 10, 1)).status == "closed", printed
+    assert TieOut.objects.filter(period=dt.date(2026, 10, 1), ok=True).count() == 2
+    assert trial_balance(period=dt.date(2026, 11, 1), currency="PEN").balanced
 
     before = _counts()
     again = StringIO()
