@@ -149,7 +149,13 @@ def transaction_postings(run: PostingRun, *, loan_ids: list[int]) -> list[Postin
         .values("id", "loan_id", "kind", "value_date", "amount", "currency", "reverses_id", "reference")
         .order_by("id")
     )
-    reversed_ids = {t["reverses_id"] for t in txns if t["reverses_id"]}
+    # Every reversal, whatever its date: a payment reversed after the run's date is left as posted until
+    # the run that reaches the reversal posts its undoing on the reversal's own date.
+    reversed_ids = set(
+        LoanTransaction.objects.filter(loan_id__in=loan_ids, kind=LoanTransaction.Kind.REVERSAL).values_list(
+            "reverses_id", flat=True
+        )
+    )
     components: dict[int, dict[str, Decimal]] = defaultdict(dict)
     for row in (
         Allocation.objects.filter(transaction__loan_id__in=loan_ids, transaction__value_date__lte=run.as_of)
