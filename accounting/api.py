@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
@@ -24,6 +25,29 @@ class JournalQuerySerializer(serializers.Serializer):
     currency = serializers.ChoiceField(choices=["PEN", "USD"], required=False)
     after = serializers.IntegerField(min_value=0, required=False, default=0)
     limit = serializers.IntegerField(min_value=1, max_value=MAX_LIMIT, required=False, default=1000)
+
+
+class JournalLineSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    entry = serializers.IntegerField()
+    value_date = serializers.DateField()
+    event_date = serializers.DateField(help_text="The event's own date (earlier when its month was closed).")
+    period = serializers.CharField()
+    currency = serializers.CharField()
+    event = serializers.CharField()
+    source_type = serializers.CharField(allow_null=True)
+    source_id = serializers.IntegerField(allow_null=True)
+    loan = serializers.CharField(allow_null=True)
+    account = serializers.CharField()
+    debit = serializers.DecimalField(max_digits=14, decimal_places=2)
+    credit = serializers.DecimalField(max_digits=14, decimal_places=2)
+    memo = serializers.CharField()
+
+
+class JournalPageSerializer(serializers.Serializer):
+    period = serializers.CharField()
+    next = serializers.URLField(allow_null=True, help_text="The next page (keyset: ``after`` = the last line id).")
+    results = JournalLineSerializer(many=True)
 
 
 def line_row(line: Any) -> dict[str, Any]:
@@ -49,6 +73,12 @@ def line_row(line: Any) -> dict[str, Any]:
 class JournalView(ApiViewMixin, APIView):
     pagination_class = None
 
+    @extend_schema(
+        summary="The journal lines of a month (accountant or lender admin), keyset-paged",
+        tags=["accounting"],
+        parameters=[JournalQuerySerializer],
+        responses={200: JournalPageSerializer},
+    )
     def get(self, request: Request) -> Response:
         if not roles.has_role(request.user, *roles.ACCOUNTING_READERS):
             raise PermissionDenied()
