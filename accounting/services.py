@@ -85,7 +85,8 @@ def _loan_figures(*, as_of: dt.date, currency: str) -> dict[str, Decimal]:
         or ZERO
     )
     owed = ZERO
-    for buyer in Buyer.objects.filter(withholdings__currency=currency).distinct():
+    buyers = Buyer.objects.filter(Q(withholdings__currency=currency) | Q(remittances__currency=currency)).distinct()
+    for buyer in buyers:
         owed += buyer_balance_owed(buyer=buyer, as_of=as_of).get(currency, ZERO)
     return {
         "principal": disbursed - repaid,
