@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import multiprocessing
 import os
 import sys
 import time
@@ -72,7 +73,8 @@ def close(url: str, as_of: dt.date, batch_size: int, workers: int) -> int:
         from accounting.posting import journal_post_loans
 
         return entries + sum(journal_post_loans(as_of=as_of, loan_ids=ids) for ids in batches)
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    # Spawned, not forked: each worker opens its own connection, as a Celery worker does.
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
         return entries + sum(pool.map(_batch, [url] * len(batches), [as_of.isoformat()] * len(batches), batches))
 
 
@@ -95,6 +97,8 @@ def main() -> None:
         portfolio.build(args, as_of, timer)
     else:
         timer("migrate", call_command, "migrate", verbosity=0)
+        # Time a first posting, not a rerun of the previous one (TRUNCATE is not row-level: allowed).
+        portfolio.sql("TRUNCATE accounting_journalline, accounting_journalentry, accounting_tieout")
     print(f"timings ({args.loans:,} loans, batches of {args.batch_size:,})")
     timer("servicing: moratory accrual", moratory_accrue, as_of=as_of)
     timer("servicing: rating and provisions", portfolio_rate, as_of=as_of)
