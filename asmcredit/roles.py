@@ -10,7 +10,12 @@ NGO_ANALYST = "ngo_analyst"
 LENDER_ADMIN = "lender_admin"
 # Tesorería: records the buyers' remittances and resolves reconciliation exceptions, and originates nothing.
 TREASURY = "treasury"
-ROLES = (LOAN_OFFICER, CREDIT_APPROVER, NGO_ANALYST, LENDER_ADMIN, TREASURY)
+# Contabilidad: reads the loan sub-ledger, closes and reopens its months (the group: accounting 0001).
+ACCOUNTANT = "accountant"
+ROLES = (LOAN_OFFICER, CREDIT_APPROVER, NGO_ANALYST, LENDER_ADMIN, TREASURY, ACCOUNTANT)
+# Who reads the journal, the trial balance and the tie-outs; who closes and reopens a month.
+ACCOUNTING_READERS = (ACCOUNTANT, LENDER_ADMIN)
+ACCOUNTING_CLOSERS = (ACCOUNTANT, LENDER_ADMIN)
 
 # Who records a buyer's remittance on screen and resolves reconciliation exceptions. Loan officers keep
 # the right they already had through the API (``asmcredit.api.STAFF_WRITERS``) and the buyer page;

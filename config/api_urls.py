@@ -3,6 +3,7 @@
 from django.urls import path
 from rest_framework.routers import DefaultRouter
 
+from accounting.api import JournalView
 from buyers.api import BuyerViewSet, SupplierViewSet
 from installments.api.buyers import RemittanceViewSet, SettlementViewSet, StatementView
 from installments.api.loans import (
@@ -58,6 +59,7 @@ router.register("rate-caps", RateCapViewSet, basename="rate-cap")
 urlpatterns = [
     path("loans/<str:loan_pk>/reschedule/", LoanRescheduleView.as_view(), name="loan-reschedule"),
     path("statement/", StatementView.as_view(), name="statement"),
+    path("journal/", JournalView.as_view(), name="journal"),
     path("simulations/", SimulationView.as_view(), name="simulation"),
     path("portfolio/", PortfolioView.as_view(), name="portfolio"),
     path("loans/<str:loan_pk>/payoff/", LoanPayoffView.as_view(), name="loan-payoff"),

@@ -34,6 +34,7 @@ USERS = [
     ("ong", "Nadia", "Flores", roles.NGO_ANALYST),
     ("admin", "Lucía", "Zegarra", roles.LENDER_ADMIN),
     ("tesoreria", "Carmen", "Vela", roles.TREASURY),
+    ("contadora", "Ana", "Quispe", roles.ACCOUNTANT),
 ]
 
 FEMALE_NAMES = [
@@ -631,6 +632,7 @@ def seed(*, today: dt.date, stdout: Any = None) -> SeedResult:
     _reprogramaciones(loans=loans, users=users, today=today)
     _migrated_book(miners=women[:3], product=products["capital-trabajo"], admin=users["admin"], today=today)
     portfolio_rate(as_of=today)
+    _sub_ledger(users=users, today=today, say=say)
     _regulatory_files(users=users, today=today)
     say(f"  {settlements} ore settlements, {len(loan_plan)} applications\n")
     return SeedResult(created=True, counts={"settlements": settlements, "applications": len(loan_plan)})
@@ -669,6 +671,27 @@ def _collateral(*, loans: dict[int, Any], officer: Any, today: dt.date) -> None:
             policy_number=f"PMM-{loan.disbursed_on:%y}-{48210 + index}",
             policy_expires_on=today + dt.timedelta(days=expires_in),
         )
+
+
+def _sub_ledger(*, users: dict[str, Any], today: dt.date, say: Any) -> None:
+    """The journal posted to the end of last month and that month closed by the accountant, then posted
+    to today: a newcomer sees a trial balance, a closed month and its tie-out. PostgreSQL only (the
+    posting job's locks and set-based SQL); the SQLite demo has no journal."""
+    from django.core.exceptions import ValidationError
+    from django.db import connection
+
+    from accounting.posting import journal_post
+    from accounting.services import period_close
+
+    if connection.vendor != "postgresql":
+        return
+    last_month_end = today.replace(day=1) - dt.timedelta(days=1)
+    journal_post(as_of=last_month_end)
+    try:
+        period_close(period=last_month_end.replace(day=1), actor=users["contadora"])
+    except ValidationError as error:
+        say(f"  {last_month_end:%Y-%m} not closed: {' '.join(error.messages)}\n")
+    journal_post(as_of=today)
 
 
 def _loan_life(*, loans: dict[int, Any], users: dict[str, Any], today: dt.date) -> None:

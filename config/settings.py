@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "loans",
     "installments",
     "lifecycle",
+    "accounting",
     "notices",
     "reports",
     "config",
@@ -258,6 +259,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "installments.tasks.nightly_servicing",
         "schedule": crontab(hour=1, minute=30),
     },
+    # The loan sub-ledger's close, after the servicing run: postings, accrual, vencido, provisions.
+    "nightly-accounting-close": {
+        "task": "accounting.tasks.nightly_close",
+        "schedule": crontab(hour=2, minute=15),
+    },
     "hourly-reconciliation": {
         "task": "installments.tasks.reconcile_remittances",
         "schedule": crontab(minute=5),
@@ -439,3 +445,7 @@ REFINANCE_PUNCTUAL_MONTHS = env_int("REFINANCE_PUNCTUAL_MONTHS", 6)
 REFINANCE_PUNCTUAL_GRACE_DAYS = env_int("REFINANCE_PUNCTUAL_GRACE_DAYS", 0)
 if REFINANCE_PUNCTUAL_MONTHS < 1 or REFINANCE_PUNCTUAL_GRACE_DAYS < 0:
     raise ImproperlyConfigured("REFINANCE_PUNCTUAL_MONTHS must be at least 1 and the grace days not negative")
+# The loan sub-ledger (DOMAIN.md §8): micro and small-business loans move to vencido (1405) after this
+# many days past due; the nightly close posts the journal in batches of this many loans.
+ACCOUNTING_VENCIDO_AFTER_DAYS = env_int("ACCOUNTING_VENCIDO_AFTER_DAYS", 30)
+ACCOUNTING_BATCH_SIZE = env_int("ACCOUNTING_BATCH_SIZE", 5000)

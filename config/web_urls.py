@@ -21,4 +21,5 @@ urlpatterns = [
     path("buyer/", include("buyers.urls")),
     path("", include("notices.urls")),
     path("", include("lifecycle.urls")),
+    path("", include("accounting.urls")),
 ]

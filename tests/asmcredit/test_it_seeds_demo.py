@@ -76,6 +76,13 @@ def test_it_seeds_a_plausible_book_once() -> None:
     assert "collateral_policy_expired" in ratings.get(loan__in=overdue).warnings
     covered = set(ratings.filter(covered_share__gt=0).values_list("loan_id", flat=True))
     assert covered == set(pledged.exclude(registry_entry="").values_list("loan_id", flat=True))
+    # The sub-ledger: posted, last month closed by the accountant after it tied out, a trial balance.
+    from accounting.models import AccountingPeriod, TieOut
+    from accounting.selectors import trial_balance
+
+    assert AccountingPeriod.objects.get(month=dt.date(2026, 10, 1)).status == "closed", printed
+    assert TieOut.objects.filter(period=dt.date(2026, 10, 1), ok=True).count() == 2
+    assert trial_balance(period=dt.date(2026, 11, 1), currency="PEN").balanced
 
     before = _counts()
     again = StringIO()

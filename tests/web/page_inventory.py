@@ -192,6 +192,13 @@ PAGES: dict[str, Page] = {
     "lifecycle:guarantee-claim": Page(
         (OFFICER, APPROVER, TREASURER), _each("guarantee_claims", "approved", "rejected", everyone=("approved",))
     ),
+    "accounting:journal": Page(
+        (ADMIN,), lambda world: {"": Target(), "a loan's lines": Target(query=f"loan={world.loans['active'].code}")}
+    ),
+    "accounting:entry": Page((ADMIN,), _one("journal_entry")),
+    "accounting:trial-balance": Page((ADMIN,)),
+    "accounting:periods": Page((ADMIN,)),
+    "accounting:tie-out-detail": Page((ADMIN,), _one("tie_out")),
     "installments:payment": Page(
         (OFFICER,),
         lambda world: {
@@ -275,6 +282,9 @@ PAGES: dict[str, Page] = {
 }
 
 NOT_PAGES: dict[str, str] = {
+    "accounting:period-close": "POST behind a button on the month-end page",
+    "accounting:period-reopen": "POST of the reopen form on the month-end page",
+    "accounting:tie-out": "POST behind a button on the month-end page",
     "logout": "POST behind the header's sign-out button",
     "set_language": "POST behind the header's language switch",
     "healthz": "JSON for monitoring",
@@ -675,6 +685,15 @@ def build_world(*, officer: Any, approver: Any, analyst: Any, admin: Any) -> Sim
 
     book_imports = _book_imports(admin=admin, miners=miners, product=equipment_product, today=today)
 
+    # --- the loan sub-ledger: the journal posted to today and the month tied out
+    from accounting.models import JournalEntry
+    from accounting.posting import journal_post
+    from accounting.services import tie_out_run
+
+    journal_post(as_of=today)
+    tie_out = tie_out_run(period=today.replace(day=1), currency="PEN", as_of=today, actor=admin)
+    journal_entry = JournalEntry.objects.filter(event="disbursement").order_by("pk").first()
+
     statement_urls = {name: statement_link_create(miner=miners[name], actor=officer)[1] for name in ("rosa", "pedro")}
     for made in (active, overdue, paid_off, credit):
         made.refresh_from_db()
@@ -702,6 +721,8 @@ def build_world(*, officer: Any, approver: Any, analyst: Any, admin: Any) -> Sim
         book_imports=book_imports,
         portfolio_job=report,
         regulatory_job=regulatory_job,
+        journal_entry=journal_entry,
+        tie_out=tie_out,
         statement_tokens={name: url.rstrip("/").rsplit("/", 1)[-1] for name, url in statement_urls.items()},
         users={
             OFFICER: officer,
