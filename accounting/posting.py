@@ -35,6 +35,9 @@ ZERO = Decimal("0.00")
 POSTING_LOCK = 0x4A4F55524E  # "JOURN"
 
 PAYING = {LoanTransaction.Kind.PAYMENT, LoanTransaction.Kind.PREPAYMENT, LoanTransaction.Kind.WITHHOLDING}
+# Entries that move no money: a moratory accrual (the true-up covers it) and a reprogramación (its new
+# cronograma changes what accrues, not a balance).
+NO_MONEY = (LoanTransaction.Kind.MORATORY_ACCRUAL, LoanTransaction.Kind.RESCHEDULE)
 Net = dict[tuple[int, int | None], Decimal]  # (account id, loan id) → debit-positive amount
 
 
@@ -145,8 +148,18 @@ def transaction_postings(run: PostingRun, *, loan_ids: list[int]) -> list[Postin
     ct = ContentType.objects.get_for_model(LoanTransaction).pk
     txns = list(
         LoanTransaction.objects.filter(loan_id__in=loan_ids, value_date__lte=run.as_of)
-        .exclude(kind=LoanTransaction.Kind.MORATORY_ACCRUAL)
-        .values("id", "loan_id", "kind", "value_date", "amount", "currency", "reverses_id", "reference")
+        .exclude(kind__in=NO_MONEY)
+        .values(
+            "id",
+            "loan_id",
+            "kind",
+            "value_date",
+            "amount",
+            "currency",
+            "reverses_id",
+            "reference",
+            "loan__is_refinanced",
+        )
         .order_by("id")
     )
     # Every reversal, whatever its date: a payment reversed after the run's date is left as posted until
@@ -184,11 +197,13 @@ def transaction_postings(run: PostingRun, *, loan_ids: list[int]) -> list[Postin
             event = "recovery"
             component = "withheld" if kind == LoanTransaction.Kind.WITHHOLDING else "amount"
             expected = run.net_for([(component, txn["amount"])], event=event, currency=currency, on=on, loan_id=loan_id)
-        elif kind in PAYING:
+        elif kind in PAYING or kind == LoanTransaction.Kind.REFINANCE:
             expected = run.net_for(components[txn["id"]].items(), event=kind, currency=currency, on=on, loan_id=loan_id)
         elif kind == LoanTransaction.Kind.DISBURSEMENT:
+            # A refinanced loan's principal is the payoff of the loans it replaced, not cash paid out.
+            event = "refinancing" if txn["loan__is_refinanced"] else kind
             expected = run.net_for(
-                [("principal", txn["amount"])], event=kind, currency=currency, on=on, loan_id=loan_id
+                [("principal", txn["amount"])], event=event, currency=currency, on=on, loan_id=loan_id
             )
         else:  # credit refund or transfer
             expected = run.net_for([("amount", txn["amount"])], event=kind, currency=currency, on=on, loan_id=loan_id)
@@ -276,6 +291,7 @@ def write_off_postings(run: PostingRun, *, loan_ids: list[int]) -> list[Posting]
         components = [
             ("principal_vigente", bal(rules.LOAN_VIGENTE)),
             ("principal_vencido", bal(rules.LOAN_VENCIDO)),
+            ("principal_refinanced", bal(rules.LOAN_REFINANCED)),
             ("provision", -bal(rules.PROVISION)),
             ("accrued_interest", bal(rules.ACCRUED_INTEREST)),
             ("suspended_interest", bal(rules.SUSPENDED_INTEREST)),
@@ -349,11 +365,11 @@ def true_up_postings(run: PostingRun, *, loan_ids: list[int]) -> list[Posting]:
     loans = list(
         Loan.objects.filter(pk__in=loan_ids, disbursed_on__lte=as_of)
         .exclude(write_offs__status=WriteOff.Status.APPROVED, write_offs__written_off_on__lte=as_of)
-        .values_list("pk", "currency")
+        .values_list("pk", "currency", "is_refinanced")
     )
     if not loans:
         return []
-    ids = [pk for pk, _ in loans]
+    ids = [pk for pk, _, _ in loans]
     states = loan_states(loan_ids=ids, as_of=as_of)
     balances = _loan_balances(ids, up_to=as_of)
     provisions = dict(
@@ -363,21 +379,26 @@ def true_up_postings(run: PostingRun, *, loan_ids: list[int]) -> list[Posting]:
         .values_list("loan_id", "provision")
     )
     by_currency: dict[tuple[str, str], Net] = defaultdict(lambda: defaultdict(lambda: ZERO))
-    for loan_id, currency in loans:
+    for loan_id, currency, refinanced in loans:
         state = states.get(loan_id, LoanState(ZERO, 0))
         held = balances.get(loan_id, {})
 
         def bal(role: str, currency: str = currency, held: dict[int, Decimal] = held) -> Decimal:
             return held.get(run.chart.account(role, currency, as_of), ZERO)
 
-        vigente, vencido = bal(rules.LOAN_VIGENTE), bal(rules.LOAN_VENCIDO)
-        to_vencido = (vigente + vencido if state.vencido else ZERO) - vencido
+        vigente, vencido, refinanced_held = bal(rules.LOAN_VIGENTE), bal(rules.LOAN_VENCIDO), bal(rules.LOAN_REFINANCED)
+        # Principal repaid is credited to vigente whatever the loan's class; the true-up puts the whole
+        # principal back where the loan's state says: vencido past the threshold, else refinanciado
+        # (1404) for a refinanced loan, else vigente.
+        principal = vigente + vencido + refinanced_held
+        to_vencido = (principal if state.vencido else ZERO) - vencido
+        to_refinanced = (principal if refinanced and not state.vencido else ZERO) - refinanced_held
         accrued = (ZERO if state.vencido else state.receivable) - bal(rules.ACCRUED_INTEREST)
         suspended = (state.receivable if state.vencido else ZERO) - bal(rules.SUSPENDED_INTEREST)
         provision = provisions.get(loan_id, ZERO) + bal(rules.PROVISION)  # 1409 holds a credit balance
         interest_event = "suspension" if state.vencido else "accrual"
         for event, components in (
-            ("classification", [("principal", to_vencido)]),
+            ("classification", [("principal", to_vencido), ("refinanced", to_refinanced)]),
             (interest_event, [("interest", accrued)]),
             ("suspension", [("memo", suspended)]),
             ("provision", [("made", provision)] if provision > 0 else [("released", -provision)]),

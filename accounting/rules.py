@@ -36,6 +36,8 @@ SUSPENDED_INTEREST = "suspended_interest"
 SUSPENDED_INTEREST_CONTRA = "suspended_interest_contra"
 WRITTEN_OFF = "written_off"
 WRITTEN_OFF_CONTRA = "written_off_contra"
+# A refinancing moves no cash: the old loans' payoff and the new loan's principal meet here, same day.
+REFINANCING_CLEARING = "refinancing_clearing"
 
 # (role, SBS code for all currencies, kind, name). The third digit of the code is the currency: 0 in the
 # code shown here, 1 for soles (MN), 2 for dollars (ME); the seed creates one account per currency.
@@ -62,6 +64,7 @@ CHART: tuple[tuple[str, str, str, str], ...] = (
     (SUSPENDED_INTEREST, "8104", "memo_debit", "Rendimientos de créditos en suspenso"),
     (WRITTEN_OFF_CONTRA, "8303", "memo_credit", "Contracuenta: créditos castigados"),
     (SUSPENDED_INTEREST_CONTRA, "8304", "memo_credit", "Contracuenta: rendimientos en suspenso"),
+    (REFINANCING_CLEARING, "2908.01", "liability", "Operaciones en trámite: refinanciaciones"),
 )
 # A release of provisions credits the provisions expense of the year (the role exists so that a lender
 # who books releases as income maps it to its own account).
@@ -80,6 +83,8 @@ def currency_code(sbs_code: str, currency: str) -> str:
 PAYMENT_COMPONENTS: dict[str, str] = {
     "principal": LOAN_VIGENTE,
     "interest": ACCRUED_INTEREST,
+    # A reprogramación's deferred interest is not accrued day by day: it is income when collected.
+    "deferred_interest": INTEREST_INCOME,
     "late_interest": LATE_INTEREST_INCOME,
     "moratory": MORATORY_INCOME,
     "insurance": INSURANCE_PAYABLE,
@@ -117,7 +122,13 @@ RULES: tuple[tuple[str, str, str, str], ...] = (
     ("write_off", "accrued_interest", INTEREST_INCOME, ACCRUED_INTEREST),
     ("write_off", "suspended_interest", SUSPENDED_INTEREST_CONTRA, SUSPENDED_INTEREST),
     ("write_off", "memo", WRITTEN_OFF, WRITTEN_OFF_CONTRA),
-    # Being built elsewhere: the rows are here so their adapters (accounting.posting) only fill amounts.
+    # Refinanciación: each refinanced loan is paid off by the clearing account, the new loan's principal
+    # is credited to it (no cash moves), and the true-up keeps a refinanced loan's principal in 1404.
+    *_payment_rules("refinance", REFINANCING_CLEARING),
+    ("refinancing", "principal", LOAN_VIGENTE, REFINANCING_CLEARING),
+    ("classification", "refinanced", LOAN_REFINANCED, LOAN_VIGENTE),
+    ("write_off", "principal_refinanced", PROVISION_EXPENSE, LOAN_REFINANCED),
+    # Seeded for adapters still empty (accounting.posting): a refinancing's own record, guarantee claims.
     ("refinancing", "principal_vigente", LOAN_REFINANCED, LOAN_VIGENTE),
     ("refinancing", "principal_vencido", LOAN_REFINANCED, LOAN_VENCIDO),
     ("reprogramming", "principal", LOAN_REPROGRAMMED, LOAN_VIGENTE),
