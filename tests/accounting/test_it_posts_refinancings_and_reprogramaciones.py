@@ -15,10 +15,12 @@ from accounting.models import JournalLine
 from accounting.posting import journal_post
 from accounting.services import tie_out_run
 from installments.models import Allocation
-from installments.services import loan_disburse, payment_record, payoff_quote, refinance_propose
+from installments.services import loan_disburse, payment_record, payoff_quote, portfolio_rate, refinance_propose
 from lifecycle.reschedules import reschedule_approve, reschedule_request
 from loans.models import Loan
 from loans.services import application_approve
+from reports.regulatory import journal
+from reports.regulatory.rcd import rcd_generate
 from tests.accounting.conftest import entries, entry_lines
 from tests.installments.conftest import disburse
 
@@ -72,6 +74,16 @@ def test_a_refinancing_pays_the_old_loans_through_clearing_and_books_the_new_one
     new.refresh_from_db()
     assert _balance("1414", loan=new) == new.outstanding_principal
     assert tie_out_run(period=TODAY.replace(day=1), currency="PEN", as_of=TODAY).ok
+
+    # The SBS debtor file of the day ties to the journal: the refinanced loan in 1404, by its SBS code.
+    portfolio_rate(as_of=TODAY)
+    generated = rcd_generate(
+        cutoff=TODAY,
+        account_balances=journal.account_balances,
+        loan_account_balances=journal.loan_account_balances,
+    )
+    assert journal.account_balances(as_of=TODAY, currency="PEN")["1404"] == new.outstanding_principal
+    assert generated.content
 
 
 def test_a_reprogramacion_posts_nothing_and_its_deferred_interest_is_income_when_paid(  # type: ignore[no-untyped-def]
