@@ -76,10 +76,11 @@ def test_a_file_that_does_not_tie_fails_the_job_with_the_differences(
     with django_capture_on_commit_callbacks(execute=True):
         client.post(reverse("reports:regulatory"), {"kind": "rcd", "cutoff": "2025-06-30"})
     job = JobRun.objects.get(name=services.REGULATORY_JOB)
-    assert job.status == JobRun.Status.FAILED and "1411: the file has 2 records" in job.error
+    # The differences, in the language of the one who asked (Spanish here): the account, ours and theirs.
+    assert job.status == JobRun.Status.FAILED and "1411" in job.error and "6,056.93" in job.error
     assert not RegulatoryFile.objects.exists()
     partial = client.get(reverse("reports:regulatory-job", args=[job.pk])).content.decode()
-    assert "1411: the file has 2 records" in partial and "hx-trigger" not in partial
+    assert "1411" in partial and "6,056.93" in partial and "hx-trigger" not in partial
 
 
 def test_it_refuses_a_cutoff_that_was_not_rated(client, approver, rated):

@@ -2,7 +2,7 @@
 
 The report fixture rated on 2025-06-30 (see test_it_writes_the_sbs_debtor_file.py): Juana Normal,
 Rosa CPP (3,520.84), Mario Dudoso (20,000.00), Pedro Pérdida (5,000.00). Rosa's loan has a guarantee
-fund covering 80% (preferred guarantee); the others none.
+pledge registered for 80% of it (preferred guarantee); the others none.
 Provisions (DOMAIN.md §6): Rosa 3,520.84 × (20% × 5% + 80% × 2.5%) = 105.63; Mario 60% = 12,000.00;
 Pedro 100% = 5,000.00; Juana 1%.
 """
@@ -16,7 +16,7 @@ import pytest
 
 from installments.models import LoanRating
 from installments.services import portfolio_rate
-from loans.models import Loan
+from loans.collateral import collateral_add
 from reports.regulatory.models import RegulatoryFile
 from reports.regulatory.services import regulatory_files_generate
 from tests.reports.conftest import AS_OF, pay_installments, pdf_text
@@ -30,8 +30,18 @@ def _media(settings, tmp_path):
 
 
 @pytest.fixture
-def rated(portfolio):
-    Loan.objects.filter(pk=portfolio.rosa_loan.pk).update(guarantee_coverage_pct=Decimal("80"))
+def rated(portfolio, officer):
+    # A preferred guarantee is registered collateral (issue 13): a pledge appraised at 80% of Rosa's
+    # principal on the cut-off, registered before it.
+    collateral_add(
+        loan=portfolio.rosa_loan,
+        actor=officer,
+        description="Molino de bolas, serie 0001",
+        appraised_value=Decimal("2816.67"),
+        appraised_on=AS_OF - dt.timedelta(days=30),
+        registry_entry="RMC-2025-000001",
+        registered_on=AS_OF - dt.timedelta(days=20),
+    )
     portfolio_rate(as_of=AS_OF)
     return portfolio
 
