@@ -23,8 +23,16 @@ MAX_LIMIT = 5000
 class JournalQuerySerializer(serializers.Serializer):
     period = serializers.RegexField(r"^\d{4}-(0[1-9]|1[0-2])$", help_text="YYYY-MM")
     currency = serializers.ChoiceField(choices=["PEN", "USD"], required=False)
-    after = serializers.IntegerField(min_value=0, required=False, default=0)
+    after = serializers.IntegerField(min_value=0, max_value=2**63 - 1, required=False, default=0)
     limit = serializers.IntegerField(min_value=1, max_value=MAX_LIMIT, required=False, default=1000)
+
+    def validate_period(self, value: str) -> str:
+        # The pattern admits year 0000, which no calendar has.
+        try:
+            dt.datetime.strptime(value, "%Y-%m")
+        except ValueError:
+            raise serializers.ValidationError("Not a month: YYYY-MM, year 0001 or later.") from None
+        return value
 
 
 class JournalLineSerializer(serializers.Serializer):

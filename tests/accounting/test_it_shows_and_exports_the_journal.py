@@ -66,6 +66,11 @@ def test_the_api_refuses_a_bad_period_and_other_roles(posted, accountant, office
     bad = _api(accountant).get("/api/v1/journal/", {"period": "2025-13"})
     assert bad.status_code == 400
     assert bad.json()["error"]["code"] == "invalid" and "period" in bad.json()["error"]["fields"]
+    # Year 0000 fits the pattern but no calendar; an id beyond PostgreSQL's bigint is no id.
+    year_zero = _api(accountant).get("/api/v1/journal/", {"period": "0000-01"})
+    assert year_zero.status_code == 400 and "period" in year_zero.json()["error"]["fields"]
+    too_far = _api(accountant).get("/api/v1/journal/", {"period": "2025-02", "after": 2**63})
+    assert too_far.status_code == 400 and "after" in too_far.json()["error"]["fields"]
     assert _api(officer).get("/api/v1/journal/", {"period": "2025-02"}).status_code == 403
 
 
