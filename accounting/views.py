@@ -13,7 +13,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from accounting import selectors, services
@@ -26,17 +26,17 @@ READERS = roles.ACCOUNTING_READERS
 CURRENCIES = ("PEN", "USD")
 
 JOURNAL_COLUMNS = [
-    Column(_lazy("Entry"), "entry_id", Column.INTEGER),
-    Column(_lazy("Value date"), "entry.value_date", Column.DATE),
-    Column(_lazy("Event date"), "entry.source_value_date", Column.DATE),
-    Column(_lazy("Event"), lambda line: line.entry.get_event_display()),
-    Column(_lazy("Currency"), "entry.currency"),
-    Column(_lazy("Account"), "account.code"),
-    Column(_lazy("Account name"), "account.name"),
-    Column(_lazy("Loan"), lambda line: line.loan.code if line.loan_id else ""),
-    Column(_lazy("Debit"), "debit", Column.MONEY),
-    Column(_lazy("Credit"), "credit", Column.MONEY),
-    Column(_lazy("Memo"), "entry.memo"),
+    Column(gettext_lazy("Entry"), "entry_id", Column.INTEGER),
+    Column(gettext_lazy("Value date"), "entry.value_date", Column.DATE),
+    Column(gettext_lazy("Event date"), "entry.source_value_date", Column.DATE),
+    Column(gettext_lazy("Event"), lambda line: line.entry.get_event_display()),
+    Column(gettext_lazy("Currency"), "entry.currency"),
+    Column(gettext_lazy("Account"), "account.code"),
+    Column(gettext_lazy("Account name"), "account.name"),
+    Column(gettext_lazy("Loan"), lambda line: line.loan.code if line.loan_id else ""),
+    Column(gettext_lazy("Debit"), "debit", Column.MONEY),
+    Column(gettext_lazy("Credit"), "credit", Column.MONEY),
+    Column(gettext_lazy("Memo"), "entry.memo"),
 ]
 
 
@@ -220,10 +220,10 @@ def tie_out_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 TIE_OUT_LABELS = {
-    "principal": _lazy("Outstanding principal (vigente and vencido)"),
-    "accrued_interest": _lazy("Accrued interest receivable"),
-    "suspended_interest": _lazy("Interest in suspense (memo)"),
-    "provisions": _lazy("Provisions"),
-    "buyer_receivables": _lazy("Buyers' receivables"),
-    "overpayment_credit": _lazy("Overpayment credits owed to miners"),
+    "principal": gettext_lazy("Outstanding principal (vigente and vencido)"),
+    "accrued_interest": gettext_lazy("Accrued interest receivable"),
+    "suspended_interest": gettext_lazy("Interest in suspense (memo)"),
+    "provisions": gettext_lazy("Provisions"),
+    "buyer_receivables": gettext_lazy("Buyers' receivables"),
+    "overpayment_credit": gettext_lazy("Overpayment credits owed to miners"),
 }

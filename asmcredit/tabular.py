@@ -512,3 +512,25 @@ def template_response(columns: Sequence[TemplateColumn], *, fmt: str, filename: 
         content_type=content_type,
         headers={"Content-Disposition": content_disposition_header(True, f"{filename}.{fmt}")},
     )
+
+
+def sheet_names(content: str | bytes) -> list[str]:
+    """The sheets of an XLSX workbook (content as ``read_table`` takes it); [] for a CSV."""
+    if isinstance(content, str):
+        if not content.startswith(XLSX_DATA_URL):
+            return []
+        import base64
+
+        content = base64.b64decode(content[len(XLSX_DATA_URL) :])
+    if not content.startswith(b"PK\x03\x04"):
+        return []
+    from openpyxl import load_workbook
+
+    try:
+        workbook = load_workbook(io.BytesIO(content), read_only=True)
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError):
+        return []
+    try:
+        return list(workbook.sheetnames)
+    finally:
+        workbook.close()

@@ -27,15 +27,13 @@ upload before a single loan is replayed.
 from __future__ import annotations
 
 import datetime as dt
-import io
-import zipfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 from asmcredit import tabular
 from asmcredit.money import money
@@ -141,26 +139,7 @@ class Book:
         self.errors.append({"file": file, "row": row, "errors": list(messages)})
 
 
-def sheet_names(content: str | bytes) -> list[str]:
-    """The sheets of an XLSX workbook (content as ``read_table`` takes it); [] for a CSV."""
-    if isinstance(content, str):
-        if not content.startswith(tabular.XLSX_DATA_URL):
-            return []
-        import base64
-
-        content = base64.b64decode(content[len(tabular.XLSX_DATA_URL) :])
-    if not content.startswith(b"PK\x03\x04"):
-        return []
-    from openpyxl import load_workbook
-
-    try:
-        workbook = load_workbook(io.BytesIO(content), read_only=True)
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError):
-        return []
-    try:
-        return list(workbook.sheetnames)
-    finally:
-        workbook.close()
+sheet_names = tabular.sheet_names
 
 
 def has_sheet(content: str | bytes, name: str) -> bool:
@@ -501,21 +480,21 @@ def template_columns(file: str) -> list[TemplateColumn]:
         },
     }
     help_text: dict[str, Any] = {
-        "lender_number": _lazy("Your own loan number (text, at most 40 characters)"),
-        "miner": _lazy("DNI, CE or RUC of a miner already registered"),
-        "product": _lazy("Product code"),
-        "currency": _lazy("PEN or USD"),
-        "tea": _lazy("Percent, e.g. 40"),
-        "term": _lazy("Number of installments (blank when the cronograma lists the lines)"),
-        "first_due_on": _lazy("dd/mm/aaaa (blank when the cronograma lists the lines)"),
-        "declared_principal": _lazy("Outstanding principal on the cut-off date"),
-        "declared_interest": _lazy("Unpaid interest of installments due by the cut-off date (optional)"),
-        "kind": _lazy("pago or retencion"),
+        "lender_number": gettext_lazy("Your own loan number (text, at most 40 characters)"),
+        "miner": gettext_lazy("DNI, CE or RUC of a miner already registered"),
+        "product": gettext_lazy("Product code"),
+        "currency": gettext_lazy("PEN or USD"),
+        "tea": gettext_lazy("Percent, e.g. 40"),
+        "term": gettext_lazy("Number of installments (blank when the cronograma lists the lines)"),
+        "first_due_on": gettext_lazy("dd/mm/aaaa (blank when the cronograma lists the lines)"),
+        "declared_principal": gettext_lazy("Outstanding principal on the cut-off date"),
+        "declared_interest": gettext_lazy("Unpaid interest of installments due by the cut-off date (optional)"),
+        "kind": gettext_lazy("pago or retencion"),
     }
     columns = []
     for name, (header, _aliases, required) in COLUMNS[file].items():
         example = examples[file].get(name)
-        default_help = _lazy("dd/mm/aaaa") if isinstance(example, dt.date) else _lazy("Amount or text")
+        default_help = gettext_lazy("dd/mm/aaaa") if isinstance(example, dt.date) else gettext_lazy("Amount or text")
         columns.append(
             TemplateColumn(
                 header=header,

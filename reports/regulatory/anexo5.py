@@ -10,9 +10,7 @@ clock, so a past cut-off regenerates identically.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -20,6 +18,7 @@ from typing import Any
 from django.db import connection
 from django.utils import translation
 
+from asmcredit.exports import csv_text
 from asmcredit.money import ZERO, money
 from loans.sbs import Category
 from rates.fx import FxRate, soles_case_sql
@@ -103,10 +102,8 @@ def _columns(layout: ReportLayout) -> list[Any]:
 def anexo5_csv(summary: Anexo5, layout: ReportLayout) -> bytes:
     """The summary as CSV: the layout's columns in their order, amounts as plain numbers, CRLF lines."""
     codes = layout.codes or {}
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
     columns = _columns(layout)
-    writer.writerow([column.name for column in columns])
+    rows = []
     for row in summary.rows:
         values = {
             "category_code": row.category,
@@ -116,8 +113,9 @@ def anexo5_csv(summary: Anexo5, layout: ReportLayout) -> bytes:
             "balance": f"{row.balance:.2f}",
             "provision": f"{row.provision:.2f}",
         }
-        writer.writerow([coded(codes, column.source_key, values[column.source_key]) for column in columns])
-    return buffer.getvalue().encode(layout.encoding)
+        rows.append([coded(codes, column.source_key, values[column.source_key]) for column in columns])
+    # CR LF lines (the csv module's own), every cell through the formula guard of ``asmcredit.exports``.
+    return csv_text([column.name for column in columns], rows).encode(layout.encoding)
 
 
 def anexo5_pdf(summary: Anexo5, layout: ReportLayout, *, lang: str = "es") -> bytes:
