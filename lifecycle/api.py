@@ -243,6 +243,14 @@ class WriteOffInputSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=2000, help_text="Why the loan is written off.")
 
 
+def _loan_or_404(loan_pk: str) -> Loan:
+    """The loan a loan-scoped endpoint names; a 404 in the error shape when there is none."""
+    loan = Loan.objects.filter(pk=_digits(loan_pk)).first()
+    if loan is None:
+        raise exceptions.NotFound()
+    return loan
+
+
 def _write_off(write_off_id: int) -> WriteOff:
     return WriteOff.objects.select_related("loan", "requested_by", "decided_by").get(pk=write_off_id)
 
@@ -258,9 +266,7 @@ class LoanWriteOffView(ApiViewMixin, APIView):
     )
     @idempotent
     def post(self, request: Request, loan_pk: str) -> Response:
-        loan = Loan.objects.filter(pk=_digits(loan_pk)).first()
-        if loan is None:
-            raise exceptions.NotFound()
+        loan = _loan_or_404(loan_pk)
         serializer = WriteOffInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         prepared = services.write_off_prepare(
@@ -553,9 +559,7 @@ class LoanRefinanceView(ApiViewMixin, APIView):
     )
     @idempotent
     def post(self, request: Request, loan_pk: str) -> Response:
-        loan = Loan.objects.filter(pk=_digits(loan_pk)).first()
-        if loan is None:
-            raise exceptions.NotFound()
+        loan = _loan_or_404(loan_pk)
         serializer = RefinanceInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
@@ -702,9 +706,7 @@ class LoanRescheduleView(ApiViewMixin, APIView):
     )
     @idempotent
     def post(self, request: Request, loan_pk: str) -> Response:
-        loan = Loan.objects.filter(pk=_digits(loan_pk)).first()
-        if loan is None:
-            raise exceptions.NotFound()
+        loan = _loan_or_404(loan_pk)
         return _reschedule_answer(request, loan=loan)
 
 

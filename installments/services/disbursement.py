@@ -49,6 +49,30 @@ def _planned_schedule(application: LoanApplication) -> Schedule | None:
         return None
 
 
+def cronograma_v1_create(*, loan: Loan, lines: Any) -> None:
+    """The loan's first cronograma (version 1, current) from the schedule module's lines: a disbursement's,
+    and an opening loan's when a lender's book is migrated (``lifecycle.book_import``)."""
+    ScheduleLine.objects.bulk_create(
+        ScheduleLine(
+            loan=loan,
+            version=1,
+            is_current=True,
+            number=line.number,
+            due_on=line.due_on,
+            days=line.days,
+            opening_balance=line.opening_balance,
+            principal=line.principal,
+            interest=line.interest,
+            insurance=line.insurance,
+            fees=line.fees,
+            total=line.total,
+            closing_balance=line.closing_balance,
+            capitalized=line.capitalized,
+        )
+        for line in lines
+    )
+
+
 @transaction.atomic
 def loan_disburse(
     *, application: LoanApplication, actor: Any, disbursed_on: dt.date | None = None, reference: str = ""
@@ -142,25 +166,7 @@ def loan_disburse(
     )
     loan.code = loan_code_for(year=disbursed_on.year, pk=loan.pk)
     loan.save(update_fields=["code", "updated"])
-    ScheduleLine.objects.bulk_create(
-        ScheduleLine(
-            loan=loan,
-            version=1,
-            is_current=True,
-            number=line.number,
-            due_on=line.due_on,
-            days=line.days,
-            opening_balance=line.opening_balance,
-            principal=line.principal,
-            interest=line.interest,
-            insurance=line.insurance,
-            fees=line.fees,
-            total=line.total,
-            closing_balance=line.closing_balance,
-            capitalized=line.capitalized,
-        )
-        for line in schedule.lines
-    )
+    cronograma_v1_create(loan=loan, lines=schedule.lines)
     payee = supplier.name if supplier is not None else application.miner.full_name
     note = f"Paid to {payee}; upfront fees {terms.upfront_fees}"
     if refinancing is not None:

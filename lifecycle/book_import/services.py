@@ -49,9 +49,9 @@ from asmcredit import roles
 from asmcredit.audit import audit_event, audit_record, snapshot
 from asmcredit.models import AuditEvent
 from asmcredit.money import ZERO, money
-from installments.models import LoanTransaction, ScheduleLine
+from installments.models import LoanTransaction
 from installments.selectors import loan_state_on
-from installments.services.disbursement import loan_code_for
+from installments.services.disbursement import cronograma_v1_create, loan_code_for
 from installments.services.writeback import loan_recompute
 from lifecycle.book_import.reading import WITHHOLDING, OpeningLoan, read_book
 from lifecycle.models import BookImport, BookImportLine
@@ -360,25 +360,7 @@ def opening_loan_create(*, opening: OpeningLoan, batch: BookImport, actor: Any) 
     )
     loan.code = loan_code_for(year=opening.disbursed_on.year, pk=loan.pk)
     loan.save(update_fields=["code", "updated"])
-    ScheduleLine.objects.bulk_create(
-        ScheduleLine(
-            loan=loan,
-            version=1,
-            is_current=True,
-            number=line.number,
-            due_on=line.due_on,
-            days=line.days,
-            opening_balance=line.opening_balance,
-            principal=line.principal,
-            interest=line.interest,
-            insurance=line.insurance,
-            fees=line.fees,
-            total=line.total,
-            closing_balance=line.closing_balance,
-            capitalized=line.capitalized,
-        )
-        for line in schedule.lines
-    )
+    cronograma_v1_create(loan=loan, lines=schedule.lines)
     transactions = [
         LoanTransaction(
             loan=loan,
