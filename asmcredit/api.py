@@ -176,6 +176,23 @@ def client_key(request: Request) -> str:
     return f"user:{request.user.pk}"
 
 
+def path_id(value: Any) -> int:
+    """An id from the URL path: digits that fit PostgreSQL's bigint, else a 404 in the error shape."""
+    value = str(value or "")
+    if not value.isdigit() or len(value) > 18:
+        raise exceptions.NotFound()
+    return int(value)
+
+
+def path_object(model_or_queryset: Any, value: Any) -> Any:
+    """The object a URL path names by id (``path_id``); a 404 in the error shape when there is none."""
+    queryset = getattr(model_or_queryset, "objects", model_or_queryset)
+    found = queryset.filter(pk=path_id(value)).first()
+    if found is None:
+        raise exceptions.NotFound()
+    return found
+
+
 def staff_actor(request: Request) -> Any:
     """The User to record as actor: the staff user, a buyer's linked login, or None for a buyer key."""
     return None if is_buyer_key(request.user) else request.user

@@ -40,7 +40,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from asmcredit.api import ApiDateField, ApiViewMixin, staff_actor
+from asmcredit.api import ApiDateField, ApiViewMixin, path_id, path_object, staff_actor
 from asmcredit.idempotency import idempotent
 from buyers.models import Buyer
 from installments.models import LoanTransaction
@@ -99,13 +99,6 @@ class DecisionInputSerializer(serializers.Serializer):
     )
 
 
-def _digits(value: Any) -> int:
-    value = str(value or "")
-    if not value.isdigit() or len(value) > 18:
-        raise exceptions.NotFound()
-    return int(value)
-
-
 def _detail(request_id: int) -> ReversalRequest:
     return ReversalRequest.objects.select_related("loan", "original", "requested_by", "decided_by").get(pk=request_id)
 
@@ -121,9 +114,7 @@ class PaymentReverseView(ApiViewMixin, APIView):
     )
     @idempotent
     def post(self, request: Request, loan_pk: str, payment_pk: str) -> Response:
-        original = LoanTransaction.objects.filter(pk=_digits(payment_pk), loan_id=_digits(loan_pk)).first()
-        if original is None:
-            raise exceptions.NotFound()
+        original = path_object(LoanTransaction.objects.filter(loan_id=path_id(loan_pk)), payment_pk)
         serializer = ReversalInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         reversal = services.reversal_request(
@@ -243,14 +234,6 @@ class WriteOffInputSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=2000, help_text="Why the loan is written off.")
 
 
-def _loan_or_404(loan_pk: str) -> Loan:
-    """The loan a loan-scoped endpoint names; a 404 in the error shape when there is none."""
-    loan = Loan.objects.filter(pk=_digits(loan_pk)).first()
-    if loan is None:
-        raise exceptions.NotFound()
-    return loan
-
-
 def _write_off(write_off_id: int) -> WriteOff:
     return WriteOff.objects.select_related("loan", "requested_by", "decided_by").get(pk=write_off_id)
 
@@ -266,7 +249,7 @@ class LoanWriteOffView(ApiViewMixin, APIView):
     )
     @idempotent
     def post(self, request: Request, loan_pk: str) -> Response:
-        loan = _loan_or_404(loan_pk)
+        loan = path_object(Loan, loan_pk)
         serializer = WriteOffInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         prepared = services.write_off_prepare(
@@ -559,7 +542,7 @@ class LoanRefinanceView(ApiViewMixin, APIView):
     )
     @idempotent
     def post(self, request: Request, loan_pk: str) -> Response:
-        loan = _loan_or_404(loan_pk)
+        loan = path_object(Loan, loan_pk)
         serializer = RefinanceInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
@@ -706,7 +689,7 @@ class LoanRescheduleView(ApiViewMixin, APIView):
     )
     @idempotent
     def post(self, request: Request, loan_pk: str) -> Response:
-        loan = _loan_or_404(loan_pk)
+        loan = path_object(Loan, loan_pk)
         return _reschedule_answer(request, loan=loan)
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import django_filters
 from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_field, extend_schema_view
-from rest_framework import exceptions, mixins, serializers, status, viewsets
+from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -24,6 +24,7 @@ from asmcredit.api import (
     ApiDateField,
     ApiModelSerializer,
     ApiViewMixin,
+    path_object,
     staff_actor,
 )
 from asmcredit.api_views import MasterDataViewSet
@@ -785,12 +786,7 @@ class LoanCollateralView(ApiViewMixin, APIView):
     write_roles = COLLATERAL_EDITORS
 
     def _loan(self, loan_pk: str) -> Loan:
-        if not loan_pk.isdigit() or len(loan_pk) > 18:
-            raise exceptions.NotFound()
-        loan = Loan.objects.filter(pk=int(loan_pk)).first()
-        if loan is None:
-            raise exceptions.NotFound()
-        return loan
+        return path_object(Loan, loan_pk)  # type: ignore[no-any-return]
 
     @extend_schema(
         summary="A loan's collateral (garantía mobiliaria), released ones included",

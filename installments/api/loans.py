@@ -14,7 +14,6 @@ from typing import Any
 import django_filters
 from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import Max, QuerySet
-from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, extend_schema_view
@@ -23,7 +22,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from asmcredit.api import ApiDateField, ApiViewMixin, staff_actor
+from asmcredit.api import ApiDateField, ApiViewMixin, path_object, staff_actor
 from asmcredit.fields import Currency
 from asmcredit.idempotency import idempotent
 from buyers.models import Buyer
@@ -142,10 +141,7 @@ class PaymentViewSet(ApiViewMixin, mixins.ListModelMixin, viewsets.GenericViewSe
 
 
 def _loan_from_path(value: Any) -> Loan:
-    value = str(value or "")
-    if not value.isdigit() or len(value) > 18:
-        raise exceptions.NotFound()
-    return get_object_or_404(Loan, pk=int(value))
+    return path_object(Loan, value)  # type: ignore[no-any-return]
 
 
 class PayoffQuerySerializer(serializers.Serializer):
