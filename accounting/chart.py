@@ -6,8 +6,21 @@ import bisect
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from accounting.models import PostingRule, RoleMapping
+
+
+class RuleAccount(NamedTuple):
+    """One side of a rule resolved to an account over [valid_from, valid_to): +1 debit, -1 credit."""
+
+    event: str
+    component: str
+    currency: str
+    valid_from: dt.date
+    valid_to: dt.date
+    account_id: int
+    sign: int
 
 
 @dataclass
@@ -53,3 +66,24 @@ class Chart:
         if account_id is None:
             raise LookupError(f"No account mapped to role {role} in {currency} on {on}")
         return account_id  # type: ignore[return-value]
+
+    def rule_accounts(self, *, currencies: list[str]) -> list[RuleAccount]:
+        """Every rule in every currency as accounts, per interval between two effective dates (of a rule
+        or of a role mapping), for set-based posting (``accounting.deltas``). A rule whose roles are not
+        both mapped in a currency on an interval gives no rows there (posting it is a ``LookupError``)."""
+        starts = {dt.date.min}
+        for rows in (*self.rule_rows.values(), *self.mapping_rows.values()):
+            starts.update(day for day, _ in rows)
+        ordered = sorted(starts)
+        result: list[RuleAccount] = []
+        for start, end in zip(ordered, [*ordered[1:], dt.date.max], strict=True):
+            for (event, component), (debit, credit) in self.rules_on(start).items():
+                for currency in currencies:
+                    try:
+                        debit_account = self.account(debit, currency, start)
+                        credit_account = self.account(credit, currency, start)
+                    except LookupError:
+                        continue
+                    result.append(RuleAccount(event, component, currency, start, end, debit_account, 1))
+                    result.append(RuleAccount(event, component, currency, start, end, credit_account, -1))
+        return result

@@ -163,19 +163,21 @@ def build(args: argparse.Namespace, as_of: dt.date, timer: Timer) -> None:
         FROM generate_series(1, %(loans)s) i;
         INSERT INTO loans_loanapplication (id, created, updated, miner_id, product_id, withholding_buyer_id, amount, term,
                tea_pct, disbursement_date, first_due_on, grace_periods, purpose_note, status, prepared_by_id, decision_comment,
-               underwriting, approved_as_exception, exception_justification)
+               underwriting, approved_as_exception, exception_justification, is_refinancing)
         SELECT i, now(), now(), miner_id, %(product)s, buyer_id, principal, term, 40, disbursed_on, disbursed_on + 30, 0, '',
-               'disbursed', %(officer)s, '', '{}', false, ''
+               'disbursed', %(officer)s, '', '{}', false, '', false
         FROM bench_loan;
         INSERT INTO loans_loan (id, created, updated, code, application_id, miner_id, product_id, withholding_buyer_id,
                currency, principal, tea_pct, moratory_tea_pct, tcea_pct, insurance_monthly_rate_pct, upfront_fees,
                fee_per_installment, max_withholding_share_pct, guarantee_coverage_pct, term, grace_kind, grace_periods,
                installment_amount, disbursed_on, first_due_on, payee, disbursement_reference, disbursed_by_id, status,
                schedule_version, verification_note, outstanding_principal, overdue_amount, moratory_accrued, days_past_due,
-               rated_category, category, late_interest_accrued, overpayment_credit, withholding_treatment)
+               rated_category, category, late_interest_accrued, overpayment_credit, withholding_treatment, lender_number,
+               is_refinanced, refinance_category, refinance_floor)
         SELECT i, now(), now(), 'AC-B-' || lpad(i::text, 7, '0'), i, miner_id, %(product)s, buyer_id, 'PEN', principal, 40, 15,
                40, 0, 0, 0, 30, 80, term, 'none', 0, round(principal / term * 1.2, 2), disbursed_on, disbursed_on + 30,
-               'miner', '', %(officer)s, 'active', 1, '', principal, 0, 0, 0, '', 'normal', 0, 0, 'auto'
+               'miner', '', %(officer)s, 'active', 1, '', principal, 0, 0, 0, '', 'normal', 0, 0, 'auto', '',
+               false, '', ''
         FROM bench_loan;
         SELECT setval(pg_get_serial_sequence('loans_loan', 'id'), %(loans)s);
         SELECT setval(pg_get_serial_sequence('loans_loanapplication', 'id'), %(loans)s);""",
@@ -203,14 +205,14 @@ def build(args: argparse.Namespace, as_of: dt.date, timer: Timer) -> None:
         INSERT INTO installments_scheduleline (loan_id, version, is_current, number, due_on, days, opening_balance,
                principal, interest, insurance, fees, total, closing_balance, capitalized, paid_principal, paid_interest,
                paid_insurance, paid_fees, moratory_accrued, paid_moratory, moratory_base, late_interest_accrued,
-               paid_late_interest, late_interest_base, status)
+               paid_late_interest, late_interest_base, status, deferred_interest, paid_deferred_interest)
         SELECT l.i, 1, true, k, d.due_on, 30, l.principal - pr.per * (k - 1), pr.line_principal,
                round((l.principal - pr.per * (k - 1)) * 0.0284, 2), 0, 0,
                pr.line_principal + round((l.principal - pr.per * (k - 1)) * 0.0284, 2),
                l.principal - pr.per * (k - 1) - pr.line_principal, 0,
                CASE WHEN paid THEN pr.line_principal ELSE 0 END,
                CASE WHEN paid THEN round((l.principal - pr.per * (k - 1)) * 0.0284, 2) ELSE 0 END,
-               0, 0, 0, 0, 0, 0, 0, 0, CASE WHEN paid THEN 'paid' ELSE 'pending' END
+               0, 0, 0, 0, 0, 0, 0, 0, CASE WHEN paid THEN 'paid' ELSE 'pending' END, 0, 0
         FROM bench_loan l
         CROSS JOIN LATERAL generate_series(1, l.term) k
         CROSS JOIN LATERAL (SELECT round(l.principal / l.term, 2) AS per) p0
@@ -263,8 +265,8 @@ def build(args: argparse.Namespace, as_of: dt.date, timer: Timer) -> None:
         FROM installments_scheduleline sl JOIN bench_loan l ON l.i = sl.loan_id
         WHERE sl.due_on <= %(as_of)s::date AND sl.due_on > %(as_of)s::date - 90;
         INSERT INTO installments_loantransaction (id, loan_id, kind, value_date, amount, currency, settlement_id,
-               prepayment_mode, treatment, reference, note, recorded_at)
-        SELECT %(loans)s + n, loan_id, 'withholding', due_on, amount, 'PEN', settlement_id, '', 'auto', '', '', now() FROM bench_w;
+               prepayment_mode, treatment, reference, note, recorded_at, parameters)
+        SELECT %(loans)s + n, loan_id, 'withholding', due_on, amount, 'PEN', settlement_id, '', 'auto', '', '', now(), '{}' FROM bench_w;
         INSERT INTO installments_withholding (created, updated, settlement_id, loan_id, buyer_id, transaction_id, withheld_on,
                amount, currency, amount_settlement_currency, remitted_amount, status)
         SELECT now(), now(), settlement_id, loan_id, buyer_id, %(loans)s + n, due_on, amount, 'PEN', amount, amount, 'remitted'
@@ -281,8 +283,8 @@ def build(args: argparse.Namespace, as_of: dt.date, timer: Timer) -> None:
                (500 + i %% 1500)::numeric(14, 2) AS amount
         FROM bench_loan WHERE i <= %(day_n)s;
         INSERT INTO installments_loantransaction (id, loan_id, kind, value_date, amount, currency, settlement_id,
-               prepayment_mode, treatment, reference, note, recorded_at)
-        SELECT 100000000 + n, loan_id, 'withholding', %(as_of)s::date, amount, 'PEN', settlement_id, '', 'auto', '', '', now()
+               prepayment_mode, treatment, reference, note, recorded_at, parameters)
+        SELECT 100000000 + n, loan_id, 'withholding', %(as_of)s::date, amount, 'PEN', settlement_id, '', 'auto', '', '', now(), '{}'
         FROM bench_day;
         INSERT INTO installments_withholding (created, updated, settlement_id, loan_id, buyer_id, transaction_id, withheld_on,
                amount, currency, amount_settlement_currency, remitted_amount, status)
@@ -295,6 +297,39 @@ def build(args: argparse.Namespace, as_of: dt.date, timer: Timer) -> None:
         FROM (SELECT buyer_id, CASE WHEN buyer_id %% 10 = 0 THEN round(SUM(amount) * 0.9, 2)
                                     WHEN buyer_id %% 10 = 1 THEN SUM(amount) + 100 ELSE SUM(amount) END AS t
               FROM bench_day GROUP BY buyer_id) x;""",
+        p,
+    )
+    # The servicing log a real book has, so the journal posts from it (issue 14): each loan's disbursement;
+    # each paid installment paid by its withholding when it had one, else by a counter payment on its due
+    # date, allocated to its principal and interest; a withholding whose installment is still unpaid (a
+    # loan behind) and the reconciled day's withholdings sit as the miner's overpayment credit.
+    timer(
+        "servicing log: disbursements, payments and allocations",
+        sql,
+        """
+        INSERT INTO installments_loantransaction (id, loan_id, kind, value_date, amount, currency, settlement_id,
+               prepayment_mode, treatment, reference, note, recorded_at, parameters)
+        SELECT 200000000 + i, i, 'disbursement', disbursed_on, principal, 'PEN', NULL, '', 'auto', '', '', now(), '{}'
+        FROM bench_loan;
+        CREATE TEMP TABLE bench_paid AS
+        SELECT sl.id AS line_id, sl.loan_id, sl.due_on, sl.paid_principal, sl.paid_interest, w.n
+        FROM installments_scheduleline sl LEFT JOIN bench_w w ON w.loan_id = sl.loan_id AND w.due_on = sl.due_on
+        WHERE sl.status = 'paid';
+        INSERT INTO installments_loantransaction (id, loan_id, kind, value_date, amount, currency, settlement_id,
+               prepayment_mode, treatment, reference, note, recorded_at, parameters)
+        SELECT 300000000 + line_id, loan_id, 'payment', due_on, paid_principal + paid_interest, 'PEN', NULL, '', 'auto',
+               '', '', now(), '{}'
+        FROM bench_paid WHERE n IS NULL;
+        INSERT INTO installments_allocation (transaction_id, schedule_line_id, component, amount)
+        SELECT COALESCE(%(loans)s + p.n, 300000000 + p.line_id), p.line_id, c.component, c.amount
+        FROM bench_paid p
+        CROSS JOIN LATERAL (VALUES ('principal', p.paid_principal), ('interest', p.paid_interest)) c(component, amount)
+        WHERE c.amount > 0;
+        INSERT INTO installments_allocation (transaction_id, schedule_line_id, component, amount)
+        SELECT %(loans)s + w.n, NULL, 'overpayment', w.amount
+        FROM bench_w w LEFT JOIN bench_paid p ON p.n = w.n WHERE p.line_id IS NULL;
+        INSERT INTO installments_allocation (transaction_id, schedule_line_id, component, amount)
+        SELECT 100000000 + n, NULL, 'overpayment', amount FROM bench_day;""",
         p,
     )
     timer("secondary indexes rebuilt", lambda: [sql(definition) for definition in dropped])
