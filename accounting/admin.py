@@ -1,31 +1,32 @@
 """The chart of accounts, role mappings and posting rules are edited here (effective-dated: a change is a
-new row from a date on). The journal, periods and tie-outs are read-only: they change only through the
-posting job and the audited month-end services."""
+new row from a date on); every add, change or delete is audited with the row before and after. The
+journal, periods and tie-outs are read-only: they change only through the posting job and the audited
+month-end services."""
 
 from __future__ import annotations
 
 from django.contrib import admin
 
 from accounting.models import Account, AccountingPeriod, JournalEntry, JournalLine, PostingRule, RoleMapping, TieOut
-from asmcredit.admin import ReadOnlyAdmin
+from asmcredit.admin import AuditedAdmin, ReadOnlyAdmin
 
 
 @admin.register(Account)
-class AccountAdmin(admin.ModelAdmin):
+class AccountAdmin(AuditedAdmin):
     list_display = ["code", "name", "kind", "currency", "sbs_code", "active"]
     list_filter = ["kind", "currency", "active"]
     search_fields = ["code", "name"]
 
 
 @admin.register(RoleMapping)
-class RoleMappingAdmin(admin.ModelAdmin):
+class RoleMappingAdmin(AuditedAdmin):
     list_display = ["role", "currency", "account", "effective_from"]
     list_filter = ["currency", "role"]
     autocomplete_fields = ["account"]
 
 
 @admin.register(PostingRule)
-class PostingRuleAdmin(admin.ModelAdmin):
+class PostingRuleAdmin(AuditedAdmin):
     list_display = ["event", "component", "debit_role", "credit_role", "effective_from"]
     list_filter = ["event"]
     search_fields = ["event", "component", "debit_role", "credit_role"]

@@ -72,8 +72,10 @@ class Chart:
         or of a role mapping), for set-based posting (``accounting.deltas``). A rule whose roles are not
         both mapped in a currency on an interval gives no rows there (posting it is a ``LookupError``)."""
         starts = {dt.date.min}
-        for rows in (*self.rule_rows.values(), *self.mapping_rows.values()):
-            starts.update(day for day, _ in rows)
+        for rule_rows in self.rule_rows.values():
+            starts.update(day for day, _ in rule_rows)
+        for mapping_rows in self.mapping_rows.values():
+            starts.update(day for day, _ in mapping_rows)
         ordered = sorted(starts)
         result: list[RuleAccount] = []
         for start, end in zip(ordered, [*ordered[1:], dt.date.max], strict=True):

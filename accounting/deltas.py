@@ -58,6 +58,27 @@ def _fetchall(sql: str, params: dict[str, Any] | None = None) -> list[tuple[Any,
         return cursor.fetchall()
 
 
+def in_batch(column: str) -> str:
+    """SQL: ``column`` is one of the batch's loans (``acct_batch``) — a range the indexes narrow, then the
+    exact ids (a semi-join: an id list as an ``= ANY`` filter costs a scan of the list per row)."""
+    return f"{column} BETWEEN %(low)s AND %(high)s AND {column} IN (SELECT loan_id FROM acct_batch)"  # noqa: S608
+
+
+def batch_table(loan_ids: list[int]) -> dict[str, Any]:
+    """``acct_batch`` holds the batch's loan ids until the transaction ends; returns the parameters of
+    ``in_batch``."""
+    _execute(
+        """
+        CREATE TEMPORARY TABLE IF NOT EXISTS acct_batch (loan_id bigint PRIMARY KEY) ON COMMIT DROP;
+        TRUNCATE acct_batch;
+        INSERT INTO acct_batch SELECT DISTINCT unnest(%(ids)s::bigint[]);
+        ANALYZE acct_batch;
+        """,
+        {"ids": loan_ids},
+    )
+    return {"low": min(loan_ids), "high": max(loan_ids)}
+
+
 def _rules_table(run: PostingRun) -> None:
     """``acct_rules`` for the run (once per transaction): the chart's rules resolved to accounts."""
     rows = run.chart.rule_accounts(currencies=sorted(rules.CURRENCY_DIGIT))
@@ -70,6 +91,7 @@ def _rules_table(run: PostingRun) -> None:
         INSERT INTO acct_rules
         SELECT * FROM unnest(%(event)s::text[], %(component)s::text[], %(currency)s::text[], %(valid_from)s::date[],
                              %(valid_to)s::date[], %(account)s::bigint[], %(sign)s::int[]);
+        ANALYZE acct_rules;
         """,
         {
             "event": [r.event for r in rows],
@@ -91,8 +113,9 @@ def _check_rules() -> None:
     """Every component to post has a rule and both its accounts, or nothing is posted."""
     missing = _fetchall(
         f"""
-        SELECT c.event, c.component, c.currency, c.on_date FROM acct_comp c
-        WHERE c.amount <> 0 AND NOT EXISTS (SELECT 1 FROM acct_rules r WHERE {_RULE_MATCH})
+        SELECT c.event, c.component, c.currency, c.on_date
+        FROM (SELECT DISTINCT event, component, currency, on_date FROM acct_comp WHERE amount <> 0) c
+        WHERE NOT EXISTS (SELECT 1 FROM acct_rules r WHERE {_RULE_MATCH})
         LIMIT 1
         """  # noqa: S608 - a fragment of our own
     )
@@ -121,12 +144,14 @@ def transaction_deltas(run: PostingRun, *, loan_ids: list[int]) -> int:
     transaction whose figures changed. A reversed transaction is left as posted (whatever its reversal's
     date): its reversal undoes exactly what the journal holds for it, on the reversal's own date."""
     ct = ContentType.objects.get_for_model(LoanTransaction).pk
-    params: dict[str, Any] = {"ids": loan_ids, "as_of": run.as_of, "ct": ct, **_closed_months(run)}
+    if not loan_ids:
+        return 0
+    params: dict[str, Any] = {"as_of": run.as_of, "ct": ct, **batch_table(loan_ids), **_closed_months(run)}
     _rules_table(run)
     _execute(
-        """
+        f"""
         CREATE TEMPORARY TABLE acct_txn ON COMMIT DROP AS
-        SELECT t.id, t.loan_id, t.kind, t.value_date, t.amount, t.currency, t.reverses_id, t.reference,
+        SELECT t.id, t.loan_id, t.kind, t.value_date, t.amount, t.currency, t.reverses_id, t.reference, w.memo_total,
                CASE WHEN t.kind IN ('payment', 'prepayment', 'withholding') AND t.value_date >= w.written_off_on
                     THEN 'recovery'
                     -- A refinanced loan's principal is the payoff of the loans it replaced, not cash paid out.
@@ -134,15 +159,18 @@ def transaction_deltas(run: PostingRun, *, loan_ids: list[int]) -> int:
                     ELSE t.kind END AS event
         FROM installments_loantransaction t
         JOIN loans_loan l ON l.id = t.loan_id
-        LEFT JOIN (SELECT loan_id, MAX(written_off_on) AS written_off_on FROM lifecycle_writeoff
-                   WHERE status = 'approved' AND loan_id = ANY(%(ids)s) GROUP BY loan_id) w ON w.loan_id = t.loan_id
-        WHERE t.loan_id = ANY(%(ids)s) AND t.value_date <= %(as_of)s AND t.kind <> ALL(%(skipped)s)
+        LEFT JOIN (SELECT loan_id, MAX(written_off_on) AS written_off_on,
+                          MAX(principal + interest_and_charges) AS memo_total
+                   FROM lifecycle_writeoff
+                   WHERE status = 'approved' AND {in_batch("loan_id")} GROUP BY loan_id) w
+               ON w.loan_id = t.loan_id
+        WHERE {in_batch("t.loan_id")} AND t.value_date <= %(as_of)s AND t.kind <> ALL(%(skipped)s)
           AND NOT EXISTS (SELECT 1 FROM installments_loantransaction r
                           WHERE r.reverses_id = t.id AND r.kind = 'reversal');
         CREATE TEMPORARY TABLE acct_held ON COMMIT DROP AS
         SELECT e.source_id AS txn_id, jl.account_id, SUM(jl.debit - jl.credit) AS amount
-        FROM accounting_journalentry e JOIN accounting_journalline jl ON jl.entry_id = e.id
-        WHERE e.source_type_id = %(ct)s AND e.loan_id = ANY(%(ids)s)
+        FROM accounting_journalline jl JOIN accounting_journalentry e ON e.id = jl.entry_id
+        WHERE {in_batch("jl.loan_id")} AND e.source_type_id = %(ct)s
         GROUP BY 1, 2 HAVING SUM(jl.debit - jl.credit) <> 0;
         CREATE TEMPORARY TABLE acct_comp ON COMMIT DROP AS
         SELECT t.id AS source, t.event, t.currency, t.value_date AS on_date, a.component, SUM(a.amount) AS amount
@@ -155,8 +183,18 @@ def transaction_deltas(run: PostingRun, *, loan_ids: list[int]) -> int:
                     WHEN t.kind = 'disbursement' THEN 'principal'
                     ELSE 'amount' END,
                t.amount
-        FROM acct_txn t WHERE t.event <> ALL(%(paying)s) AND t.kind <> 'reversal' AND t.amount <> 0;
-        """,
+        FROM acct_txn t WHERE t.event <> ALL(%(paying)s) AND t.kind <> 'reversal' AND t.amount <> 0
+        UNION ALL
+        -- A recovery leaves the written-off memo accounts, oldest first, up to what was written off.
+        SELECT r.id, r.event, r.currency, r.value_date, 'memo', LEAST(r.amount, GREATEST(0, r.memo_total - r.before))
+        FROM (SELECT t.*, COALESCE(SUM(t.amount) OVER (PARTITION BY t.loan_id ORDER BY t.value_date, t.id
+                                                       ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS before
+              FROM acct_txn t WHERE t.event = 'recovery') r
+        WHERE r.memo_total - r.before > 0;
+        ANALYZE acct_txn;
+        ANALYZE acct_held;
+        ANALYZE acct_comp;
+        """,  # noqa: S608 - fragments of our own, values are parameters
         {**params, "skipped": list(SKIPPED_KINDS), "paying": list(PAYING_EVENTS)},
     )
     _check_rules()
@@ -208,18 +246,20 @@ def transaction_deltas(run: PostingRun, *, loan_ids: list[int]) -> int:
 # Interest earned by day on each installment period (linear within the period: the installment's
 # interest × days elapsed / days of the period), less what was paid of it by the date, per loan; and
 # the due date of the oldest installment not paid in full by the date (days past due, DOMAIN.md §6).
-LOAN_STATE_SQL = """
+def loan_state_sql() -> str:
+    """Per loan of ``acct_batch`` as of ``%(as_of)s``: (loan_id, receivable, oldest_due)."""
+    return f"""
 WITH lines AS (
     SELECT sl.id, sl.loan_id, sl.due_on, sl.paid_on, sl.paid_interest,
            ROUND(sl.interest * LEAST(1, GREATEST(0,
                (%(as_of)s::date - (sl.due_on - sl.days))::numeric / NULLIF(sl.days, 0))), 2) AS earned
       FROM installments_scheduleline sl
-     WHERE sl.is_current AND sl.loan_id = ANY(%(ids)s)
+     WHERE sl.is_current AND {in_batch("sl.loan_id")}
 ), later AS (
     SELECT a.schedule_line_id, SUM(a.amount) AS amount
       FROM installments_allocation a
       JOIN installments_loantransaction t ON t.id = a.transaction_id
-     WHERE t.loan_id = ANY(%(ids)s) AND t.value_date > %(as_of)s AND a.component = 'interest'
+     WHERE {in_batch("t.loan_id")} AND t.value_date > %(as_of)s AND a.component = 'interest'
      GROUP BY a.schedule_line_id
 )
 SELECT lines.loan_id,
@@ -228,7 +268,7 @@ SELECT lines.loan_id,
                                    AND (lines.paid_on IS NULL OR lines.paid_on > %(as_of)s)) AS oldest_due
   FROM lines LEFT JOIN later ON later.schedule_line_id = lines.id
  GROUP BY lines.loan_id
-"""
+"""  # noqa: S608
 
 
 def true_up_deltas(run: PostingRun, *, loan_ids: list[int]) -> int:
@@ -239,15 +279,16 @@ def true_up_deltas(run: PostingRun, *, loan_ids: list[int]) -> int:
     provisions (1409) = the latest rating's. One entry per event and currency for the batch, a line per
     loan and account; a written-off loan has left the book."""
     as_of = run.as_of
-    currencies = [
-        row[0]
-        for row in _fetchall("SELECT DISTINCT currency FROM loans_loan WHERE id = ANY(%(ids)s)", {"ids": loan_ids})
-    ]
+    if not loan_ids:
+        return 0
+    batch = batch_table(loan_ids)
+    found = _fetchall(f"SELECT DISTINCT currency FROM loans_loan l WHERE {in_batch('l.id')}", batch)  # noqa: S608
+    currencies = sorted(row[0] for row in found)
     if not currencies:
         return 0
     roles = {role: [run.chart.account(role, currency, as_of) for currency in currencies] for role in TRUE_UP_ROLES}
     params: dict[str, Any] = {
-        "ids": loan_ids,
+        **batch,
         "as_of": as_of,
         "currencies": currencies,
         **roles,
@@ -265,16 +306,16 @@ def true_up_deltas(run: PostingRun, *, loan_ids: list[int]) -> int:
                                  %({rules.ACCRUED_INTEREST})s::bigint[], %({rules.SUSPENDED_INTEREST})s::bigint[],
                                  %({rules.PROVISION})s::bigint[])
                 AS r(currency, vigente, vencido, refinanced, accrued, suspended, provision)
-        ), state AS ({LOAN_STATE_SQL}
+        ), state AS ({loan_state_sql()}
         ), held AS (
             SELECT jl.loan_id, jl.account_id, SUM(jl.debit - jl.credit) AS amount
             FROM accounting_journalline jl JOIN accounting_journalentry e ON e.id = jl.entry_id
-            WHERE jl.loan_id = ANY(%(ids)s) AND jl.account_id = ANY(%(accounts)s)
+            WHERE {in_batch("jl.loan_id")} AND jl.account_id = ANY(%(accounts)s)
               AND e.source_value_date <= %(as_of)s
             GROUP BY 1, 2
         ), rated AS (
             SELECT DISTINCT ON (loan_id) loan_id, provision FROM installments_loanrating
-            WHERE loan_id = ANY(%(ids)s) AND as_of <= %(as_of)s ORDER BY loan_id, as_of DESC
+            WHERE {in_batch("loan_id")} AND as_of <= %(as_of)s ORDER BY loan_id, as_of DESC
         ), book AS (
             SELECT l.id AS loan_id, l.currency, l.is_refinanced,
                    COALESCE(s.receivable, 0) AS receivable,
@@ -291,7 +332,7 @@ def true_up_deltas(run: PostingRun, *, loan_ids: list[int]) -> int:
             LEFT JOIN state s ON s.loan_id = l.id
             LEFT JOIN rated ON rated.loan_id = l.id
             LEFT JOIN held h ON h.loan_id = l.id
-            WHERE l.id = ANY(%(ids)s) AND l.disbursed_on <= %(as_of)s
+            WHERE {in_batch("l.id")} AND l.disbursed_on <= %(as_of)s
               AND NOT EXISTS (SELECT 1 FROM lifecycle_writeoff w WHERE w.loan_id = l.id AND w.status = 'approved'
                                                                  AND w.written_off_on <= %(as_of)s)
             GROUP BY l.id, l.currency, l.is_refinanced, s.receivable, s.oldest_due, rated.provision
@@ -321,7 +362,8 @@ def true_up_deltas(run: PostingRun, *, loan_ids: list[int]) -> int:
         SELECT loan_id, currency, 'provision', CASE WHEN provision_delta > 0 THEN 'made' ELSE 'released' END,
                ABS(provision_delta)
         FROM target
-        ) u
+        ) u;
+        ANALYZE acct_comp;
         """,  # noqa: S608 - fragments and role names of our own, values are parameters
         params,
     )

@@ -137,6 +137,7 @@ class JournalEntry(models.Model):
         REPROGRAMMING = "reprogramming", _("reprogramming")
         GUARANTEE_CLAIM = "guarantee_claim", _("guarantee fund claim")
         GUARANTEE_PAYMENT = "guarantee_payment", _("guarantee fund payment")
+        GUARANTEE_REMITTANCE = "guarantee_remittance", _("recovery handed to a guarantee fund")
 
     value_date = models.DateField(_("value date"))
     period = models.DateField(_("period"))  # the first day of value_date's month

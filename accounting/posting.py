@@ -25,8 +25,9 @@ from accounting import deltas, rules
 from accounting.chart import Chart
 from accounting.models import AccountingPeriod, JournalEntry, JournalLine
 from asmcredit.money import money
+from installments.batch import NO_JIT
 from installments.models import Remittance
-from lifecycle.models import WriteOff
+from lifecycle.models import GuaranteeClaim, GuaranteeRemittance, WriteOff
 from loans.models import Loan
 
 ZERO = Decimal("0.00")
@@ -215,8 +216,10 @@ class LoanState:
 
 
 def loan_states(*, loan_ids: list[int], as_of: dt.date) -> dict[int, LoanState]:
-    with connection.cursor() as cursor:
-        cursor.execute(deltas.LOAN_STATE_SQL, {"as_of": as_of, "ids": loan_ids})
+    if not loan_ids:
+        return {}
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(deltas.loan_state_sql(), {"as_of": as_of, **deltas.batch_table(loan_ids)})
         return {
             loan_id: LoanState(receivable=money(receivable), days_past_due=(as_of - oldest).days if oldest else 0)
             for loan_id, receivable, oldest in cursor.fetchall()
@@ -224,9 +227,52 @@ def loan_states(*, loan_ids: list[int], as_of: dt.date) -> dict[int, LoanState]:
 
 
 def guarantee_postings(run: PostingRun, *, loan_ids: list[int]) -> list[Posting]:
-    """Guarantee fund claim (``guarantee_claim/amount``: receivable from the fund against vencido
-    principal) and the fund's payment (``guarantee_payment/amount``). Empty until claims land."""
-    return []
+    """A guarantee fund's payment on a claim (``guarantee_payment``: cash the lender owes back to the
+    subrogated fund, out of what the loan recovers — the miner's debt is unchanged) and each share of a
+    recovery handed to the fund (``guarantee_remittance``). Both are records that never change: each is
+    posted once, on its own date. A claim filed or approved moves no money and posts nothing."""
+    claim_ct = ContentType.objects.get_for_model(GuaranteeClaim).pk
+    remittance_ct = ContentType.objects.get_for_model(GuaranteeRemittance).pk
+    posted = JournalEntry.objects.filter(loan_id__in=loan_ids, source_type_id__in=[claim_ct, remittance_ct])
+    posted_keys = set(posted.values_list("source_type_id", "source_id"))
+    postings = []
+    paid = GuaranteeClaim.objects.filter(
+        loan_id__in=loan_ids, status=GuaranteeClaim.Status.PAID, paid_on__lte=run.as_of
+    ).values_list("pk", "loan_id", "currency", "paid_on", "paid_amount", "bank_reference")
+    for pk, loan_id, currency, paid_on, amount, reference in paid:
+        if (claim_ct, pk) not in posted_keys and paid_on is not None:
+            postings.append(
+                _guarantee_posting(
+                    run, "guarantee_payment", (claim_ct, pk), loan_id, currency, paid_on, amount, reference
+                )
+            )
+    handed = GuaranteeRemittance.objects.filter(claim__loan_id__in=loan_ids, remitted_on__lte=run.as_of).values_list(
+        "pk", "claim__loan_id", "claim__currency", "remitted_on", "amount", "reference"
+    )
+    for pk, loan_id, currency, remitted_on, amount, reference in handed:
+        if (remittance_ct, pk) not in posted_keys:
+            postings.append(
+                _guarantee_posting(
+                    run, "guarantee_remittance", (remittance_ct, pk), loan_id, currency, remitted_on, amount, reference
+                )
+            )
+    return postings
+
+
+def _guarantee_posting(
+    run: PostingRun,
+    event: str,
+    source: tuple[int, int],
+    loan_id: int,
+    currency: str,
+    on: dt.date,
+    amount: Decimal,
+    reference: str,
+) -> Posting:
+    net = run.net_for([("amount", amount)], event=event, currency=currency, on=on, loan_id=loan_id)
+    return Posting(
+        event=event, currency=currency, event_date=on, net=net, loan_id=loan_id, source=source, memo=reference
+    )
 
 
 def _python(adapter: Callable[..., list[Posting]]) -> Callable[..., int]:
@@ -254,6 +300,7 @@ def journal_post_loans(*, as_of: dt.date, loan_ids: list[int]) -> int:
     with transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock_shared(%s)", [POSTING_LOCK])
+            cursor.execute(NO_JIT)
         run = PostingRun(as_of=as_of)
         for adapter in LOAN_ADAPTERS:
             adapter(run, loan_ids=loan_ids)

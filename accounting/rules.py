@@ -23,6 +23,9 @@ ACCRUED_INTEREST = "accrued_interest"
 PROVISION = "provision"
 BUYER_RECEIVABLE = "buyer_receivable"
 GUARANTEE_RECEIVABLE = "guarantee_receivable"
+# What a guarantee fund paid on a claim: the fund is subrogated, so its share of what the loan recovers
+# afterwards is owed back to it (lifecycle.guarantees); the payment never reduces the miner's debt.
+GUARANTEE_PAYABLE = "guarantee_payable"
 OVERPAYMENT_CREDIT = "overpayment_credit"
 INSURANCE_PAYABLE = "insurance_payable"
 INTEREST_INCOME = "interest_income"
@@ -54,6 +57,7 @@ CHART: tuple[tuple[str, str, str, str], ...] = (
     (GUARANTEE_RECEIVABLE, "1508.02", "asset", "Cuentas por cobrar: fondo de garantía"),
     (OVERPAYMENT_CREDIT, "2507.01", "liability", "Cuentas por pagar: pagos en exceso de prestatarios"),
     (INSURANCE_PAYABLE, "2507.02", "liability", "Cuentas por pagar: seguro de desgravamen"),
+    (GUARANTEE_PAYABLE, "2507.03", "liability", "Cuentas por pagar: fondos de garantía (subrogación)"),
     (PROVISION_EXPENSE, "4302", "expense", "Provisiones para créditos directos"),
     (INTEREST_INCOME, "5104.01", "income", "Intereses por créditos"),
     (LATE_INTEREST_INCOME, "5104.02", "income", "Intereses compensatorios sobre capital vencido"),
@@ -108,6 +112,8 @@ RULES: tuple[tuple[str, str, str, str], ...] = (
     ("credit_transfer", "amount", OVERPAYMENT_CREDIT, CASH),
     ("recovery", "amount", CASH, RECOVERY_INCOME),
     ("recovery", "withheld", BUYER_RECEIVABLE, RECOVERY_INCOME),
+    # What a written-off loan recovers leaves the written-off memo accounts, up to what was written off.
+    ("recovery", "memo", WRITTEN_OFF_CONTRA, WRITTEN_OFF),
     ("accrual", "interest", ACCRUED_INTEREST, INTEREST_INCOME),
     # A vencido loan: accrued-unpaid interest leaves income (negative amount: reversed), its interest
     # is kept in memo accounts, and what is collected is income (positive amount).
@@ -128,12 +134,14 @@ RULES: tuple[tuple[str, str, str, str], ...] = (
     ("refinancing", "principal", LOAN_VIGENTE, REFINANCING_CLEARING),
     ("classification", "refinanced", LOAN_REFINANCED, LOAN_VIGENTE),
     ("write_off", "principal_refinanced", PROVISION_EXPENSE, LOAN_REFINANCED),
-    # Seeded for adapters still empty (accounting.posting): a refinancing's own record, guarantee claims.
+    # For a lender that maps refinanced or reprogrammed principal to sub-accounts of its own.
     ("refinancing", "principal_vigente", LOAN_REFINANCED, LOAN_VIGENTE),
     ("refinancing", "principal_vencido", LOAN_REFINANCED, LOAN_VENCIDO),
     ("reprogramming", "principal", LOAN_REPROGRAMMED, LOAN_VIGENTE),
-    ("guarantee_claim", "amount", GUARANTEE_RECEIVABLE, LOAN_VENCIDO),
-    ("guarantee_payment", "amount", CASH, GUARANTEE_RECEIVABLE),
+    # A guarantee claim moves no money; the fund's payment is cash the lender owes back out of what the
+    # loan recovers (subrogation), and handing the fund its share settles that.
+    ("guarantee_payment", "amount", CASH, GUARANTEE_PAYABLE),
+    ("guarantee_remittance", "amount", GUARANTEE_PAYABLE, CASH),
 )
 
 

@@ -22,7 +22,40 @@ def nightly_close(as_of: str | None = None, batch_size: int | None = None) -> in
     return nightly_close_start(as_of=_day(as_of), batch_size=batch_size or settings.ACCOUNTING_BATCH_SIZE).pk
 
 
-# A batch that fails (a lost connection, a deadlock) is retried alone; the others keep what they posted.
+# A batch that fails (a lost connection, a deadlock) is retried alone; the others keep what they did.
+@shared_task(
+    acks_late=True,
+    name="accounting.tasks.accrue_batch",
+    autoretry_for=(OperationalError,),
+    retry_backoff=5,
+    max_retries=3,
+)
+def accrue_batch(as_of: str, low: int, high: int, step_id: int) -> int:
+    from accounting.close import accrue_batch as run_batch
+
+    return run_batch(as_of=_day(as_of), low=low, high=high, step_id=step_id)
+
+
+@shared_task(
+    acks_late=True,
+    name="accounting.tasks.rate_batch",
+    autoretry_for=(OperationalError,),
+    retry_backoff=5,
+    max_retries=3,
+)
+def rate_batch(as_of: str, low: int, high: int, step_id: int) -> int:
+    from accounting.close import rate_batch as run_batch
+
+    return run_batch(as_of=_day(as_of), low=low, high=high, step_id=step_id)
+
+
+@shared_task(acks_late=True, name="accounting.tasks.close_next")
+def close_next(as_of: str, close_id: int, stage: str) -> None:
+    from accounting.close import close_next as run_next
+
+    run_next(as_of=_day(as_of), close_id=close_id, stage=stage)
+
+
 @shared_task(
     bind=True,
     acks_late=True,

@@ -54,6 +54,10 @@ WINDOW_DAYS = 180
 VOLUME_DAYS = 90
 RECENT_PERIODS = risk.WITHHOLDINGS_AVERAGED
 RATING_WORK_MEM = "128MB"
+# The batch statements' row estimates are far above what they touch (a miner range's loans, a day), which
+# makes PostgreSQL compile them with JIT: over a second per statement, a third of a rating batch's time
+# at national scale, for no faster execution (bench/portfolio.py). Each batch turns it off for itself.
+NO_JIT = "SET LOCAL jit = off"
 
 
 # --- Vendor helpers ---------------------------------------------------------------------------------
@@ -172,6 +176,7 @@ def accrue_batch(*, as_of: dt.date, low: int, high: int) -> int:
     late_days = days_between(day, base_on)
     params = {"day": _date_param(as_of), "low": low, "high": high}
     if is_postgres():
+        _execute(NO_JIT, {})
         _execute(
             "SELECT id FROM loans_loan WHERE id BETWEEN %(low)s AND %(high)s AND status = 'active' "
             # NO KEY UPDATE, as every servicing write locks loans (installments.services): only their
@@ -242,9 +247,14 @@ def accrue_batch(*, as_of: dt.date, low: int, high: int) -> int:
     return touched
 
 
+def accrual_ranges(*, batch_size: int) -> list[tuple[int, int]]:
+    """Loan-id ranges of about ``batch_size`` ids each, over the active loans (``accrue_batch``'s unit)."""
+    return _id_ranges("loans_loan", "status = 'active'", {}, batch_size)
+
+
 def run_accrual(*, as_of: dt.date, task_id: str = "", batch_size: int = 20000) -> JobRun:
     with job_run(ACCRUAL_JOB, as_of=as_of, task_id=task_id) as run:
-        ranges = _id_ranges("loans_loan", "status = 'active'", {}, batch_size)
+        ranges = accrual_ranges(batch_size=batch_size)
         for done, (low, high) in enumerate(ranges, start=1):
             with transaction.atomic():
                 rows = accrue_batch(as_of=as_of, low=low, high=high)
@@ -572,6 +582,7 @@ def rate_batch(*, as_of: dt.date, low: int, high: int, rates: Mapping[str, FxRat
     if is_postgres():
         # Sorting a batch's half-year of deliveries fits in memory with this, instead of spilling.
         _execute(f"SET LOCAL work_mem = '{RATING_WORK_MEM}'", {})
+        _execute(NO_JIT, {})
     touched = _execute(
         f"""
         INSERT INTO installments_loanrating
@@ -721,6 +732,21 @@ def portfolio_totals(*, as_of: dt.date, rates: Mapping[str, FxRate] | None = Non
     return True
 
 
+def rating_wrap_up(*, as_of: dt.date, rates: Mapping[str, FxRate]) -> tuple[int, bool]:
+    """After every miner batch: drop the day's ratings of loans no longer active (miners who stopped
+    borrowing fall outside every range) and store the portfolio totals. Returns (rows dropped, whether
+    the totals changed)."""
+    with transaction.atomic():
+        stale = _execute(
+            f"""
+            DELETE FROM installments_loanrating WHERE as_of = {_day("day")} AND loan_id IN (
+                SELECT id FROM loans_loan WHERE NOT (status = 'active' AND disbursed_on <= {_day("day")}))
+            """,  # noqa: S608
+            {"day": _date_param(as_of)},
+        )
+        return stale, portfolio_totals(as_of=as_of, rates=rates)
+
+
 def run_rating(*, as_of: dt.date, task_id: str = "", batch_size: int = 20000, pause_seconds: float = 0) -> JobRun:
     """Rate the portfolio as of ``as_of`` in miner batches; ``pause_seconds`` between batches lets a
     daytime re-run yield to the API."""
@@ -734,16 +760,7 @@ def run_rating(*, as_of: dt.date, task_id: str = "", batch_size: int = 20000, pa
             _progress(run, done, len(ranges), rows)
             if pause_seconds:
                 time.sleep(pause_seconds)
-        with transaction.atomic():
-            # Ratings of miners who no longer borrow (outside every range) drop out too.
-            stale = _execute(
-                f"""
-                DELETE FROM installments_loanrating WHERE as_of = {_day("day")} AND loan_id IN (
-                    SELECT id FROM loans_loan WHERE NOT (status = 'active' AND disbursed_on <= {_day("day")}))
-                """,  # noqa: S608
-                {"day": _date_param(as_of)},
-            )
-            changed = portfolio_totals(as_of=as_of, rates=rates)
+        stale, changed = rating_wrap_up(as_of=as_of, rates=rates)
         run.rows_touched += stale + int(changed)
         run.detail = {
             "batches": len(ranges),

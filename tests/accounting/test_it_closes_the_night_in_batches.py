@@ -13,6 +13,7 @@ from accounting import close, posting
 from accounting.models import JournalEntry, JournalLine
 from accounting.tasks import nightly_close
 from asmcredit.models import JobRun
+from installments.models import LoanRating
 from tests.installments.conftest import disburse
 
 pytestmark = pytest.mark.django_db
@@ -32,7 +33,13 @@ def test_the_close_runs_one_batch_per_slice_of_loans_and_a_rerun_posts_nothing(l
     assert run.status == "succeeded" and run.progress == 100 and run.detail["batches"] == 3
     batches = JobRun.objects.filter(name=close.BATCH_JOB, status="succeeded")
     assert sorted(b.detail["batch"] for b in batches) == [0, 1, 2]
-    assert JobRun.objects.get(pk=run.detail["servicing_run"]).status == "succeeded"
+    # A JobRun per step — the accrual, the rating (which sets the provisions), the posting — each done.
+    steps = {name: JobRun.objects.get(pk=pk) for name, pk in run.detail["steps"].items()}
+    assert set(steps) == {close.ACCRUAL_STEP, close.RATING_STEP, close.POSTING_STEP}
+    assert all(step.status == "succeeded" and step.progress == 100 for step in steps.values())
+    assert steps[close.POSTING_STEP].detail["done"] == 3
+    assert steps[close.RATING_STEP].detail["done"] == steps[close.RATING_STEP].detail["batches"] >= 1
+    assert LoanRating.objects.filter(as_of=AS_OF, loan__in=loans).count() == 3
     posted = JournalEntry.objects.count()
     assert {e.loan_id for e in JournalEntry.objects.filter(event="disbursement")} == {loan.pk for loan in loans}
 

@@ -84,5 +84,20 @@ def test_a_write_off_leaves_the_book_for_the_memo_accounts_and_a_recovery_is_inc
     payment_record(loan=lost_loan, amount=D("500.00"), paid_on=TODAY, actor=officer)
     journal_post(as_of=TODAY)
     (recovery,) = entries(event="recovery")
-    assert entry_lines(recovery) == [("1113", D("500.00"), D("0")), ("5614", D("0"), D("500.00"))]
+    # Income when collected, and out of the written-off memo accounts (8113 / 8313) by as much.
+    assert entry_lines(recovery) == [
+        ("1113", D("500.00"), D("0")),
+        ("8313", D("500.00"), D("0")),
+        ("5614", D("0"), D("500.00")),
+        ("8113", D("0"), D("500.00")),
+    ]
+    memo = loan_account_balances(as_of=TODAY, currency="PEN")[lost_loan.pk]
+    assert memo["8113"] == owed - D("500.00") and memo["8313"] == -(owed - D("500.00"))
+    # The rest of what was written off: the memo accounts empty.
+    payment_record(loan=lost_loan, amount=owed - D("500.00"), paid_on=TODAY, actor=officer)
+    journal_post(as_of=TODAY)
+    last = entries(event="recovery")[-1]
+    assert ("8113", D("0"), owed - D("500.00")) in entry_lines(last)
+    memo = loan_account_balances(as_of=TODAY, currency="PEN")[lost_loan.pk]
+    assert memo.get("8113", D("0")) == 0 and memo.get("8313", D("0")) == 0
     assert tie_out_run(period=TODAY.replace(day=1), currency="PEN", as_of=TODAY).ok
