@@ -7,7 +7,16 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from accounting.models import Account, AccountingPeriod, JournalEntry, JournalLine, PostingRule, RoleMapping, TieOut
+from accounting.models import (
+    Account,
+    AccountingPeriod,
+    JournalEntry,
+    JournalLine,
+    PostingMark,
+    PostingRule,
+    RoleMapping,
+    TieOut,
+)
 from asmcredit.admin import AuditedAdmin, ReadOnlyAdmin
 
 
@@ -60,3 +69,8 @@ class AccountingPeriodAdmin(ReadOnlyAdmin):
 class TieOutAdmin(ReadOnlyAdmin):
     list_display = ["period", "currency", "ok", "as_of", "run_by", "run_at"]
     list_filter = ["ok", "currency"]
+
+
+@admin.register(PostingMark)
+class PostingMarkAdmin(ReadOnlyAdmin):
+    list_display = ["as_of", "created_at", "completed_at", "max_transaction_id", "max_allocation_id", "close_id"]

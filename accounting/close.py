@@ -94,15 +94,17 @@ def _rating_queue(close: JobRun, *, as_of: dt.date) -> None:
 
 def _posting_queue(close: JobRun, *, as_of: dt.date) -> None:
     from accounting import tasks
-    from accounting.posting import loan_batches
+    from accounting.posting import loan_batches, posting_mark_open
 
     batches = loan_batches(as_of=as_of, batch_size=int(close.detail.get("batch_size") or 5000))
     _step(close, name=POSTING_STEP, as_of=as_of, batches=len(batches))
-    JobRun.objects.filter(pk=close.pk).update(detail={**close.detail, "batches": len(batches)})
-    day = as_of.isoformat()
+    _mark, since = posting_mark_open(as_of=as_of, close_id=close.pk)
+    compared = "moved since " + since.as_of.isoformat() if since else "all"
+    JobRun.objects.filter(pk=close.pk).update(detail={**close.detail, "batches": len(batches), "compared": compared})
+    day, base = as_of.isoformat(), since.as_json() if since else None
     # The callback gets the batches' entry counts and finishes the posting step and the close.
     _chord(
-        [tasks.post_batch.s(day, ids, close.pk, index) for index, ids in enumerate(batches)],
+        [tasks.post_batch.s(day, ids, close.pk, index, base) for index, ids in enumerate(batches)],
         tasks.finish_close.s(day, close.pk),
     )
 
@@ -181,13 +183,15 @@ def rate_batch(*, as_of: dt.date, low: int, high: int, step_id: int) -> int:
     return rows
 
 
-def post_batch(*, as_of: dt.date, loan_ids: list[int], close_id: int, index: int) -> int:
+def post_batch(
+    *, as_of: dt.date, loan_ids: list[int], close_id: int, index: int, since: dict[str, Any] | None = None
+) -> int:
     """One posting batch: its own JobRun, the postings, the posting step's and the close's progress."""
-    from accounting.posting import journal_post_loans
+    from accounting.posting import Since, journal_post_loans
 
     step = job_start(name=BATCH_JOB, as_of=as_of, detail={"close": close_id, "batch": index, "loans": len(loan_ids)})
     try:
-        entries = journal_post_loans(as_of=as_of, loan_ids=loan_ids)
+        entries = journal_post_loans(as_of=as_of, loan_ids=loan_ids, since=Since.from_json(since))
     except Exception as error:
         job_finish(step, ok=False, error=repr(error)[:4000])
         raise
@@ -200,10 +204,14 @@ def post_batch(*, as_of: dt.date, loan_ids: list[int], close_id: int, index: int
 
 
 def finish_close(*, as_of: dt.date, close_id: int, batch_entries: list[Any]) -> JobRun:
-    from accounting.posting import journal_post_book_level
+    from accounting.models import PostingMark
+    from accounting.posting import journal_post_book_level, posting_mark_complete
 
     close = JobRun.objects.get(pk=close_id)
     book_level = journal_post_book_level(as_of=as_of)
+    # Every batch posted: the close is a base the next ones may compare from.
+    for mark in PostingMark.objects.filter(close_id=close_id, completed_at__isnull=True):
+        posting_mark_complete(mark)
     entries = sum(int(n or 0) for n in batch_entries) + book_level
     posting_step = close.detail.get("steps", {}).get(POSTING_STEP)
     if posting_step:

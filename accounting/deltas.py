@@ -137,6 +137,38 @@ _POSTING_DATE = """COALESCE((SELECT m.next_open
                             WHERE m.month = date_trunc('month', {day})::date), {day})"""
 
 
+def _keep_moved(run: PostingRun, params: dict[str, Any]) -> int:
+    """Keep in ``acct_batch`` only the loans whose servicing log moved since ``run.since``: a transaction
+    or an allocation written after its mark (a replay writes a loan's allocations anew), a transaction
+    dated after the mark's date up to the run's, or a write-off (it turns payments into recoveries).
+    Returns how many are left."""
+    assert run.since is not None
+    since = {
+        "since_txn": run.since.transaction_id,
+        "since_allocation": run.since.allocation_id,
+        "since_as_of": run.since.as_of,
+    }
+    _execute(
+        f"""
+        DELETE FROM acct_batch WHERE loan_id NOT IN (
+            SELECT t.loan_id FROM installments_loantransaction t
+            WHERE t.id > %(since_txn)s AND {in_batch("t.loan_id")}
+            UNION
+            SELECT t.loan_id FROM installments_allocation a
+            JOIN installments_loantransaction t ON t.id = a.transaction_id
+            WHERE a.id > %(since_allocation)s AND {in_batch("t.loan_id")}
+            UNION
+            SELECT t.loan_id FROM installments_loantransaction t
+            WHERE {in_batch("t.loan_id")} AND t.value_date > %(since_as_of)s AND t.value_date <= %(as_of)s
+            UNION
+            SELECT w.loan_id FROM lifecycle_writeoff w WHERE w.status = 'approved' AND {in_batch("w.loan_id")}
+        )
+        """,  # noqa: S608 - fragments of our own, values are parameters
+        {**params, **since},
+    )
+    return int(_fetchall("SELECT COUNT(*) FROM acct_batch")[0][0])
+
+
 def transaction_deltas(run: PostingRun, *, loan_ids: list[int]) -> int:
     """Disbursements, payments, prepayments, withholdings, reversals, refunds and transfers of an
     overpayment credit, recoveries after a write-off and a refinancing's payoff of a loan: each
@@ -147,6 +179,8 @@ def transaction_deltas(run: PostingRun, *, loan_ids: list[int]) -> int:
     if not loan_ids:
         return 0
     params: dict[str, Any] = {"as_of": run.as_of, "ct": ct, **batch_table(loan_ids), **_closed_months(run)}
+    if run.since is not None and not _keep_moved(run, params):
+        return 0
     _rules_table(run)
     _execute(
         f"""
@@ -167,11 +201,23 @@ def transaction_deltas(run: PostingRun, *, loan_ids: list[int]) -> int:
         WHERE {in_batch("t.loan_id")} AND t.value_date <= %(as_of)s AND t.kind <> ALL(%(skipped)s)
           AND NOT EXISTS (SELECT 1 FROM installments_loantransaction r
                           WHERE r.reverses_id = t.id AND r.kind = 'reversal');
+        ANALYZE acct_txn;
+        """,  # noqa: S608 - fragments of our own, values are parameters
+        {**params, "skipped": list(SKIPPED_KINDS)},
+    )
+    _execute(
+        f"""
         CREATE TEMPORARY TABLE acct_held ON COMMIT DROP AS
         SELECT e.source_id AS txn_id, jl.account_id, SUM(jl.debit - jl.credit) AS amount
         FROM accounting_journalline jl JOIN accounting_journalentry e ON e.id = jl.entry_id
         WHERE {in_batch("jl.loan_id")} AND e.source_type_id = %(ct)s
         GROUP BY 1, 2 HAVING SUM(jl.debit - jl.credit) <> 0;
+        ANALYZE acct_held;
+        """,  # noqa: S608
+        params,
+    )
+    _execute(
+        """
         CREATE TEMPORARY TABLE acct_comp ON COMMIT DROP AS
         SELECT t.id AS source, t.event, t.currency, t.value_date AS on_date, a.component, SUM(a.amount) AS amount
         FROM acct_txn t JOIN installments_allocation a ON a.transaction_id = t.id
@@ -191,11 +237,9 @@ def transaction_deltas(run: PostingRun, *, loan_ids: list[int]) -> int:
                                                        ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS before
               FROM acct_txn t WHERE t.event = 'recovery') r
         WHERE r.memo_total - r.before > 0;
-        ANALYZE acct_txn;
-        ANALYZE acct_held;
         ANALYZE acct_comp;
-        """,  # noqa: S608 - fragments of our own, values are parameters
-        {**params, "skipped": list(SKIPPED_KINDS), "paying": list(PAYING_EVENTS)},
+        """,
+        {"paying": list(PAYING_EVENTS)},
     )
     _check_rules()
     _execute(

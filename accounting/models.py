@@ -209,3 +209,27 @@ class TieOut(models.Model):
 
     def __str__(self) -> str:
         return f"{self.period:%Y-%m} {self.currency} {'ok' if self.ok else 'FAILED'}"
+
+
+class PostingMark(models.Model):
+    """Where the servicing log stood when a posting run of the whole book began: the highest transaction
+    and allocation ids (both append-only: a replay deletes a loan's allocations and writes them anew), the
+    run's date and the digest of the rules it posted by. The nightly close compares with the journal
+    only the loans whose log moved since the run before the last completed one (``accounting.posting``):
+    the lag of one run covers a servicing write still in flight when a mark was taken."""
+
+    as_of = models.DateField(_("as of"))
+    max_transaction_id = models.BigIntegerField(_("highest transaction id"))
+    max_allocation_id = models.BigIntegerField(_("highest allocation id"))
+    rules_digest = models.CharField(_("rules digest"), max_length=64)
+    close_id = models.BigIntegerField(_("nightly close (job run)"), null=True, blank=True)
+    created_at = models.DateTimeField(_("taken at"), auto_now_add=True)
+    completed_at = models.DateTimeField(_("run completed at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("posting mark")
+        verbose_name_plural = _("posting marks")
+
+    def __str__(self) -> str:
+        return f"{self.as_of} ({'complete' if self.completed_at else 'running'})"

@@ -11,22 +11,25 @@ interest in suspense, provisions) are trued up per loan against their target as 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection, transaction
-from django.db.models import Sum
+from django.db.models import Max, Sum
+from django.utils import timezone
 
 from accounting import deltas, rules
 from accounting.chart import Chart
-from accounting.models import AccountingPeriod, JournalEntry, JournalLine
+from accounting.models import AccountingPeriod, JournalEntry, JournalLine, PostingMark
 from asmcredit.money import money
 from installments.batch import NO_JIT
-from installments.models import Remittance
+from installments.models import Allocation, LoanTransaction, Remittance
 from lifecycle.models import GuaranteeClaim, GuaranteeRemittance, WriteOff
 from loans.models import Loan
 
@@ -34,6 +37,7 @@ ZERO = Decimal("0.00")
 # Taken shared by every posting batch (they touch disjoint loans) and exclusively by a month's close, so
 # no posting lands in a month while it closes.
 POSTING_LOCK = 0x4A4F55524E  # "JOURN"
+POSTING_WORK_MEM = "64MB"
 
 Net = dict[tuple[int, int | None], Decimal]  # (account id, loan id) → debit-positive amount
 
@@ -49,12 +53,37 @@ class Posting:
     memo: str = ""
 
 
+@dataclass(frozen=True)
+class Since:
+    """What a posting run may take as already compared: the servicing log up to these ids, and the
+    transactions dated up to ``as_of`` (``PostingMark``). A loan whose log moved past them, that has a
+    transaction dated after ``as_of`` up to the run's date, or that was written off, is compared whole."""
+
+    transaction_id: int
+    allocation_id: int
+    as_of: dt.date
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "transaction_id": self.transaction_id,
+            "allocation_id": self.allocation_id,
+            "as_of": self.as_of.isoformat(),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any] | None) -> Since | None:
+        if not data:
+            return None
+        return cls(int(data["transaction_id"]), int(data["allocation_id"]), dt.date.fromisoformat(data["as_of"]))
+
+
 @dataclass
 class PostingRun:
     as_of: dt.date
     chart: Chart = field(default_factory=Chart.load)
     closed: set[dt.date] = field(default_factory=set)
     entries: int = 0
+    since: Since | None = None
 
     def __post_init__(self) -> None:
         self.closed = set(
@@ -295,13 +324,17 @@ LOAN_ADAPTERS: tuple[Callable[..., int], ...] = (
 )
 
 
-def journal_post_loans(*, as_of: dt.date, loan_ids: list[int]) -> int:
-    """Post the deltas of a batch of loans as of ``as_of``; returns the entries written."""
+def journal_post_loans(*, as_of: dt.date, loan_ids: list[int], since: Since | None = None) -> int:
+    """Post the deltas of a batch of loans as of ``as_of``; returns the entries written. With ``since``,
+    only the loans whose servicing log moved since then have their transactions compared (the true-ups
+    always cover every loan: a day's accrual moves them all)."""
     with transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock_shared(%s)", [POSTING_LOCK])
             cursor.execute(NO_JIT)
-        run = PostingRun(as_of=as_of)
+            # A batch's comparisons aggregate a few hundred thousand rows: in memory, not spilled to disk.
+            cursor.execute(f"SET LOCAL work_mem = '{POSTING_WORK_MEM}'")
+        run = PostingRun(as_of=as_of, since=since)
         for adapter in LOAN_ADAPTERS:
             adapter(run, loan_ids=loan_ids)
         return run.entries
@@ -323,8 +356,44 @@ def loan_batches(*, as_of: dt.date, batch_size: int) -> list[list[int]]:
 
 
 def journal_post(*, as_of: dt.date, batch_size: int = 5000) -> int:
-    """The whole book in one process (the nightly chord runs the same batches on workers)."""
+    """The whole book in one process, every transaction compared (the nightly chord runs the same
+    batches on workers). A complete run of the whole book, so it leaves a ``PostingMark``."""
+    mark, _since = posting_mark_open(as_of=as_of)
     entries = journal_post_book_level(as_of=as_of)
     for loan_ids in loan_batches(as_of=as_of, batch_size=batch_size):
         entries += journal_post_loans(as_of=as_of, loan_ids=loan_ids)
+    posting_mark_complete(mark)
     return entries
+
+
+def rules_digest(chart: Chart) -> str:
+    """The posting rules and role mappings as they resolve to accounts, as one digest: a run posted by
+    other rules is no base for comparing only what moved."""
+    rows = sorted(chart.rule_accounts(currencies=sorted(rules.CURRENCY_DIGIT)))
+    return hashlib.sha256(repr(rows).encode()).hexdigest()
+
+
+def posting_mark_open(*, as_of: dt.date, close_id: int | None = None) -> tuple[PostingMark, Since | None]:
+    """Take the mark of a posting run of the whole book starting now, and say from where it may compare
+    only what moved: the run before the last completed one (one run of lag, so a servicing write that
+    was in flight when that mark was taken, with a lower id, was committed and compared by the run after
+    it), when both were posted by today's rules and it was dated on or before ``as_of``; else ``None``
+    (compare everything)."""
+    digest = rules_digest(Chart.load())
+    completed = list(PostingMark.objects.filter(completed_at__isnull=False).order_by("-created_at", "-pk")[:2])
+    since = None
+    if len(completed) == 2 and all(m.rules_digest == digest for m in completed) and completed[1].as_of <= as_of:
+        base = completed[1]
+        since = Since(base.max_transaction_id, base.max_allocation_id, base.as_of)
+    mark = PostingMark.objects.create(
+        as_of=as_of,
+        max_transaction_id=LoanTransaction.objects.aggregate(top=Max("pk"))["top"] or 0,
+        max_allocation_id=Allocation.objects.aggregate(top=Max("pk"))["top"] or 0,
+        rules_digest=digest,
+        close_id=close_id,
+    )
+    return mark, since
+
+
+def posting_mark_complete(mark: PostingMark) -> None:
+    PostingMark.objects.filter(pk=mark.pk).update(completed_at=timezone.now())

@@ -64,10 +64,12 @@ def close_next(as_of: str, close_id: int, stage: str) -> None:
     retry_backoff=5,
     max_retries=3,
 )
-def post_batch(self: Any, as_of: str, loan_ids: list[int], close_id: int, index: int) -> int:  # noqa: ARG001
+def post_batch(  # noqa: ARG001 - bound for the retries
+    self: Any, as_of: str, loan_ids: list[int], close_id: int, index: int, since: dict[str, Any] | None = None
+) -> int:
     from accounting.close import post_batch as run_batch
 
-    return run_batch(as_of=_day(as_of), loan_ids=loan_ids, close_id=close_id, index=index)
+    return run_batch(as_of=_day(as_of), loan_ids=loan_ids, close_id=close_id, index=index, since=since)
 
 
 @shared_task(acks_late=True, name="accounting.tasks.finish_close")
