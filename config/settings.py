@@ -255,14 +255,11 @@ JOB_REQUEUE_TASKS = {
     "reconcile_remittances": "installments.tasks.reconcile_remittances",
 }
 CELERY_BEAT_SCHEDULE = {
-    "nightly-accrual-and-rating": {
-        "task": "installments.tasks.nightly_servicing",
-        "schedule": crontab(hour=1, minute=30),
-    },
-    # The loan sub-ledger's close, after the servicing run: postings, accrual, vencido, provisions.
-    "nightly-accounting-close": {
+    # The nightly close: the moratory accrual, the rating (provisions) and the loan sub-ledger's postings,
+    # each a chord of batches every worker takes from (accounting.close).
+    "nightly-close": {
         "task": "accounting.tasks.nightly_close",
-        "schedule": crontab(hour=2, minute=15),
+        "schedule": crontab(hour=1, minute=30),
     },
     "hourly-reconciliation": {
         "task": "installments.tasks.reconcile_remittances",
