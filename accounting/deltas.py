@@ -27,6 +27,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import connection
 
 from accounting import rules
+from accounting.models import JournalEntry
 from installments.models import LoanTransaction
 
 if TYPE_CHECKING:
@@ -315,6 +316,19 @@ SELECT lines.loan_id,
 """  # noqa: S608
 
 
+def _held_sql(as_of: dt.date) -> str:
+    """Per loan of the batch and account of ``%(accounts)s``: what the journal holds from events dated up
+    to ``as_of``. Unless a run for a later date posted already (rare: a rerun for a past date), that is
+    every line, summed without reading each line's entry."""
+    later = JournalEntry.objects.filter(source_value_date__gt=as_of).exists()
+    dated = "JOIN accounting_journalentry e ON e.id = jl.entry_id AND e.source_value_date <= %(as_of)s" if later else ""
+    return f"""
+            SELECT jl.loan_id, jl.account_id, SUM(jl.debit - jl.credit) AS amount
+            FROM accounting_journalline jl {dated}
+            WHERE {in_batch("jl.loan_id")} AND jl.account_id = ANY(%(accounts)s)
+            GROUP BY 1, 2"""  # noqa: S608 - fragments of our own
+
+
 def true_up_deltas(run: PostingRun, *, loan_ids: list[int]) -> int:
     """Per loan as of the run's date: the principal in vencido (1405) when past the threshold, in
     refinanciado (1404) for a refinanced loan, else in vigente (1401); accrued interest receivable
@@ -351,15 +365,12 @@ def true_up_deltas(run: PostingRun, *, loan_ids: list[int]) -> int:
                                  %({rules.PROVISION})s::bigint[])
                 AS r(currency, vigente, vencido, refinanced, accrued, suspended, provision)
         ), state AS ({loan_state_sql()}
-        ), held AS (
-            SELECT jl.loan_id, jl.account_id, SUM(jl.debit - jl.credit) AS amount
-            FROM accounting_journalline jl JOIN accounting_journalentry e ON e.id = jl.entry_id
-            WHERE {in_batch("jl.loan_id")} AND jl.account_id = ANY(%(accounts)s)
-              AND e.source_value_date <= %(as_of)s
-            GROUP BY 1, 2
+        ), held AS ({_held_sql(as_of)}
         ), rated AS (
-            SELECT DISTINCT ON (loan_id) loan_id, provision FROM installments_loanrating
-            WHERE {in_batch("loan_id")} AND as_of <= %(as_of)s ORDER BY loan_id, as_of DESC
+            -- The latest rating on or before the date: one row per loan through its (loan, date) key.
+            SELECT b.loan_id, r.provision FROM acct_batch b
+            CROSS JOIN LATERAL (SELECT provision FROM installments_loanrating
+                                WHERE loan_id = b.loan_id AND as_of <= %(as_of)s ORDER BY as_of DESC LIMIT 1) r
         ), book AS (
             SELECT l.id AS loan_id, l.currency, l.is_refinanced,
                    COALESCE(s.receivable, 0) AS receivable,

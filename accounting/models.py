@@ -160,6 +160,7 @@ class JournalEntry(models.Model):
             models.Index(fields=["period", "id"], name="journalentry_period"),
             models.Index(fields=["source_type", "source_id"], name="journalentry_source"),
             models.Index(fields=["value_date"], name="journalentry_value_date"),
+            models.Index(fields=["source_value_date"], name="journalentry_event_date"),
         ]
 
     def __str__(self) -> str:

@@ -41,7 +41,7 @@ def parse() -> argparse.Namespace:
     parser.add_argument("--database", default="asm_bench_accounting")
     parser.add_argument("--server", default=os.environ.get("BENCH_SERVER", "postgres://postgres@127.0.0.1:5432"))
     parser.add_argument("--as-of", default="2026-06-30")
-    parser.add_argument("--batch-size", type=int, default=5000)
+    parser.add_argument("--batch-size", type=int, default=10_000)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--reuse", action="store_true")
     parser.add_argument("--broker", default=os.environ.get("BENCH_BROKER", "redis://127.0.0.1:6379/12"))

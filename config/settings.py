@@ -445,4 +445,4 @@ if REFINANCE_PUNCTUAL_MONTHS < 1 or REFINANCE_PUNCTUAL_GRACE_DAYS < 0:
 # The loan sub-ledger (DOMAIN.md §8): micro and small-business loans move to vencido (1405) after this
 # many days past due; the nightly close posts the journal in batches of this many loans.
 ACCOUNTING_VENCIDO_AFTER_DAYS = env_int("ACCOUNTING_VENCIDO_AFTER_DAYS", 30)
-ACCOUNTING_BATCH_SIZE = env_int("ACCOUNTING_BATCH_SIZE", 5000)
+ACCOUNTING_BATCH_SIZE = env_int("ACCOUNTING_BATCH_SIZE", 10000)

@@ -205,6 +205,8 @@ def accrue_batch(*, as_of: dt.date, low: int, high: int) -> int:
                    {extended("sl.late_interest_base", "l.tea_pct")} AS new_late
             FROM installments_scheduleline sl JOIN loans_loan l ON l.id = sl.loan_id
             WHERE l.id BETWEEN %(low)s AND %(high)s AND l.status = 'active' AND {fresh}
+              -- The batch's range on the lines too: read through the loan index, not every due line.
+              AND sl.loan_id BETWEEN %(low)s AND %(high)s
               AND sl.is_current AND sl.due_on < {day} AND sl.status <> 'paid'
         ) x
         WHERE installments_scheduleline.id = x.line_id
@@ -235,7 +237,8 @@ def accrue_batch(*, as_of: dt.date, low: int, high: int) -> int:
             WHERE sl.is_current AND sl.loan_id BETWEEN %(low)s AND %(high)s
             GROUP BY sl.loan_id
         ) a
-        WHERE loans_loan.id = a.loan_id AND loans_loan.status = 'active'
+        WHERE loans_loan.id = a.loan_id AND loans_loan.id BETWEEN %(low)s AND %(high)s
+          AND loans_loan.status = 'active'
           AND (loans_loan.state_as_of IS NULL OR loans_loan.state_as_of <= {day})
           AND (loans_loan.days_past_due <> a.dpd OR loans_loan.overdue_amount <> a.overdue
                OR loans_loan.moratory_accrued <> a.moratory OR loans_loan.late_interest_accrued <> a.late
