@@ -386,6 +386,25 @@ def _signals_sql() -> str:
     )"""  # noqa: S608
 
 
+def _recent_sql(period_start: str) -> str:
+    """What was withheld in each of the periods (``periods``). On PostgreSQL each period reads its own
+    withholdings through the (loan, date) index, instead of a hash of every withholding in the book."""
+    if is_postgres():
+        return f"""
+        SELECT p.loan_id, p.due_on, p.total, COALESCE(w.withheld, 0) AS withheld
+        FROM periods p CROSS JOIN LATERAL (
+            SELECT SUM(w.amount) AS withheld FROM installments_withholding w
+            WHERE w.loan_id = p.loan_id AND w.status <> 'reversed'
+              AND w.withheld_on > {period_start} AND w.withheld_on <= p.due_on
+        ) w"""  # noqa: S608
+    return f"""
+        SELECT p.loan_id, p.due_on, p.total, COALESCE(SUM(w.amount), 0) AS withheld
+        FROM periods p LEFT JOIN installments_withholding w
+             ON w.loan_id = p.loan_id AND w.status <> 'reversed'
+            AND w.withheld_on > {period_start} AND w.withheld_on <= p.due_on
+        GROUP BY p.loan_id, p.due_on, p.total"""  # noqa: S608
+
+
 def _floors_sql(floors: Mapping[int, risk.RefinanceFloor] | None) -> str:
     """The refinancing floors of the batch's refinanced loans as rows ``(loan_id, severity)``."""
     rows = [
@@ -504,12 +523,7 @@ def rating_select_sql(
           AND miner_id IN (SELECT miner_id FROM loan_rows WHERE buyer_id IS NOT NULL)
         GROUP BY miner_id, settled_on
     ), {_signals_sql()}, periods AS ({_periods_sql(day)}
-    ), recent AS (
-        SELECT p.loan_id, p.due_on, p.total, COALESCE(SUM(w.amount), 0) AS withheld
-        FROM periods p LEFT JOIN installments_withholding w
-             ON w.loan_id = p.loan_id AND w.status <> 'reversed'
-            AND w.withheld_on > {period_start} AND w.withheld_on <= p.due_on
-        GROUP BY p.loan_id, p.due_on, p.total
+    ), recent AS ({_recent_sql(period_start)}
     ), short AS (
         SELECT loan_id, AVG(withheld) AS withheld, AVG(total) AS due FROM recent GROUP BY loan_id
     )
