@@ -205,14 +205,15 @@ def build(args: argparse.Namespace, as_of: dt.date, timer: Timer) -> None:
         INSERT INTO installments_scheduleline (loan_id, version, is_current, number, due_on, days, opening_balance,
                principal, interest, insurance, fees, total, closing_balance, capitalized, paid_principal, paid_interest,
                paid_insurance, paid_fees, moratory_accrued, paid_moratory, moratory_base, late_interest_accrued,
-               paid_late_interest, late_interest_base, status, deferred_interest, paid_deferred_interest)
+               paid_late_interest, late_interest_base, status, deferred_interest, paid_deferred_interest, paid_on)
         SELECT l.i, 1, true, k, d.due_on, 30, l.principal - pr.per * (k - 1), pr.line_principal,
                round((l.principal - pr.per * (k - 1)) * 0.0284, 2), 0, 0,
                pr.line_principal + round((l.principal - pr.per * (k - 1)) * 0.0284, 2),
                l.principal - pr.per * (k - 1) - pr.line_principal, 0,
                CASE WHEN paid THEN pr.line_principal ELSE 0 END,
                CASE WHEN paid THEN round((l.principal - pr.per * (k - 1)) * 0.0284, 2) ELSE 0 END,
-               0, 0, 0, 0, 0, 0, 0, 0, CASE WHEN paid THEN 'paid' ELSE 'pending' END, 0, 0
+               0, 0, 0, 0, 0, 0, 0, 0, CASE WHEN paid THEN 'paid' ELSE 'pending' END, 0, 0,
+               CASE WHEN paid THEN d.due_on END
         FROM bench_loan l
         CROSS JOIN LATERAL generate_series(1, l.term) k
         CROSS JOIN LATERAL (SELECT round(l.principal / l.term, 2) AS per) p0
