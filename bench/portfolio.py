@@ -19,7 +19,9 @@ Data shape: ``--miners`` miners (default 2 × loans), ``--buyers`` buyers; one a
 the first ``--loans`` miners, 12–36 monthly installments, disbursed up to 11 months ago; 85% of loans
 current, 15% behind by 1–5 installments; a third pledged as collateral (two in three of those
 registered); every miner delivers weekly for ``--weeks`` weeks (52 = a year,
-~15.6 million settlements for 300,000 miners); the last three periods of each loan withheld.
+~15.6 million settlements for 300,000 miners); the last three periods of each loan withheld; the
+servicing log the journal posts from: each loan's disbursement, each paid installment paid by its
+withholding or a counter payment, allocated to its principal and interest.
 """
 
 from __future__ import annotations
