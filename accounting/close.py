@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from django.conf import settings
 from django.db import connection, transaction
 
 from asmcredit.jobs import job_finish, job_start
@@ -64,17 +65,23 @@ def _chord(header: list[Any], callback: Any) -> None:
         callback.delay()
 
 
+def _ranges_queue(
+    close: JobRun, *, as_of: dt.date, step: str, ranges: list[tuple[int, int]], task: Any, then: str
+) -> None:
+    """A servicing step: a JobRun, a chord of one ``task`` per id range, and the next stage after it."""
+    from accounting import tasks
+
+    step_run = _step(close, name=step, as_of=as_of, batches=len(ranges))
+    day = as_of.isoformat()
+    _chord([task.si(day, low, high, step_run.pk) for low, high in ranges], tasks.close_next.si(day, close.pk, then))
+
+
 def _accrual_queue(close: JobRun, *, as_of: dt.date) -> None:
     from accounting import tasks
     from installments.batch import accrual_ranges
 
     ranges = accrual_ranges(batch_size=SERVICING_BATCH)
-    step = _step(close, name=ACCRUAL_STEP, as_of=as_of, batches=len(ranges))
-    day = as_of.isoformat()
-    _chord(
-        [tasks.accrue_batch.si(day, low, high, step.pk) for low, high in ranges],
-        tasks.close_next.si(day, close.pk, "rating"),
-    )
+    _ranges_queue(close, as_of=as_of, step=ACCRUAL_STEP, ranges=ranges, task=tasks.accrue_batch, then="rating")
 
 
 def _rating_queue(close: JobRun, *, as_of: dt.date) -> None:
@@ -84,19 +91,16 @@ def _rating_queue(close: JobRun, *, as_of: dt.date) -> None:
     # Once per close: a foreign-currency loan without a rate fails the close here, before any write.
     book_fx_rates(as_of=as_of)
     ranges = miner_ranges(as_of=as_of, batch_size=SERVICING_BATCH)
-    step = _step(close, name=RATING_STEP, as_of=as_of, batches=len(ranges))
-    day = as_of.isoformat()
-    _chord(
-        [tasks.rate_batch.si(day, low, high, step.pk) for low, high in ranges],
-        tasks.close_next.si(day, close.pk, "posting"),
-    )
+    _ranges_queue(close, as_of=as_of, step=RATING_STEP, ranges=ranges, task=tasks.rate_batch, then="posting")
 
 
 def _posting_queue(close: JobRun, *, as_of: dt.date) -> None:
     from accounting import tasks
     from accounting.posting import loan_batches, posting_mark_open
 
-    batches = loan_batches(as_of=as_of, batch_size=int(close.detail.get("batch_size") or 5000))
+    batches = loan_batches(
+        as_of=as_of, batch_size=int(close.detail.get("batch_size") or settings.ACCOUNTING_BATCH_SIZE)
+    )
     _step(close, name=POSTING_STEP, as_of=as_of, batches=len(batches))
     _mark, since = posting_mark_open(as_of=as_of, close_id=close.pk)
     compared = "moved since " + since.as_of.isoformat() if since else "all"

@@ -170,6 +170,42 @@ def _keep_moved(run: PostingRun, params: dict[str, Any]) -> int:
     return int(_fetchall("SELECT COUNT(*) FROM acct_batch")[0][0])
 
 
+def _write_entries(
+    *,
+    sources: str,
+    event_date: str,
+    values: str,
+    order: str,
+    keys: str,
+    match: str,
+    line_loan: str,
+    params: dict[str, Any],
+) -> None:
+    """One entry per row of ``sources`` — dated ``event_date``, or the first day of the next open month when
+    that month is closed; ``values``: its currency, event, source type and id, loan and memo — and its lines
+    from ``acct_delta`` (rows ``match``-ing the entry's ``keys``), debits first, in one statement: the
+    balance trigger checks each entry once, whole."""
+    _execute(
+        f"""
+        WITH entries AS (
+            INSERT INTO accounting_journalentry
+                (value_date, period, source_value_date, currency, event, source_type_id, source_id, loan_id,
+                 memo, posted_at)
+            SELECT d.day, date_trunc('month', d.day)::date, {event_date}, {values}, now()
+            FROM {sources}
+            CROSS JOIN LATERAL (SELECT {_POSTING_DATE.format(day=event_date)} AS day) d
+            ORDER BY {order}
+            RETURNING id, {keys}
+        )
+        INSERT INTO accounting_journalline (entry_id, account_id, loan_id, debit, credit)
+        SELECT e.id, d.account_id, {line_loan}, GREATEST(d.amount, 0), GREATEST(-d.amount, 0)
+        FROM acct_delta d JOIN entries e ON {match}
+        ORDER BY e.id, d.amount DESC, {line_loan}, d.account_id
+        """,  # noqa: S608 - fragments of our own, values are parameters
+        params,
+    )
+
+
 def transaction_deltas(run: PostingRun, *, loan_ids: list[int]) -> int:
     """Disbursements, payments, prepayments, withholdings, reversals, refunds and transfers of an
     overpayment credit, recoveries after a write-off and a refinancing's payoff of a loan: each
@@ -262,26 +298,15 @@ def transaction_deltas(run: PostingRun, *, loan_ids: list[int]) -> int:
     )
     entries = _fetchall("SELECT COUNT(DISTINCT txn_id) FROM acct_delta")[0][0]
     if entries:
-        _execute(
-            f"""
-            WITH entries AS (
-                INSERT INTO accounting_journalentry
-                    (value_date, period, source_value_date, currency, event, source_type_id, source_id, loan_id,
-                     memo, posted_at)
-                SELECT d.day, date_trunc('month', d.day)::date, t.value_date, t.currency, t.event, %(ct)s, t.id,
-                       t.loan_id, LEFT(t.reference, 255), now()
-                FROM acct_txn t
-                CROSS JOIN LATERAL (SELECT {_POSTING_DATE.format(day="t.value_date")} AS day) d
-                WHERE t.id IN (SELECT txn_id FROM acct_delta)
-                ORDER BY t.id
-                RETURNING id, source_id, loan_id
-            )
-            INSERT INTO accounting_journalline (entry_id, account_id, loan_id, debit, credit)
-            SELECT e.id, d.account_id, e.loan_id, GREATEST(d.amount, 0), GREATEST(-d.amount, 0)
-            FROM acct_delta d JOIN entries e ON e.source_id = d.txn_id
-            ORDER BY e.id, d.amount DESC, d.account_id
-            """,  # noqa: S608
-            params,
+        _write_entries(
+            sources="(SELECT * FROM acct_txn WHERE id IN (SELECT txn_id FROM acct_delta)) t",
+            event_date="t.value_date",
+            values="t.currency, t.event, %(ct)s, t.id, t.loan_id, LEFT(t.reference, 255)",
+            order="t.id",
+            keys="source_id, loan_id",
+            match="e.source_id = d.txn_id",
+            line_loan="e.loan_id",
+            params=params,
         )
     _execute("DROP TABLE acct_txn, acct_held, acct_comp, acct_delta")
     run.entries += entries
@@ -434,25 +459,15 @@ def true_up_deltas(run: PostingRun, *, loan_ids: list[int]) -> int:
     )
     entries = _fetchall("SELECT COUNT(*) FROM (SELECT DISTINCT event, currency FROM acct_delta) e")[0][0]
     if entries:
-        _execute(
-            f"""
-            WITH entries AS (
-                INSERT INTO accounting_journalentry
-                    (value_date, period, source_value_date, currency, event, source_type_id, source_id, loan_id,
-                     memo, posted_at)
-                SELECT d.day, date_trunc('month', d.day)::date, %(as_of)s, g.currency, g.event, NULL, NULL, NULL,
-                       g.event || ' ' || %(as_of)s::text, now()
-                FROM (SELECT DISTINCT event, currency FROM acct_delta) g
-                CROSS JOIN LATERAL (SELECT {_POSTING_DATE.format(day="%(as_of)s::date")} AS day) d
-                ORDER BY g.event, g.currency
-                RETURNING id, event, currency
-            )
-            INSERT INTO accounting_journalline (entry_id, account_id, loan_id, debit, credit)
-            SELECT e.id, d.account_id, d.loan_id, GREATEST(d.amount, 0), GREATEST(-d.amount, 0)
-            FROM acct_delta d JOIN entries e ON e.event = d.event AND e.currency = d.currency
-            ORDER BY e.id, d.amount DESC, d.loan_id, d.account_id
-            """,  # noqa: S608
-            params,
+        _write_entries(
+            sources="(SELECT DISTINCT event, currency FROM acct_delta) g",
+            event_date="%(as_of)s::date",
+            values="g.currency, g.event, NULL, NULL, NULL, g.event || ' ' || %(as_of)s::text",
+            order="g.event, g.currency",
+            keys="event, currency",
+            match="e.event = d.event AND e.currency = d.currency",
+            line_loan="d.loan_id",
+            params=params,
         )
     _execute("DROP TABLE acct_comp, acct_delta")
     run.entries += entries

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from accounting.models import JournalEntry
+from tests.degraded.conftest import own_redis  # noqa: F401 - a Redis of the test's own, for real workers
 from tests.installments.conftest import orex, product, rosa, teodoro  # noqa: F401
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 import datetime as dt
 import signal
 import subprocess
-from collections.abc import Iterator
 from decimal import Decimal
 
 import pytest
@@ -21,21 +20,12 @@ from accounting.services import tie_out_run
 from asmcredit.models import JobRun
 from installments.models import LoanRating
 from installments.services import payment_record
-from tests.degraded.conftest import OwnRedis, _free_port
 from tests.factories import MinerFactory
 from tests.installments.conftest import disburse
 from tests.installments.test_it_survives_a_killed_worker import start_worker, wait_for
 
 D = Decimal
 TODAY = timezone.localdate()
-
-
-@pytest.fixture
-def own_redis() -> Iterator[OwnRedis]:
-    server = OwnRedis(_free_port())
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.mark.worker
@@ -64,7 +54,7 @@ def test_two_workers_close_the_night_as_one_process_would(officer, product, own_
     workers = [start_worker(own_redis), start_worker(own_redis)]
     try:
         with app.connection_for_write(own_redis.url) as conn:
-            nightly_close.apply_async(args=[TODAY.isoformat(), 3], connection=conn)
+            nightly_close.apply_async(args=[TODAY.isoformat(), 3], connection=conn)  # type: ignore[call-arg]
         run = wait_for(lambda: JobRun.objects.filter(name=close.CLOSE_JOB).exclude(status="running").first())
     finally:
         for worker in workers:
