@@ -33,7 +33,6 @@ from installments.models import LoanTransaction
 if TYPE_CHECKING:
     from accounting.posting import PostingRun
 
-FOREVER = dt.date(9999, 12, 31)
 PAYING_EVENTS = ("payment", "prepayment", "withholding", "refinance")
 # Moved no money: a moratory accrual (the true-up covers it) and a reprogramación.
 SKIPPED_KINDS = (LoanTransaction.Kind.MORATORY_ACCRUAL.value, LoanTransaction.Kind.RESCHEDULE.value)

@@ -392,12 +392,17 @@ def posting_mark_open(*, as_of: dt.date, close_id: int | None = None) -> tuple[P
     """Take the mark of a posting run of the whole book starting now, and say from where it may compare
     only what moved: the run before the last completed one (one run of lag, so a servicing write that
     was in flight when that mark was taken, with a lower id, was committed and compared by the run after
-    it), when both were posted by today's rules and it was dated on or before ``as_of``; else ``None``
-    (compare everything)."""
+    it), when both were posted by today's rules and the two and this run go forward in date; else
+    ``None`` (compare everything)."""
     digest = rules_digest(Chart.load())
     completed = list(PostingMark.objects.filter(completed_at__isnull=False).order_by("-created_at", "-pk")[:2])
     since = None
-    if len(completed) == 2 and all(m.rules_digest == digest for m in completed) and completed[1].as_of <= as_of:
+    if (
+        len(completed) == 2
+        and all(m.rules_digest == digest for m in completed)
+        # Runs in date order: after a rerun for an earlier date, compare everything once.
+        and completed[1].as_of <= completed[0].as_of <= as_of
+    ):
         base = completed[1]
         since = Since(base.max_transaction_id, base.max_allocation_id, base.as_of)
     mark = PostingMark.objects.create(
