@@ -56,13 +56,34 @@ def _step(close: JobRun, *, name: str, as_of: dt.date, batches: int) -> JobRun:
     return step
 
 
-def _chord(header: list[Any], callback: Any) -> None:
+def _chord(header: list[Any], callback: Any, *, close_id: int) -> None:
+    """Run ``header`` on the workers, then ``callback``; when a batch fails for good (its retries spent,
+    or an error no retry mends) or the callback does, the close and its running steps are marked failed
+    instead of staying "running" forever."""
     from celery import chord
 
+    from accounting import tasks
+
+    callback = callback.on_error(tasks.close_failed.si(close_id))
     if header:
         chord(header)(callback)
     else:
         callback.delay()
+
+
+def close_fail(*, close_id: int) -> None:
+    """A batch or a step's callback failed: the close and the steps still running are failed (the failed
+    batch's own JobRun, for a posting batch, and the worker's log say why). Rerunning the close for the
+    date does only what is missing."""
+    close = JobRun.objects.filter(pk=close_id).first()
+    if close is None:
+        return
+    error = "A batch of the close failed after its retries (see its JobRun and the worker's log)."
+    for step_id in (close.detail or {}).get("steps", {}).values():
+        for step in JobRun.objects.filter(pk=step_id, status=JobRun.Status.RUNNING):
+            job_finish(step, ok=False, error=error)
+    if close.status == JobRun.Status.RUNNING:
+        job_finish(close, ok=False, error=error)
 
 
 def _ranges_queue(
@@ -73,7 +94,11 @@ def _ranges_queue(
 
     step_run = _step(close, name=step, as_of=as_of, batches=len(ranges))
     day = as_of.isoformat()
-    _chord([task.si(day, low, high, step_run.pk) for low, high in ranges], tasks.close_next.si(day, close.pk, then))
+    _chord(
+        [task.si(day, low, high, step_run.pk) for low, high in ranges],
+        tasks.close_next.si(day, close.pk, then),
+        close_id=close.pk,
+    )
 
 
 def _accrual_queue(close: JobRun, *, as_of: dt.date) -> None:
@@ -110,6 +135,7 @@ def _posting_queue(close: JobRun, *, as_of: dt.date) -> None:
     _chord(
         [tasks.post_batch.s(day, ids, close.pk, index, base) for index, ids in enumerate(batches)],
         tasks.finish_close.s(day, close.pk),
+        close_id=close.pk,
     )
 
 

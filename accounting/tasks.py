@@ -77,3 +77,10 @@ def finish_close(batch_entries: list[Any], as_of: str, close_id: int) -> int:
     from accounting.close import finish_close as run_finish
 
     return run_finish(as_of=_day(as_of), close_id=close_id, batch_entries=batch_entries).pk
+
+
+@shared_task(name="accounting.tasks.close_failed")
+def close_failed(close_id: int) -> None:
+    from accounting.close import close_fail
+
+    close_fail(close_id=close_id)

@@ -14,7 +14,7 @@ import pytest
 from django.utils import timezone
 
 from accounting import close
-from accounting.models import JournalEntry
+from accounting.models import JournalEntry, PostingRule
 from accounting.posting import journal_post
 from accounting.services import tie_out_run
 from asmcredit.models import JobRun
@@ -76,3 +76,45 @@ def test_two_workers_close_the_night_as_one_process_would(officer, product, own_
 
     assert journal_post(as_of=TODAY) == 0
     assert tie_out_run(period=TODAY.replace(day=1), currency="PEN", as_of=TODAY).ok
+
+
+@pytest.mark.worker
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_batch_that_fails_for_good_fails_the_close_instead_of_leaving_it_running(  # type: ignore[no-untyped-def]
+    officer, product, own_redis, monkeypatch
+):
+    from accounting.tasks import nightly_close
+    from config.celery import app
+
+    monkeypatch.setattr(app.conf, "task_always_eager", False)
+    monkeypatch.setattr(app.conf, "broker_url", own_redis.url)
+    monkeypatch.setattr(app.conf, "result_backend", own_redis.url)
+    for _ in range(3):
+        disbursed = TODAY - dt.timedelta(days=20)
+        disburse(
+            miner=MinerFactory(),
+            product=product,
+            officer=officer,
+            disbursed_on=disbursed,
+            first_due_on=disbursed + dt.timedelta(days=30),
+        )
+    journal_post(as_of=TODAY)  # seeds the chart; then the lender deletes the accrual's rule by mistake
+    PostingRule.objects.filter(event="accrual").delete()
+    worker = start_worker(own_redis)
+    try:
+        with app.connection_for_write(own_redis.url) as conn:
+            nightly_close.apply_async(args=[(TODAY + dt.timedelta(days=1)).isoformat(), 2], connection=conn)  # type: ignore[call-arg]
+        run = wait_for(lambda: JobRun.objects.filter(name=close.CLOSE_JOB).exclude(status="running").first())
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        try:
+            worker.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+
+    assert run.status == "failed" and "batch" in run.error
+    steps = {name: JobRun.objects.get(pk=pk).status for name, pk in run.detail["steps"].items()}
+    assert steps == {close.ACCRUAL_STEP: "succeeded", close.RATING_STEP: "succeeded", close.POSTING_STEP: "failed"}
+    failed = JobRun.objects.filter(name=close.BATCH_JOB, status="failed")
+    assert failed.exists() and all("No posting rule" in batch.error for batch in failed)
