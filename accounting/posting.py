@@ -6,6 +6,11 @@ the journal already holds with what the event's current figures say, and posts o
 it twice and the second run posts nothing; a replay's correction is a new entry; a settlement POST pays
 no query for it. Balances that are a state rather than an event (accrued interest, the vencido transfer,
 interest in suspense, provisions) are trued up per loan against their target as of the run's date.
+
+Those two — every transaction's delta and the true-ups — run as set-based SQL (``accounting.deltas``);
+the few events that are records of their own (a write-off, a guarantee fund's payment, a remittance) are
+built here. A posting run of the whole book leaves a ``PostingMark``, so the nightly close compares only
+the transactions of the loans whose servicing log moved since (``posting_mark_open``).
 """
 
 from __future__ import annotations
