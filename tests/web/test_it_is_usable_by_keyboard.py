@@ -192,6 +192,9 @@ def test_it_finds_a_miner_and_submits_an_application(live_server, page, officer,
     tab_to(page, "#id_withholding_buyer")
     if page.input_value("#id_withholding_buyer") == "":
         page.keyboard.press("ArrowDown")
+    # Any redraw the choices above asked for lands first (under load it could replace the equipment
+    # select after the focus reached it, and the arrow would go to the old one).
+    page.wait_for_load_state("networkidle")
     tab_to(page, "#id_equipment")
     page.keyboard.press("ArrowDown")
     expect(page.locator("#id_amount")).to_have_value("20000.00")
