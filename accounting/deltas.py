@@ -80,7 +80,10 @@ def batch_table(loan_ids: list[int]) -> dict[str, Any]:
 
 
 def _rules_table(run: PostingRun) -> None:
-    """``acct_rules`` for the run (once per transaction): the chart's rules resolved to accounts."""
+    """``acct_rules`` for the run (once per batch transaction): the chart's rules resolved to accounts."""
+    if run.rules_table:
+        return
+    run.rules_table = True
     rows = run.chart.rule_accounts(currencies=sorted(rules.CURRENCY_DIGIT))
     _execute(
         """

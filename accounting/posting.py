@@ -89,6 +89,7 @@ class PostingRun:
     closed: set[dt.date] = field(default_factory=set)
     entries: int = 0
     since: Since | None = None
+    rules_table: bool = False  # ``acct_rules`` written in this run's transaction (accounting.deltas)
 
     def __post_init__(self) -> None:
         self.closed = set(

@@ -224,23 +224,6 @@ class CompiledRecord:
         return {key: parse_value(field, line[field.start : field.end]) for key, field in wanted.items()}
 
 
-def render_record(spec: RecordSpec, values: Mapping[str, Any], *, encoding: str = "latin-1") -> str:
-    """One line (without its ending) of ``spec`` from ``values`` keyed by source key."""
-    line = [" "] * spec.length
-    for field in spec.fields:
-        value = field.constant if field.source_key == CONSTANT else values.get(field.source_key)
-        line[field.start : field.end] = format_value(field, value, encoding=encoding)
-    return "".join(line)
-
-
-def record_type_of(line: str, records: Mapping[str, RecordSpec]) -> str | None:
-    for record_type, spec in records.items():
-        constants = [field for field in spec.fields if field.source_key == CONSTANT]
-        if constants and all(line[f.start : f.end] == format_value(f, f.constant) for f in constants):
-            return record_type
-    return None
-
-
 def _unpadded(spec: FieldSpec, text: str) -> str:
     """``text`` without the padding on the side the field's alignment pads (and stray spaces)."""
     text = text.lstrip(spec.padding) if spec.alignment == RIGHT else text.rstrip(spec.padding)
@@ -254,15 +237,6 @@ def parse_value(spec: FieldSpec, text: str) -> Any:
     if spec.fmt == INTEGER:
         return int(_unpadded(spec, text) or "0")
     return _unpadded(spec, text)
-
-
-def parse_record(spec: RecordSpec, line: str) -> dict[str, Any]:
-    """``line`` read with ``spec``: source key → value (a number that is no number raises ValueError)."""
-    values: dict[str, Any] = {}
-    for field in spec.fields:
-        if field.source_key != CONSTANT:
-            values[field.source_key] = parse_value(field, line[field.start : field.end])
-    return values
 
 
 def sum_by(rows: Sequence[Mapping[str, Any]], key: str, amount: str) -> dict[str, tuple[int, Decimal]]:
